@@ -1,0 +1,122 @@
+/**
+ * Dataset snapshots: all labelled data frozen into one JSON Lines file, the only input of the
+ * trainer (training/snapshot.py reads and validates it). The same data always gives the same bytes,
+ * so a snapshot's sha256 identifies what a model was trained on.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { db } from "../db/client";
+import { HOLDOUT_PERCENT, splitOf, textKey } from "./text";
+
+export type SnapshotSource = "seed" | "import" | "staff";
+
+export interface SnapshotRow {
+  text: string;
+  label: string;
+  split: "train" | "holdout";
+  source: SnapshotSource;
+}
+
+export interface SnapshotManifest {
+  /** Of the JSONL file's bytes. */
+  sha256: string;
+  created_at: string;
+  rows: number;
+  per_intent: Record<string, { train: number; holdout: number }>;
+  per_source: Record<SnapshotSource, number>;
+  holdout_percent: number;
+}
+
+export async function exportSnapshot(options: {
+  outPath?: string;
+  dataDir: string;
+}): Promise<{ path: string; manifestPath: string; manifest: SnapshotManifest }> {
+  const rows = await labelledData();
+  const labels = new Set(rows.map((r) => r.label));
+  if (rows.length === 0) throw new Error("nothing to export: there are no training examples and no staff-labelled messages");
+  if (labels.size < 2) throw new Error(`only one label (${[...labels].join("")}) has data: a classifier needs at least 2`);
+
+  const bytes = Buffer.from(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+  const sha256 = createHash("sha256").update(bytes).digest("hex");
+  const outPath = path.resolve(options.outPath ?? path.join(options.dataDir, "snapshots", `snapshot-${sha256.slice(0, 12)}.jsonl`));
+  const manifestPath = `${outPath.replace(/\.jsonl$/, "")}.manifest.json`;
+  const manifest: SnapshotManifest = {
+    sha256,
+    created_at: new Date().toISOString(),
+    rows: rows.length,
+    per_intent: perIntent(rows),
+    per_source: { seed: 0, import: 0, staff: 0 },
+    holdout_percent: HOLDOUT_PERCENT,
+  };
+  for (const r of rows) manifest.per_source[r.source]++;
+
+  await mkdir(path.dirname(outPath), { recursive: true });
+  await writeAtomically(outPath, bytes);
+  await writeAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { path: outPath, manifestPath, manifest };
+}
+
+/**
+ * Every TrainingExample, and every customer message staff labelled under its newest label. Staff
+ * labels are the newest truth, so they override an example with the same normalised text. Sorted
+ * by label, then normalised text.
+ */
+async function labelledData(): Promise<SnapshotRow[]> {
+  // One consistent view of both tables, whatever is being labelled meanwhile.
+  const [examples, messages] = await db().$transaction(
+    [
+      db().trainingExample.findMany({ select: { text: true, textKey: true, label: true, source: true } }),
+      db().message.findMany({
+        where: { role: "customer", intentLabels: { some: {} } },
+        select: {
+          id: true,
+          text: true,
+          intentLabels: {
+            // A correction and a confirmation made in the same millisecond: the correction wins.
+            orderBy: [{ createdAt: "desc" }, { source: "desc" }, { id: "desc" }],
+            take: 1,
+            select: { intent: true, createdAt: true },
+          },
+        },
+      }),
+    ],
+    { isolationLevel: "RepeatableRead" },
+  );
+
+  const byKey = new Map<string, SnapshotRow>();
+  for (const e of examples) byKey.set(e.textKey, { text: e.text, label: e.label, split: splitOf(e.text), source: e.source });
+  // Oldest label first, so that of two messages with the same text the newer label wins.
+  const staff = messages
+    .map((m) => ({ id: m.id, text: m.text, label: m.intentLabels[0]! }))
+    .sort((a, b) => a.label.createdAt.getTime() - b.label.createdAt.getTime() || compare(a.id, b.id));
+  for (const m of staff) byKey.set(textKey(m.text), { text: m.text, label: m.label.intent, split: splitOf(m.text), source: "staff" });
+
+  return [...byKey.entries()].sort(([ka, a], [kb, b]) => compare(a.label, b.label) || compare(ka, kb)).map(([, row]) => row);
+}
+
+/** By UTF-16 code units, never by locale, so that every machine sorts alike. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function perIntent(rows: SnapshotRow[]): SnapshotManifest["per_intent"] {
+  const counts: SnapshotManifest["per_intent"] = {};
+  for (const r of rows) {
+    counts[r.label] ??= { train: 0, holdout: 0 };
+    counts[r.label]![r.split]++;
+  }
+  return counts;
+}
+
+/** Readers never see a half-written file: write beside it, then rename over it. */
+async function writeAtomically(file: string, data: string | Buffer): Promise<void> {
+  const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, data);
+    await rename(temp, file);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
+}
