@@ -1,0 +1,53 @@
+import { expect, test } from "@playwright/test";
+
+test("a customer chats, sees the reply grow token by token, and keeps the history after a reload", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByText("Support is online")).toBeVisible();
+
+  await page.getByLabel("Message").fill("Hello! How long does express shipping take?");
+  await page.getByRole("button", { name: "Send" }).click();
+
+  const customerMessage = page.locator('li[data-role="customer"]');
+  await expect(customerMessage).toHaveText("Hello! How long does express shipping take?");
+
+  // Sample the reply's text while it streams: it must be seen growing, not appear at once.
+  const reply = page.locator('li[data-role="bot"] .text').first();
+  await expect(reply).not.toHaveText("");
+  const lengths: number[] = [];
+  const bot = page.locator('li[data-role="bot"]').first();
+  while ((await bot.getAttribute("data-status")) === "streaming") {
+    lengths.push(((await reply.textContent()) ?? "").length);
+    await page.waitForTimeout(30);
+  }
+  await expect(bot).toHaveAttribute("data-status", "complete");
+  const finalText = (await reply.textContent()) ?? "";
+  lengths.push(finalText.length);
+  expect(new Set(lengths).size).toBeGreaterThan(2); // several distinct lengths: it grew piece by piece
+  expect(finalText.length).toBeGreaterThan(5);
+
+  await page.reload();
+  await expect(page.locator('li[data-role="customer"]')).toHaveText("Hello! How long does express shipping take?");
+  await expect(page.locator('li[data-role="bot"] .text')).toHaveText(finalText);
+});
+
+test("text that looks like HTML is shown as text, never run", async ({ page }) => {
+  const hostile = `<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2"> **bold** [link](javascript:alert(1))`;
+  await page.goto("/");
+  await expect(page.getByText("Support is online")).toBeVisible();
+  await page.getByLabel("Message").fill(hostile);
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.locator('li[data-role="customer"]')).toHaveText(hostile);
+  await expect(page.locator('li[data-role="bot"]').first()).not.toHaveAttribute("data-status", "streaming");
+  expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+  expect(await page.locator("li img").count()).toBe(0);
+});
+
+test("the embeddable widget opens the same chat from one script tag", async ({ page, baseURL }) => {
+  await page.setContent(`<html><body><h1>Some shop page</h1><script src="${baseURL}/widget.js"></script></body></html>`);
+  await page.getByRole("button", { name: "Open support chat" }).click();
+  const chat = page.frameLocator('iframe[title="Support chat"]');
+  await expect(chat.getByText("Support is online")).toBeVisible();
+  await chat.getByLabel("Message").fill("hi");
+  await chat.getByRole("button", { name: "Send" }).click();
+  await expect(chat.locator('li[data-role="bot"]').first()).toHaveAttribute("data-status", /complete|stopped/);
+});

@@ -1,0 +1,48 @@
+/** Builds the language model's chat turns for one reply. Pure, so it is unit-tested without a model. */
+import type { ChatTurn } from "../models/lm";
+import type { MessageRole } from "../protocol";
+
+export const COMPANY = "Northwind Goods";
+
+export const SYSTEM_PROMPT =
+  `You are the friendly customer support assistant of ${COMPANY}, an online shop for home goods, ` +
+  `kitchenware, small electronics and clothing. Answer in two or three short sentences. ` +
+  `Only help with ${COMPANY} orders, products, shipping, returns, payments and accounts. ` +
+  `Never invent order details, prices or policies; if you are not sure, offer to connect the customer with a human agent.`;
+
+export interface HistoryMessage {
+  role: MessageRole;
+  text: string;
+}
+
+/**
+ * System prompt, then as many of the most recent turns as fit in `historyTokens`, ending with the
+ * customer's newest message (always kept). Staff system notes are not part of the dialogue.
+ */
+export function buildPrompt(opts: {
+  history: HistoryMessage[];
+  countTokens: (text: string) => number;
+  historyTokens: number;
+  /** The knowledge-base article of the message's intent, which the reply must be grounded in. */
+  knowledge?: { title: string; body: string } | null;
+}): ChatTurn[] {
+  const dialogue: ChatTurn[] = opts.history
+    .filter((m) => m.role !== "system" && m.text.trim() !== "")
+    .map((m) => ({ role: m.role === "customer" ? "user" : "assistant", content: m.text }));
+
+  const kept: ChatTurn[] = [];
+  let budget = opts.historyTokens;
+  for (let i = dialogue.length - 1; i >= 0; i--) {
+    const turn = dialogue[i]!;
+    const cost = opts.countTokens(turn.content) + 4; // role markers of the chat template
+    if (kept.length > 0 && cost > budget) break;
+    budget -= cost;
+    kept.unshift(turn);
+  }
+  // The chat template expects the dialogue to open with the user.
+  while (kept.length > 1 && kept[0]!.role !== "user") kept.shift();
+  const system = opts.knowledge
+    ? `${SYSTEM_PROMPT}\n\nUse this ${COMPANY} policy to answer (${opts.knowledge.title}): ${opts.knowledge.body}`
+    : SYSTEM_PROMPT;
+  return [{ role: "system", content: system }, ...kept];
+}

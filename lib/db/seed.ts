@@ -1,0 +1,30 @@
+/**
+ * The demo company's shipped data: the seed intent examples (training/data/intents.csv) and the
+ * knowledge base (training/data/knowledge_base.json). Idempotent: staff edits to articles are kept.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parse } from "csv-parse/sync";
+import { db } from "./client";
+import { textKey } from "../dataset/text";
+
+const DATA_DIR = path.resolve("training/data");
+
+export async function seedDatabase(): Promise<void> {
+  const prisma = db();
+  const articles = JSON.parse(await readFile(path.join(DATA_DIR, "knowledge_base.json"), "utf8")) as {
+    intent: string;
+    title: string;
+    body: string;
+  }[];
+  await prisma.knowledgeArticle.createMany({ data: articles, skipDuplicates: true });
+
+  const rows = parse(await readFile(path.join(DATA_DIR, "intents.csv")), { columns: true, skip_empty_lines: true }) as {
+    text: string;
+    label: string;
+  }[];
+  await prisma.trainingExample.createMany({
+    data: rows.map((r) => ({ text: r.text, textKey: textKey(r.text), label: r.label, source: "seed" as const })),
+    skipDuplicates: true,
+  });
+}

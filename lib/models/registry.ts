@@ -1,0 +1,90 @@
+/**
+ * The models this process serves with, and their hot-swap. Loaded once at start; a deployment
+ * (LISTEN/NOTIFY) makes every server load the new classifier, smoke-test it and swap the reference
+ * atomically. A turn holds the model object it started with, so chats in flight finish on it.
+ * Shared through globalThis because server.ts and Next's route handlers are separate module copies.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { config } from "../config";
+import { listen } from "../db/listen";
+import { DEPLOYMENT_CHANNEL, findModelVersion, markModelFailed, productionDeployment, recordDeployment, registerModelVersion } from "../db/ml";
+import { log } from "../log";
+import { loadClassifier, type Classifier } from "./classifier";
+import { loadLanguageModel, type LanguageModel } from "./lm";
+
+interface Registry {
+  lm?: LanguageModel;
+  classifier?: Classifier;
+  loading?: Promise<void>;
+  /** Swaps run one after another, in the order deployments arrive. */
+  swaps: Promise<void>;
+}
+
+const g = globalThis as { __loopdeskModels?: Registry };
+const registry: Registry = (g.__loopdeskModels ??= { swaps: Promise.resolve() });
+
+/** The classifier shipped by `npm run models:build`, deployed when nothing else ever was. */
+export const SEED_CLASSIFIER_DIR = "classifier/seed";
+
+export function modelStorePath(relative: string): string {
+  return path.resolve(config().LOOPDESK_MODELS_DIR, relative);
+}
+
+export function loadModels(): Promise<void> {
+  registry.loading ??= (async () => {
+    const started = performance.now();
+    const [lm] = await Promise.all([loadLanguageModel(config().LOOPDESK_MODELS_DIR), deployProductionClassifier()]);
+    registry.lm = lm;
+    await listen(DEPLOYMENT_CHANNEL, () => void deployProductionClassifier());
+    log.info({ lm: lm.version, classifier: registry.classifier?.version, ms: Math.round(performance.now() - started) }, "models loaded");
+  })();
+  return registry.loading;
+}
+
+/** Makes this process serve the version that is in production now; a failed load keeps the old one. */
+function deployProductionClassifier(): Promise<void> {
+  registry.swaps = registry.swaps.then(async () => {
+    const deployment = (await productionDeployment()) ?? (await bootstrapSeedClassifier());
+    const current = registry.classifier;
+    if (current?.version === deployment.version) return;
+    const model = deployment.model ?? (await findModelVersion(deployment.version));
+    if (!model) return;
+    try {
+      registry.classifier = await loadClassifier(modelStorePath(model.path), model.version);
+      log.info({ from: current?.version, to: model.version }, "classifier swapped");
+    } catch (err) {
+      log.error({ err, version: model.version }, "classifier failed to load; keeping the current one");
+      await markModelFailed(model.version, err instanceof Error ? err.message : String(err));
+      if (!current) throw err;
+    }
+  });
+  return registry.swaps;
+}
+
+async function bootstrapSeedClassifier() {
+  const dir = modelStorePath(SEED_CLASSIFIER_DIR);
+  const trainConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as { dataset_sha256: string };
+  const metrics = JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8"));
+  const version = `seed-${trainConfig.dataset_sha256.slice(0, 12)}`;
+  const model = await registerModelVersion({ version, path: SEED_CLASSIFIER_DIR, metrics, datasetSha256: trainConfig.dataset_sha256 });
+  const deployment = await recordDeployment({ version, action: "bootstrap", actor: "system" });
+  return { ...deployment, model };
+}
+
+export function languageModel(): LanguageModel {
+  if (!registry.lm) throw new Error("language model not loaded");
+  return registry.lm;
+}
+
+export function classifier(): Classifier {
+  if (!registry.classifier) throw new Error("classifier not loaded");
+  return registry.classifier;
+}
+
+/** What /api/health reports; null until every model is loaded and warm. */
+export function modelStatus() {
+  const { lm, classifier: clf } = registry;
+  if (!lm || !clf) return null;
+  return { lm: { id: lm.id, version: lm.version }, classifier: { version: clf.version, labels: clf.labels.length } };
+}

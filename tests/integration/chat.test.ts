@@ -1,0 +1,195 @@
+/**
+ * The serving path through its real parts: a socket.io client, the running server, PostgreSQL and
+ * the ONNX language model.
+ */
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ErrorCode, MAX_MESSAGE_CHARS } from "@/lib/protocol";
+import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+
+const serverUrl = inject("serverUrl");
+const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 2 });
+const sockets: ChatClient[] = [];
+
+async function customer(token?: string) {
+  const c = await connectCustomer(serverUrl, token);
+  sockets.push(c.socket);
+  return c;
+}
+
+async function rows(sql: string, params: unknown[] = []) {
+  return (await pool.query(sql, params)).rows;
+}
+
+afterAll(async () => {
+  for (const s of sockets) s.disconnect();
+  await pool.end();
+});
+
+describe("health", () => {
+  it("reports the database and the loaded language model", async () => {
+    const res = await fetch(`${serverUrl}/api/health`);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ status: "ok", db: "ok", models: { lm: { id: "smollm2-135m-instruct" } } });
+    expect(body.models.lm.version).toMatch(/^smollm2-135m-instruct@/);
+  });
+});
+
+describe("a customer chat", () => {
+  let socket: ChatClient;
+  let token: string;
+  beforeAll(async () => ({ socket, token } = await customer()));
+
+  it("streams a reply token by token and stores both messages", async () => {
+    const clientMessageId = randomUUID();
+    const reply = await sendAndWait(socket, { clientMessageId, text: "Hi! How long does standard shipping take?" });
+    expect(reply.ack.ok).toBe(true);
+    if (!reply.ack.ok) return;
+    expect(reply.typing[0]).toBe(true); // queued first, then generating
+    expect(reply.typing).toContain(false);
+    expect(reply.tokens.length).toBeGreaterThan(1);
+    expect(reply.tokens.join("").trim()).toBe(reply.text);
+    expect(reply.text.length).toBeGreaterThan(0);
+    expect(reply.stopped).toBe(false);
+
+    const stored = await rows(
+      `SELECT role, text, "clientMessageId", "replyToId", "replyStatus", "modelVersion", "timeToFirstTokenMs", "tokenCount", "generationMs"
+       FROM "Message" WHERE "conversationId" = $1 ORDER BY "createdAt"`,
+      [reply.ack.conversationId],
+    );
+    expect(stored).toHaveLength(2);
+    expect(stored[0]).toMatchObject({ role: "customer", text: "Hi! How long does standard shipping take?", clientMessageId });
+    expect(stored[1]).toMatchObject({ role: "bot", text: reply.text, replyToId: reply.ack.messageId, replyStatus: "complete" });
+    expect(stored[1].modelVersion).toMatch(/^smollm2-135m-instruct@/);
+    expect(stored[1].timeToFirstTokenMs).toBeGreaterThan(0);
+    expect(stored[1].tokenCount).toBeGreaterThanOrEqual(reply.tokens.length);
+    expect(stored[1].generationMs).toBeGreaterThanOrEqual(stored[1].timeToFirstTokenMs);
+  });
+
+  it("stores a resent message once and does not answer it twice", async () => {
+    const first = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "hello" });
+    if (!first.ack.ok) throw new Error("send failed");
+    const conversationId = first.ack.conversationId;
+    const clientMessageId = randomUUID();
+    const original = await sendAndWait(socket, { conversationId, clientMessageId, text: "Which payment methods do you accept?" });
+    const again = await socket.emitWithAck("chat:send", { conversationId, clientMessageId, text: "Which payment methods do you accept?" });
+    expect(again).toEqual(original.ack);
+    const count = await rows(`SELECT role, count(*)::int AS n FROM "Message" WHERE "conversationId" = $1 GROUP BY role ORDER BY role`, [conversationId]);
+    expect(count).toEqual([
+      { role: "customer", n: 2 },
+      { role: "bot", n: 2 },
+    ]);
+  });
+
+  it("a resent first message (its ack lost) lands in the same conversation", async () => {
+    const clientMessageId = randomUUID();
+    const a = await sendAndWait(socket, { clientMessageId, text: "hi there" });
+    const b = await socket.emitWithAck("chat:send", { clientMessageId, text: "hi there" });
+    expect(b).toEqual(a.ack);
+  });
+
+  it("Stop ends the reply early and keeps the partial text, marked stopped", async () => {
+    let stopSent = false;
+    const reply = await sendAndWait(
+      socket,
+      { clientMessageId: randomUUID(), text: "Please describe in detail every step of returning a damaged kettle." },
+      {
+        onToken: (messageId) => {
+          if (stopSent) return;
+          stopSent = true;
+          socket.emit("chat:stop", { messageId });
+        },
+      },
+    );
+    expect(reply.stopped).toBe(true);
+    const [row] = await rows(`SELECT text, "replyStatus", "tokenCount" FROM "Message" WHERE id = $1`, [reply.messageId]);
+    expect(row).toMatchObject({ replyStatus: "stopped", text: reply.text });
+    expect(row.tokenCount).toBeLessThan(24); // stopped before max new tokens
+  });
+
+  it("returns the stored history, also after reconnecting with the same token", async () => {
+    const sent = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Do you ship to Canada?" });
+    if (!sent.ack.ok) throw new Error("send failed");
+    socket.disconnect();
+    const again = await customer(token);
+    const history = await again.socket.emitWithAck("chat:history", { conversationId: sent.ack.conversationId });
+    expect(history.ok).toBe(true);
+    if (!history.ok) return;
+    expect(history.messages.map((m) => [m.role, m.text])).toEqual([
+      ["customer", "Do you ship to Canada?"],
+      ["bot", sent.text],
+    ]);
+    expect(history.messages[1]?.replyStatus).toBe("complete");
+    socket = again.socket;
+  });
+});
+
+describe("bad input", () => {
+  let socket: ChatClient;
+  let ownConversation: string;
+  let othersConversation: string;
+  beforeAll(async () => {
+    ({ socket } = await customer());
+    const own = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "hi" });
+    const other = await customer();
+    const theirs = await sendAndWait(other.socket, { clientMessageId: randomUUID(), text: "my secret order NW-123456" });
+    if (!own.ack.ok || !theirs.ack.ok) throw new Error("setup failed");
+    ownConversation = own.ack.conversationId;
+    othersConversation = theirs.ack.conversationId;
+  });
+
+  const cases: [string, () => unknown, string][] = [
+    ["empty text", () => ({ conversationId: ownConversation, clientMessageId: randomUUID(), text: "" }), ErrorCode.emptyText],
+    ["whitespace text", () => ({ conversationId: ownConversation, clientMessageId: randomUUID(), text: " \n\t " }), ErrorCode.emptyText],
+    ["text over the limit", () => ({ conversationId: ownConversation, clientMessageId: randomUUID(), text: "a".repeat(MAX_MESSAGE_CHARS + 1) }), ErrorCode.textTooLong],
+    ["missing clientMessageId", () => ({ conversationId: ownConversation, text: "hello" }), ErrorCode.invalidPayload],
+    ["non-string text", () => ({ conversationId: ownConversation, clientMessageId: randomUUID(), text: { $gt: "" } }), ErrorCode.invalidPayload],
+    ["malformed conversation id", () => ({ conversationId: "1 OR 1=1", clientMessageId: randomUUID(), text: "hello" }), ErrorCode.invalidPayload],
+    ["not an object", () => "hello", ErrorCode.invalidPayload],
+    ["unknown conversation", () => ({ conversationId: randomUUID(), clientMessageId: randomUUID(), text: "hello" }), ErrorCode.unknownConversation],
+    ["another customer's conversation", () => ({ conversationId: othersConversation, clientMessageId: randomUUID(), text: "hello" }), ErrorCode.unknownConversation],
+  ];
+
+  it.each(cases)("%s is refused with a stable code and nothing is stored", async (_name, payload, code) => {
+    const before = await rows(`SELECT count(*)::int AS n FROM "Message"`);
+    const ack = await socket.emitWithAck("chat:send", payload() as never);
+    expect(ack).toMatchObject({ ok: false, error: { code } });
+    if (!ack.ok) expect(ack.error.message).not.toMatch(/prisma|stack|at .*\.ts/i);
+    const after = await rows(`SELECT count(*)::int AS n FROM "Message"`);
+    expect(after[0].n).toBe(before[0].n);
+  });
+
+  it("history and stop refuse other customers' data", async () => {
+    expect(await socket.emitWithAck("chat:history", { conversationId: othersConversation })).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.unknownConversation },
+    });
+    expect(await socket.emitWithAck("chat:history", { conversationId: "x" } as never)).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.invalidPayload },
+    });
+    const [theirReply] = await rows(`SELECT id FROM "Message" WHERE "conversationId" = $1 AND role = 'bot'`, [othersConversation]);
+    expect(await socket.emitWithAck("chat:stop", { messageId: theirReply.id })).toMatchObject({
+      ok: false,
+      error: { code: ErrorCode.unknownMessage },
+    });
+  });
+
+  it("the connection stays usable after bad input", async () => {
+    const reply = await sendAndWait(socket, { conversationId: ownConversation, clientMessageId: randomUUID(), text: "thanks!" });
+    expect(reply.ack.ok).toBe(true);
+    expect(reply.text.length).toBeGreaterThan(0);
+  });
+
+  it("a forged customer token is refused at connect with invalid_token", async () => {
+    const { token } = await customer();
+    const forged = token.slice(0, -4) + (token.endsWith("AAAA") ? "BBBB" : "AAAA");
+    const err = await connectCustomer(serverUrl, forged).then(
+      () => null,
+      (e: Error & { data?: { code: string } }) => e,
+    );
+    expect(err?.data?.code).toBe(ErrorCode.invalidToken);
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { SYSTEM_PROMPT, buildPrompt, type HistoryMessage } from "@/lib/chat/prompt";
+
+// One token per word is enough to test the budget logic.
+const countTokens = (t: string) => t.split(/\s+/).filter(Boolean).length;
+
+describe("buildPrompt", () => {
+  it("starts with the system prompt and ends with the newest customer message", () => {
+    const turns = buildPrompt({
+      history: [
+        { role: "customer", text: "hello" },
+        { role: "bot", text: "Hi! How can I help?" },
+        { role: "customer", text: "where is my order" },
+      ],
+      countTokens,
+      historyTokens: 1000,
+    });
+    expect(turns[0]).toEqual({ role: "system", content: SYSTEM_PROMPT });
+    expect(turns.slice(1).map((t) => t.role)).toEqual(["user", "assistant", "user"]);
+    expect(turns.at(-1)?.content).toBe("where is my order");
+  });
+
+  it("keeps only the most recent turns that fit the token budget", () => {
+    const history: HistoryMessage[] = [];
+    for (let i = 0; i < 10; i++) {
+      history.push({ role: "customer", text: `question ${i} ${"word ".repeat(10)}` });
+      history.push({ role: "bot", text: `answer ${i} ${"word ".repeat(10)}` });
+    }
+    history.push({ role: "customer", text: "last one" });
+    const turns = buildPrompt({ history, countTokens, historyTokens: 60 });
+    const used = turns.slice(1).reduce((n, t) => n + countTokens(t.content) + 4, 0);
+    expect(used).toBeLessThanOrEqual(60);
+    expect(turns.at(-1)?.content).toBe("last one");
+    expect(turns[1]?.role).toBe("user"); // never opens with an assistant turn
+    expect(turns.length).toBeLessThan(history.length);
+  });
+
+  it("always keeps the newest message even when it alone exceeds the budget", () => {
+    const turns = buildPrompt({ history: [{ role: "customer", text: "a ".repeat(50) }], countTokens, historyTokens: 10 });
+    expect(turns).toHaveLength(2);
+  });
+
+  it("maps agent replies to the assistant and drops system notes and empty replies", () => {
+    const turns = buildPrompt({
+      history: [
+        { role: "customer", text: "help" },
+        { role: "system", text: "Alex joined the chat" },
+        { role: "agent", text: "Hi, Alex here" },
+        { role: "bot", text: "" },
+        { role: "customer", text: "thanks" },
+      ],
+      countTokens,
+      historyTokens: 1000,
+    });
+    expect(turns.slice(1)).toEqual([
+      { role: "user", content: "help" },
+      { role: "assistant", content: "Hi, Alex here" },
+      { role: "user", content: "thanks" },
+    ]);
+  });
+});
+
+describe("buildPrompt grounding", () => {
+  it("puts the intent's knowledge-base article into the system prompt", () => {
+    const turns = buildPrompt({
+      history: [{ role: "customer", text: "how do I return this?" }],
+      countTokens,
+      historyTokens: 100,
+      knowledge: { title: "Returns", body: "Returns are free within 30 days." },
+    });
+    expect(turns[0]?.content).toContain(SYSTEM_PROMPT);
+    expect(turns[0]?.content).toContain("Returns are free within 30 days.");
+  });
+});
