@@ -16,9 +16,9 @@ const g = globalThis as { __loopdeskPrisma?: PrismaClient; __loopdeskPGlite?: PG
 function createClient(): PrismaClient {
   const { DATABASE_URL } = config();
   if (DATABASE_URL) {
-    return new PrismaClient({ adapter: new PrismaPg({ connectionString: DATABASE_URL, max: 10 }) });
+    return new PrismaClient({ adapter: new PrismaPg({ connectionString: DATABASE_URL, max: 10 }), errorFormat: "minimal" });
   }
-  return new PrismaClient({ adapter: new PrismaPGlite(embeddedDatabase()) });
+  return new PrismaClient({ adapter: new PrismaPGlite(embeddedDatabase()), errorFormat: "minimal" });
 }
 
 /** The in-process PGlite database; only one may ever open its folder. */

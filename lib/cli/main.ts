@@ -1,0 +1,161 @@
+/**
+ * The Loopdesk CLI. The ML console calls the same library functions; this file only parses
+ * arguments and prints. Errors are one clear line and a non-zero exit, never a stack trace.
+ */
+import { readFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { SingleBar, Presets } from "cli-progress";
+import { config } from "../config";
+import { db } from "../db/client";
+import { deploymentHistory, productionDeployment } from "../db/ml";
+import { seedDatabase } from "../db/seed";
+import { exportSnapshot } from "../dataset/export";
+import { formatFromFilename, importDataset } from "../dataset/import";
+import { runTraining, trainParamsSchema, type Device } from "../training/run";
+import { promote, rollback } from "../training/promote";
+import type { GateVerdict } from "../training/gate";
+
+const actor = () => process.env.LOOPDESK_ACTOR ?? `${os.userInfo().username}@cli`;
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError("not an integer");
+  return n;
+};
+const num = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError("not a number");
+  return n;
+};
+
+const program = new Command("loopdesk").description("Loopdesk: datasets, training runs and model versions").showHelpAfterError();
+
+const dataset = program.command("dataset").description("labelled utterances for the intent classifier");
+dataset
+  .command("import")
+  .argument("<file>", "CSV (text,label) or JSONL of labelled utterances")
+  .description("validate and import labelled utterances; nothing is imported if anything is wrong")
+  .action(async (file: string) => {
+    await seedDatabase();
+    const report = await importDataset({ content: await readFile(file), format: formatFromFilename(file), actor: actor(), filename: path.basename(file) });
+    const show = (list: { line: number; code: string; message: string }[], kind: string) => {
+      for (const p of list.slice(0, 30)) console.log(`  ${kind} ${p.line ? `line ${p.line}` : "file"}: [${p.code}] ${p.message}`);
+      if (list.length > 30) console.log(`  … and ${list.length - 30} more ${kind}s`);
+    };
+    show(report.warnings, "warning");
+    if (report.errors.length > 0) {
+      show(report.errors, "error");
+      fail(`nothing imported: ${report.errors.length} error(s) in ${file}`);
+    }
+    console.log(`imported ${report.inserted} example(s) (import ${report.importId}); ${report.skippedExisting} already present, ${report.duplicates} duplicate(s) in the file`);
+  });
+dataset
+  .command("export")
+  .option("--out <file>", "where to write the snapshot (default: data/snapshots/snapshot-<sha>.jsonl)")
+  .description("write a snapshot of all labelled data with a deterministic train/holdout split")
+  .action(async (opts: { out?: string }) => {
+    await seedDatabase();
+    const { path: file, manifestPath, manifest } = await exportSnapshot({ outPath: opts.out, dataDir: config().LOOPDESK_DATA_DIR });
+    console.log(`${file}\n${manifestPath}\n${manifest.rows} rows, ${Object.keys(manifest.per_intent).length} intents, sha256 ${manifest.sha256}`);
+    console.log(`sources: ${Object.entries(manifest.per_source).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  });
+
+program
+  .command("train")
+  .description("fine-tune the classifier on a snapshot (default: a fresh export) and register a candidate version")
+  .option("--snapshot <file>", "snapshot JSONL from `dataset export`")
+  .addOption(new Option("--device <device>", "where to train").choices(["auto", "cpu", "cuda"]).default("auto"))
+  .option("--epochs <n>", "training epochs", int)
+  .option("--batch-size <n>", "batch size", int)
+  .option("--lr <x>", "peak encoder learning rate", num)
+  .option("--max-len <n>", "max tokens per message", int)
+  .option("--seed <n>", "random seed", int)
+  .action(async (opts: { snapshot?: string; device: Device; epochs?: number; batchSize?: number; lr?: number; maxLen?: number; seed?: number }) => {
+    const { snapshot, device, ...rest } = opts;
+    const params = trainParamsSchema.safeParse(rest);
+    if (!params.success) fail(`invalid training parameters: ${params.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    const bar = new SingleBar({ format: "training {bar} {percentage}% | epoch {epoch}/{epochs} | loss {loss} | ETA {eta_formatted}", hideCursor: true }, Presets.shades_classic);
+    let started = false;
+    const { run, model } = await runTraining({
+      snapshotPath: snapshot,
+      device,
+      params: params.data!,
+      actor: actor(),
+      onEvent: (e) => {
+        if (e.type === "progress") {
+          const p = e.progress;
+          if (!started) bar.start(p.steps, 0, { epoch: p.epoch, epochs: p.epochs, loss: "-" });
+          started = true;
+          bar.update(p.step, { epoch: p.epoch, epochs: p.epochs, loss: p.loss.toFixed(3) });
+        } else if (e.type === "eval") {
+          bar.stop();
+          console.log(`epoch ${e.eval.epoch}: holdout accuracy ${pct(e.eval.holdout_accuracy)}, macro-F1 ${pct(e.eval.holdout_macro_f1)}`);
+          started = false;
+        }
+      },
+    });
+    bar.stop();
+    if (!model) fail(`training run ${run.id} ${run.status}: ${run.error ?? ""}`);
+    const m = model.metrics as { accuracy: number; macro_f1: number; device: string; train_seconds: number };
+    console.log(`run ${run.id} succeeded in ${((run.durationMs ?? 0) / 1000).toFixed(0)} s on ${m.device}`);
+    console.log(`candidate ${model.version}: holdout accuracy ${pct(m.accuracy)}, macro-F1 ${pct(m.macro_f1)}`);
+    console.log(`promote with: npx loopdesk models promote ${model.version}`);
+  });
+
+const models = program.command("models").description("classifier versions");
+models
+  .command("list")
+  .description("every version, the one in production marked")
+  .action(async () => {
+    const current = await productionDeployment();
+    const versions = await db().modelVersion.findMany({ orderBy: { createdAt: "asc" } });
+    for (const v of versions) {
+      const m = v.metrics as { accuracy?: number; macro_f1?: number };
+      const mark = v.version === current?.version ? "* production" : v.status === "failed" ? "  failed" : "  candidate";
+      console.log(`${mark.padEnd(13)} ${v.version.padEnd(36)} acc ${pct(m.accuracy ?? 0)}  macro-F1 ${pct(m.macro_f1 ?? 0)}  ${v.createdAt.toISOString()}`);
+    }
+    const history = await deploymentHistory(5);
+    if (history.length) console.log(`\nrecent deployments:\n${history.map((d) => `  ${d.createdAt.toISOString()} ${d.action} ${d.version} by ${d.actor}${d.forced ? " (forced)" : ""}`).join("\n")}`);
+  });
+models
+  .command("promote")
+  .argument("<version>", "a version, or `latest` for the newest trained candidate")
+  .option("--force", "override the evaluation gate (recorded)")
+  .option("--reason <text>", "why; required with --force")
+  .description("evaluate against production on the frozen holdout, then deploy to every running server")
+  .action(async (version: string, opts: { force?: boolean; reason?: string }) => {
+    const { deployment, verdict } = await promote({ version, actor: actor(), force: opts.force, reason: opts.reason });
+    printVerdict(verdict);
+    console.log(`${deployment.version} promoted${deployment.forced ? " (gate overridden)" : ""}; running servers swap to it within seconds`);
+  });
+models
+  .command("rollback")
+  .option("--reason <text>", "why")
+  .description("deploy the version that was in production before the current one")
+  .action(async (opts: { reason?: string }) => {
+    const d = await rollback({ actor: actor(), reason: opts.reason });
+    console.log(`rolled back to ${d.version}`);
+  });
+
+function printVerdict(v: GateVerdict) {
+  console.log(`holdout: ${v.holdoutSize} examples`);
+  console.log(`  accuracy  ${pct(v.production.accuracy)} → ${pct(v.candidate.accuracy)}`);
+  console.log(`  macro-F1  ${pct(v.production.macroF1)} → ${pct(v.candidate.macroF1)}`);
+  for (const r of v.perIntent.filter((p) => p.regression)) console.log(`  regression ${r.intent}: ${pct(r.production)} → ${pct(r.candidate)}`);
+  console.log(`gate: ${v.pass ? "pass" : "fail"}`);
+}
+
+function fail(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(1);
+}
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(0);
+} catch (err) {
+  if (process.env.DEBUG) console.error(err);
+  fail(err instanceof Error ? err.message : String(err));
+}

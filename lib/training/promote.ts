@@ -1,0 +1,86 @@
+/**
+ * Promotion and rollback of classifier versions. Promotion evaluates the candidate and production
+ * on the same frozen holdout (the candidate's training snapshot) and enforces the gate unless
+ * forced; the deployment row then tells every server to swap (lib/models/registry.ts).
+ */
+import { db } from "../db/client";
+import { findModelVersion, markModelFailed, productionDeployment, recordDeployment } from "../db/ml";
+import { exportSnapshot } from "../dataset/export";
+import { config } from "../config";
+import { loadClassifier } from "../models/classifier";
+import { modelStorePath } from "../models/registry";
+import type { Prisma } from "../generated/prisma/client";
+import { evaluate, readHoldout } from "./evaluate";
+import { gateVerdict, type GateVerdict } from "./gate";
+
+export class PromotionError extends Error {
+  constructor(
+    message: string,
+    readonly verdict?: GateVerdict,
+  ) {
+    super(message);
+  }
+}
+
+async function resolveVersion(version: string) {
+  if (version !== "latest") return findModelVersion(version);
+  return db().modelVersion.findFirst({ where: { status: "ready", trainingRunId: { not: null } }, orderBy: { createdAt: "desc" } });
+}
+
+/** Evaluates `version` against production on the candidate's holdout; loading also smoke-tests it. */
+export async function compareWithProduction(version: string): Promise<GateVerdict> {
+  const candidate = await findModelVersion(version);
+  const current = await productionDeployment();
+  if (!candidate) throw new PromotionError(`no model version ${version}`);
+  if (!current) throw new PromotionError("nothing is in production yet: start the server once to deploy the seed classifier");
+  const run = candidate.trainingRunId ? await db().trainingRun.findUnique({ where: { id: candidate.trainingRunId } }) : null;
+  const snapshot = run?.snapshotPath ?? (await exportSnapshot({ dataDir: config().LOOPDESK_DATA_DIR })).path;
+  const holdout = await readHoldout(snapshot);
+  if (holdout.length === 0) throw new PromotionError(`the holdout of ${snapshot} is empty`);
+
+  let candidateModel;
+  try {
+    candidateModel = await loadClassifier(modelStorePath(candidate.path), candidate.version);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    await markModelFailed(candidate.version, reason);
+    throw new PromotionError(`${candidate.version} cannot be loaded and was marked failed: ${reason}`);
+  }
+  const productionModel = await loadClassifier(modelStorePath(current.model.path), current.model.version);
+  return gateVerdict(await evaluate(candidateModel, holdout), await evaluate(productionModel, holdout));
+}
+
+export async function promote(opts: { version: string; actor: string; force?: boolean; reason?: string }) {
+  const model = await resolveVersion(opts.version);
+  if (!model) throw new PromotionError(opts.version === "latest" ? "there is no trained candidate to promote" : `no model version ${opts.version}`);
+  if (model.status === "failed") throw new PromotionError(`${model.version} failed to load earlier (${model.failureReason ?? "unknown"}); it cannot be promoted`);
+  const current = await productionDeployment();
+  if (current?.version === model.version) throw new PromotionError(`${model.version} is already in production`);
+  if (opts.force && !opts.reason?.trim()) throw new PromotionError("--force needs a --reason, which is recorded");
+
+  const verdict = await compareWithProduction(model.version);
+  if (!verdict.pass && !opts.force) {
+    throw new PromotionError(`the gate refused ${model.version}:\n  ${verdict.reasons.join("\n  ")}\n(use --force with --reason to override)`, verdict);
+  }
+  const deployment = await recordDeployment({
+    version: model.version,
+    action: "promote",
+    actor: opts.actor,
+    forced: !verdict.pass,
+    reason: opts.reason,
+    gate: verdict as unknown as Prisma.InputJsonValue,
+  });
+  return { deployment, verdict };
+}
+
+/** Puts back the version that was in production before the current one. */
+export async function rollback(opts: { actor: string; reason?: string }) {
+  const current = await productionDeployment();
+  if (!current) throw new PromotionError("nothing is in production");
+  const previous = await db().deployment.findFirst({
+    where: { createdAt: { lt: current.createdAt }, version: { not: current.version }, model: { status: "ready" } },
+    orderBy: { createdAt: "desc" },
+  });
+  if (!previous) throw new PromotionError(`${current.version} is the only version ever deployed: nothing to roll back to`);
+  return recordDeployment({ version: previous.version, action: "rollback", actor: opts.actor, reason: opts.reason });
+}
