@@ -77,6 +77,12 @@ export interface ServerToClientEvents {
   "chat:error": (p: ChatError & { conversationId?: string; messageId?: string }) => void;
 }
 
+/** What staff sockets (namespace /staff) receive: every event of the conversations they watch, plus inbox nudges. */
+export interface ServerToStaffEvents extends ServerToClientEvents {
+  /** A conversation's inbox row may have changed: refetch it. */
+  "inbox:changed": (p: { conversationId: string }) => void;
+}
+
 export interface ClientToServerEvents {
   "chat:send": (p: SendPayload, ack: (r: SendAck) => void) => void;
   "chat:stop": (p: StopPayload, ack?: (r: StopAck) => void) => void;

@@ -2,7 +2,7 @@
  * One chat turn, start to finish: validate → persist the customer's message (and acknowledge) →
  * classify → decide → retrieve → generate (queued, streamed) → persist the reply → broadcast.
  */
-import type { Namespace } from "socket.io";
+import type { Server } from "socket.io";
 import { config } from "../config";
 import {
   createBotReply,
@@ -17,13 +17,11 @@ import {
 import { log } from "../log";
 import { GenerationStopper, type GenerationResult } from "../models/lm";
 import { classifier, languageModel } from "../models/registry";
-import { ErrorCode, type ClientToServerEvents, type SendAck, type SendPayload, type ServerToClientEvents, validateText } from "../protocol";
+import { ErrorCode, type SendAck, type SendPayload, validateText } from "../protocol";
+import { conversationEmitter } from "./broadcast";
 import { decide, templateReply } from "./decide";
 import { generationQueue, generationQueueFull } from "./generation-queue";
 import { buildPrompt } from "./prompt";
-import { conversationRoom, customerRoom } from "./rooms";
-
-export type ChatNamespace = Namespace<ClientToServerEvents, ServerToClientEvents>;
 
 /** Replies being generated (or queued) in this process, by bot message id, so Stop can reach them. */
 const activeReplies = new Map<string, GenerationStopper>();
@@ -39,7 +37,7 @@ export function stopReply(messageId: string): boolean {
 export const TEMPLATE_MODEL_VERSION = "template";
 
 export async function runCustomerTurn(
-  nsp: ChatNamespace,
+  io: Server,
   customerId: string,
   payload: SendPayload,
   ack: (r: SendAck) => void,
@@ -66,9 +64,8 @@ export async function runCustomerTurn(
   ack({ ok: true, conversationId, messageId: message.id });
   if (duplicate) return; // the original send handles the rest of this turn
 
-  const rooms = [customerRoom(customerId), conversationRoom(conversationId)];
-  const emit = nsp.to(rooms);
-  emit.emit("chat:message", toChatMessage(message));
+  const emit = conversationEmitter(io, customerId, conversationId);
+  emit("chat:message", toChatMessage(message));
 
   // Classify: every customer message, whoever owns the conversation, so staff see the intent.
   const prediction = await classifier().classify(message.text);
@@ -83,15 +80,15 @@ export async function runCustomerTurn(
     const { message: reply, created } = await createBotReply(conversationId, message.id, TEMPLATE_MODEL_VERSION);
     if (!created) return;
     const text = templateReply(decision);
-    emit.emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
+    emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
     await finishBotReply(reply.id, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0 });
-    emit.emit("chat:token", { conversationId, messageId: reply.id, text });
-    emit.emit("chat:done", { conversationId, messageId: reply.id, text, stopped: false });
-    if (handoff) emit.emit("chat:status", { conversationId, status });
+    emit("chat:token", { conversationId, messageId: reply.id, text });
+    emit("chat:done", { conversationId, messageId: reply.id, text, stopped: false });
+    if (handoff) emit("chat:status", { conversationId, status });
     return;
   }
   if (generationQueueFull()) {
-    emit.emit("chat:error", { code: ErrorCode.busy, message: "We are very busy right now; please try again in a moment.", conversationId });
+    emit("chat:error", { code: ErrorCode.busy, message: "We are very busy right now; please try again in a moment.", conversationId });
     return;
   }
 
@@ -104,11 +101,11 @@ export async function runCustomerTurn(
   // Generate, queued behind other customers' replies; the customer sees "typing" meanwhile.
   const stopper = new GenerationStopper();
   activeReplies.set(reply.id, stopper);
-  emit.emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: true });
+  emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: true });
   let result: GenerationResult;
   try {
     result = await generationQueue().add(async () => {
-      emit.emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
+      emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
       const history = await listMessages(conversationId, 40);
       const turns = buildPrompt({
         history: history.filter((m) => m.id !== reply.id),
@@ -119,13 +116,13 @@ export async function runCustomerTurn(
       return lm.generate(turns, {
         maxNewTokens: config().LM_MAX_NEW_TOKENS,
         stopper,
-        onText: (text) => emit.emit("chat:token", { conversationId, messageId: reply.id, text }),
+        onText: (text) => emit("chat:token", { conversationId, messageId: reply.id, text }),
       });
     });
   } catch (err) {
     log.error({ err, messageId: reply.id }, "generation failed");
     await finishBotReply(reply.id, { text: "", status: "failed", timeToFirstTokenMs: null, tokenCount: 0, generationMs: 0 });
-    emit.emit("chat:error", {
+    emit("chat:error", {
       code: ErrorCode.generationFailed,
       message: "Sorry, the assistant could not answer. Please try again.",
       conversationId,
@@ -138,5 +135,5 @@ export async function runCustomerTurn(
 
   // Persist, then broadcast the final text.
   await finishBotReply(reply.id, { ...result, status: result.stopped ? "stopped" : "complete" });
-  emit.emit("chat:done", { conversationId, messageId: reply.id, text: result.text, stopped: result.stopped });
+  emit("chat:done", { conversationId, messageId: reply.id, text: result.text, stopped: result.stopped });
 }

@@ -6,6 +6,8 @@ import type { Conversation, ConversationStatus as DbConversationStatus, Message 
 import type { IntentPrediction } from "../models/classifier";
 import type { ChatMessage, ReplyStatus } from "../protocol";
 
+const preview = (text: string) => text.slice(0, 160);
+
 export function toChatMessage(m: Message): ChatMessage {
   return {
     id: m.id,
@@ -69,7 +71,10 @@ export async function storeCustomerMessage(input: {
     const message = await prisma.message.create({
       data: { conversationId, role: "customer", text: input.text, clientMessageId: input.clientMessageId },
     });
-    await prisma.conversation.update({ where: { id: conversationId }, data: { lastMessageAt: message.createdAt } });
+    await prisma.conversation.update({
+      where: { id: conversationId },
+      data: { lastMessageAt: message.createdAt, lastMessagePreview: preview(message.text) },
+    });
     return { ok: true, message, conversation, duplicate: false };
   } catch (e) {
     if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
@@ -84,7 +89,7 @@ function findByClientId(conversationId: string, clientMessageId: string) {
 }
 
 export async function saveClassification(messageId: string, p: IntentPrediction) {
-  await db().message.update({
+  const message = await db().message.update({
     where: { id: messageId },
     data: {
       intent: p.intent,
@@ -94,6 +99,11 @@ export async function saveClassification(messageId: string, p: IntentPrediction)
       classifierVersion: p.classifierVersion,
     },
   });
+  // The inbox shows the latest intent and the conversation's least confident turn.
+  await db().$executeRaw`
+    UPDATE "Conversation" SET "lastIntent" = ${p.intent},
+      "minIntentProbability" = LEAST(COALESCE("minIntentProbability", 1), ${p.probability})
+    WHERE id = ${message.conversationId}::uuid`;
 }
 
 /** Records the streak of unsure turns and, for a handoff, moves a bot conversation to the staff queue. */
@@ -102,7 +112,7 @@ export async function updateConversationAfterDecision(
   lowConfidenceStreak: number,
   handoff: boolean,
 ): Promise<DbConversationStatus> {
-  const data = handoff ? { lowConfidenceStreak, status: "waiting_for_agent" as const } : { lowConfidenceStreak };
+  const data = handoff ? { lowConfidenceStreak, status: "waiting_for_agent" as const, waitingSince: new Date() } : { lowConfidenceStreak };
   const c = await db().conversation.update({ where: { id: conversationId }, data });
   return c.status;
 }
@@ -141,7 +151,10 @@ export async function finishBotReply(
       generationMs: result.generationMs,
     },
   });
-  await db().conversation.update({ where: { id: message.conversationId }, data: { lastMessageAt: new Date() } });
+  await db().conversation.update({
+    where: { id: message.conversationId },
+    data: { lastMessageAt: new Date(), ...(message.text ? { lastMessagePreview: preview(message.text) } : {}) },
+  });
   return message;
 }
 

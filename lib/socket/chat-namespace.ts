@@ -1,5 +1,5 @@
 /** The customer-facing socket.io namespace `/chat`: authentication and the protocol's events. */
-import type { Server, Socket } from "socket.io";
+import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
 import { findCustomerBotMessage, findCustomerConversation, listMessages, toChatMessage } from "../db/queries";
 import { mintCustomerToken, verifyCustomerToken } from "../customer-token";
@@ -16,7 +16,7 @@ import {
   stopSchema,
 } from "../protocol";
 import { customerRoom } from "../chat/rooms";
-import { runCustomerTurn, stopReply, type ChatNamespace } from "../chat/turn";
+import { runCustomerTurn, stopReply } from "../chat/turn";
 
 interface SocketData {
   customerId: string;
@@ -25,6 +25,8 @@ interface SocketData {
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const STOP_EVENT = "loopdesk:stop-reply";
+
+export type ChatNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 export function attachChatNamespace(io: Server): ChatNamespace {
   const nsp = io.of(CHAT_NAMESPACE) as ChatNamespace;
@@ -49,7 +51,7 @@ export function attachChatNamespace(io: Server): ChatNamespace {
   });
 
   // Stop may arrive at another instance than the one generating the reply.
-  nsp.on(STOP_EVENT, (messageId: string) => stopReply(messageId));
+  nsp.on(STOP_EVENT, (messageId: string) => void stopReply(messageId));
 
   nsp.on("connection", (socket: ChatSocket) => {
     const { customerId } = socket.data;
@@ -60,7 +62,7 @@ export function attachChatNamespace(io: Server): ChatNamespace {
       guarded(socket, ack, async (reply) => {
         const parsed = parsePayload(sendSchema, payload);
         if (!parsed.ok) return reply(parsed);
-        await runCustomerTurn(nsp, customerId, parsed.value, reply);
+        await runCustomerTurn(io, customerId, parsed.value, reply);
       }),
     );
 

@@ -1,0 +1,22 @@
+/**
+ * Where chat events go: the customer's tabs (namespace /chat, room customer:<id>) and the staff
+ * watching the conversation (namespace /staff, room conversation:<id>), and a nudge to every staff
+ * inbox. Rooms, not sockets, so with socket.io's Redis adapter any instance reaches everyone.
+ */
+import type { Server } from "socket.io";
+import { CHAT_NAMESPACE, type ServerToClientEvents } from "../protocol";
+import { conversationRoom, customerRoom } from "./rooms";
+
+export const STAFF_NAMESPACE = "/staff";
+export const INBOX_ROOM = "inbox";
+
+export type ConversationEmitter = <E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]) => void;
+
+export function conversationEmitter(io: Server, customerId: string, conversationId: string): ConversationEmitter {
+  return (event, payload) => {
+    io.of(CHAT_NAMESPACE).to(customerRoom(customerId)).emit(event, payload);
+    io.of(STAFF_NAMESPACE).to(conversationRoom(conversationId)).emit(event, payload);
+    // Tokens are too frequent for the inbox; everything else may change its row.
+    if (event !== "chat:token") io.of(STAFF_NAMESPACE).to(INBOX_ROOM).emit("inbox:changed", { conversationId });
+  };
+}
