@@ -11,5 +11,7 @@ const nextConfig = {
     "pino",
   ],
   poweredByHeader: false,
+  // Lets parallel work trees of one checkout build side by side (NEXT_DIST_DIR=.next-mine).
+  distDir: process.env.NEXT_DIST_DIR ?? ".next",
 };
 export default nextConfig;
