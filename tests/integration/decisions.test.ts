@@ -1,0 +1,98 @@
+/**
+ * What the intent does to a turn, through the real server and the real classifier: grounded LM
+ * answers, honest template replies for out-of-scope and unsure messages, handoff to staff.
+ */
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import pg from "pg";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { TEMPLATE_REPLIES } from "@/lib/chat/decide";
+import { loadClassifier } from "@/lib/models/classifier";
+import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+
+const serverUrl = inject("serverUrl");
+const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 2 });
+const sockets: ChatClient[] = [];
+afterAll(async () => {
+  for (const s of sockets) s.disconnect();
+  await pool.end();
+});
+
+async function freshCustomer() {
+  const { socket } = await connectCustomer(serverUrl);
+  sockets.push(socket);
+  return socket;
+}
+
+async function conversation(id: string) {
+  return (await pool.query(`SELECT status, "lowConfidenceStreak", "waitingSince", "lastIntent" FROM "Conversation" WHERE id = $1`, [id])).rows[0];
+}
+
+async function botReply(customerMessageId: string) {
+  return (await pool.query(`SELECT text, "modelVersion", "replyStatus" FROM "Message" WHERE "replyToId" = $1`, [customerMessageId])).rows[0];
+}
+
+describe("decisions", () => {
+  it("answers an in-scope question with the language model", async () => {
+    const socket = await freshCustomer();
+    const r = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "How long does express shipping take?" });
+    if (!r.ack.ok) throw new Error("send failed");
+    const reply = await botReply(r.ack.messageId);
+    expect(reply.modelVersion).toMatch(/^smollm2-135m-instruct@/);
+    expect((await conversation(r.ack.conversationId)).lastIntent).toBe("shipping_info");
+  });
+
+  it("gives an honest fixed reply to an out-of-scope message and keeps the bot in charge", async () => {
+    const socket = await freshCustomer();
+    const r = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Can you help me with my calculus homework? What is the derivative of x squared?" });
+    if (!r.ack.ok) throw new Error("send failed");
+    expect(r.text).toBe(TEMPLATE_REPLIES.out_of_scope);
+    expect((await botReply(r.ack.messageId)).modelVersion).toBe("template");
+    expect((await conversation(r.ack.conversationId)).status).toBe("bot");
+  });
+
+  it("hands the conversation to staff when the customer asks for a human", async () => {
+    const socket = await freshCustomer();
+    const statuses: string[] = [];
+    socket.on("chat:status", (s) => statuses.push(s.status));
+    const r = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "I want to talk to a real person please" });
+    if (!r.ack.ok) throw new Error("send failed");
+    expect(r.text).toBe(TEMPLATE_REPLIES.asked_for_human);
+    const c = await conversation(r.ack.conversationId);
+    expect(c.status).toBe("waiting_for_agent");
+    expect(c.waitingSince).not.toBeNull();
+    await expect.poll(() => statuses).toContain("waiting_for_agent");
+
+    // While staff own the conversation the bot stays silent, but the message is still classified.
+    const ack = await socket.emitWithAck("chat:send", { conversationId: r.ack.conversationId, clientMessageId: randomUUID(), text: "hello? anyone?" });
+    if (!ack.ok) throw new Error("send failed");
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(await botReply(ack.messageId)).toBeUndefined();
+    const [m] = (await pool.query(`SELECT intent, "classifierVersion" FROM "Message" WHERE id = $1`, [ack.messageId])).rows;
+    expect(m.intent).toBeTruthy();
+  });
+
+  it("offers a human on an unsure message and hands over on the second unsure one in a row", async () => {
+    // Find messages the production classifier is unsure about (below the 0.45 default threshold).
+    const health = await (await fetch(`${serverUrl}/api/health`)).json();
+    const clf = await loadClassifier(path.resolve(inject("modelsDir"), "classifier/seed"), health.models.classifier.version);
+    const candidates = [
+      "hmm", "ok so", "what about the other one", "and then?", "it", "well i dont know", "the thing from before", "same as last time",
+      "can you check", "is it possible", "yes", "no", "maybe later", "what", "why", "sure but", "the blue one", "tomorrow?",
+      "that one", "it says error", "not sure", "help", "again", "the box", "hmm ok", "eh", "so?", "wait", "hold on", "right",
+    ];
+    const unsure: string[] = [];
+    for (const t of candidates) if ((await clf.classify(t)).probability < 0.45) unsure.push(t);
+    expect(unsure.length, "no unsure texts found among the candidates").toBeGreaterThanOrEqual(2);
+
+    const socket = await freshCustomer();
+    const first = await sendAndWait(socket, { clientMessageId: randomUUID(), text: unsure[0]! });
+    if (!first.ack.ok) throw new Error("send failed");
+    expect(first.text).toBe(TEMPLATE_REPLIES.low_confidence);
+    expect(await conversation(first.ack.conversationId)).toMatchObject({ status: "bot", lowConfidenceStreak: 1 });
+
+    const second = await sendAndWait(socket, { conversationId: first.ack.conversationId, clientMessageId: randomUUID(), text: unsure[1]! });
+    expect(second.text).toBe(TEMPLATE_REPLIES.handoff_low_confidence);
+    expect(await conversation(first.ack.conversationId)).toMatchObject({ status: "waiting_for_agent", lowConfidenceStreak: 2 });
+  });
+});
