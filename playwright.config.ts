@@ -22,6 +22,8 @@ export default defineConfig({
     env: { E2E_PORT: String(port) },
     timeout: 180_000,
     reuseExistingServer: false,
+    // The default is SIGKILL, which skips e2e/serve.ts's shutdown: every run would leave its database behind.
+    gracefulShutdown: { signal: "SIGTERM", timeout: 15_000 },
     stdout: "pipe",
   },
 });

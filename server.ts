@@ -9,6 +9,7 @@ import { config } from "./lib/config";
 import { log } from "./lib/log";
 import { loadModels } from "./lib/models/registry";
 import { attachChatNamespace } from "./lib/socket/chat-namespace";
+import { attachStaffNamespace } from "./lib/socket/staff-namespace";
 import { db } from "./lib/db/client";
 import { seedDatabase } from "./lib/db/seed";
 
@@ -24,6 +25,10 @@ const io = new Server(httpServer, {
   pingInterval: 20_000,
 });
 attachChatNamespace(io);
+attachStaffNamespace(io);
+// Route handlers (a separate module copy inside Next's bundle) reach the sockets through this, e.g. to
+// send `inbox:changed` after a label is stored.
+(globalThis as { __loopdeskIo?: Server }).__loopdeskIo = io;
 
 const modelsReady = seedDatabase().then(loadModels).catch((err: unknown) => {
   log.fatal({ err }, "could not start: is the database migrated (`npm run db:migrate`) and the model store built (`npm run models:build`)?");

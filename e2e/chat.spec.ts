@@ -36,10 +36,19 @@ test("text that looks like HTML is shown as text, never run", async ({ page }) =
   await expect(page.getByText("Support is online")).toBeVisible();
   await page.getByLabel("Message").fill(hostile);
   await page.getByRole("button", { name: "Send" }).click();
+  const messages = page.getByTestId("messages");
   await expect(page.locator('li[data-role="customer"]')).toHaveText(hostile);
-  await expect(page.locator('li[data-role="bot"]').first()).not.toHaveAttribute("data-status", "streaming");
+  // Wait for the bot's answer to finish (a missing element would satisfy a bare "not streaming").
+  await expect(page.locator('li[data-role="bot"]').first()).toHaveAttribute("data-status", /^(complete|stopped|failed)$/);
   expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
-  expect(await page.locator("li img").count()).toBe(0);
+  await expect(messages.locator("script, img, a, b, strong, em")).toHaveCount(0);
+
+  // The same text rendered again from the stored history.
+  await page.reload();
+  await expect(page.locator('li[data-role="customer"]')).toHaveText(hostile);
+  await expect(page.locator('li[data-role="bot"]')).toHaveCount(1);
+  expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+  await expect(messages.locator("script, img, a, b, strong, em")).toHaveCount(0);
 });
 
 test("the embeddable widget opens the same chat from one script tag", async ({ page, baseURL }) => {
@@ -49,5 +58,33 @@ test("the embeddable widget opens the same chat from one script tag", async ({ p
   await expect(chat.getByText("Support is online")).toBeVisible();
   await chat.getByLabel("Message").fill("hi");
   await chat.getByRole("button", { name: "Send" }).click();
-  await expect(chat.locator('li[data-role="bot"]').first()).toHaveAttribute("data-status", /complete|stopped/);
+  await expect(chat.locator('li[data-role="customer"]')).toHaveText("hi");
+  const bot = chat.locator('li[data-role="bot"]').first();
+  await expect(bot).toHaveAttribute("data-status", /complete|stopped/);
+  await expect(bot.locator(".text")).toHaveText(/\S/);
+
+  // The button closes the chat again.
+  await page.getByRole("button", { name: "Close support chat" }).click();
+  await expect(page.locator('iframe[title="Support chat"]')).toBeHidden();
+});
+
+test("a customer who asks for a person is handed to staff, and still is after a reload", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByText("Support is online")).toBeVisible();
+  await expect(page.getByTestId("waiting")).toHaveCount(0);
+
+  await page.getByLabel("Message").fill("I want to talk to a real person");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.locator('li[data-role="customer"]')).toHaveText("I want to talk to a real person");
+  const bot = page.locator('li[data-role="bot"]');
+  await expect(bot).toHaveAttribute("data-status", "complete");
+  await expect(bot.locator(".text")).toContainText("connecting you with a member of our support team");
+  await expect(page.getByTestId("waiting")).toHaveText("Waiting for a member of our team to join…");
+
+  // After a reload the status comes from chat:history, not from a live chat:status event.
+  await page.reload();
+  await expect(page.getByText("Support is online")).toBeVisible();
+  await expect(page.locator('li[data-role="customer"]')).toHaveText("I want to talk to a real person");
+  await expect(page.locator('li[data-role="bot"] .text')).toContainText("connecting you with a member of our support team");
+  await expect(page.getByTestId("waiting")).toHaveText("Waiting for a member of our team to join…");
 });

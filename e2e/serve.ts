@@ -1,25 +1,46 @@
 /** The server Playwright tests run against: a fresh, migrated database and the real model. */
 import { execFileSync } from "node:child_process";
 import { createDatabase } from "../tests/helpers/postgres";
-import { startServer } from "../tests/helpers/server";
+import { startServer, type RunningServer } from "../tests/helpers/server";
 
 const database = await createDatabase("loopdesk_e2e");
-execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
-  env: { ...process.env, DATABASE_URL: database.url },
-  stdio: "inherit",
-});
-const server = await startServer({
-  PORT: process.env.E2E_PORT ?? "3107",
-  DATABASE_URL: database.url,
-  LM_MAX_NEW_TOKENS: "32",
-  CUSTOMER_TOKEN_SECRET: "e2e-secret-e2e-secret-e2e-secret-012345",
-});
-console.log(`e2e server ready at ${server.url}`);
+let server: RunningServer | undefined;
+let stopping = false;
 
-async function shutdown() {
-  await server.stop();
-  await database.drop();
-  process.exit(0);
+// Playwright ends this process with SIGTERM (gracefulShutdown in playwright.config.ts): the database
+// is dropped on every way out, a failed start included, so runs leave nothing behind.
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  await server?.stop().catch(() => {});
+  await database.drop().catch((err: unknown) => console.error("could not drop", database.name, err));
+  process.exit(code);
 }
-process.on("SIGTERM", () => void shutdown());
-process.on("SIGINT", () => void shutdown());
+process.on("SIGTERM", () => void shutdown(0));
+process.on("SIGINT", () => void shutdown(0));
+
+try {
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
+    env: { ...process.env, DATABASE_URL: database.url },
+    stdio: "inherit",
+  });
+  // The agent e2e/staff-live.spec.ts logs in as (same variables, same defaults there).
+  execFileSync(
+    process.execPath,
+    ["bin/loopdesk.js", "staff", "create", "--email", process.env.E2E_STAFF_EMAIL ?? "e2e-agent@example.com", "--name", process.env.E2E_STAFF_NAME ?? "Alex", "--role", "agent"],
+    {
+      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_STAFF_PASSWORD: process.env.E2E_STAFF_PASSWORD ?? "e2e agent password" },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  server = await startServer({
+    PORT: process.env.E2E_PORT ?? "3107",
+    DATABASE_URL: database.url,
+    LM_MAX_NEW_TOKENS: "32",
+    CUSTOMER_TOKEN_SECRET: "e2e-secret-e2e-secret-e2e-secret-012345",
+  });
+  console.log(`e2e server ready at ${server.url}`);
+} catch (err) {
+  console.error(err);
+  await shutdown(1);
+}

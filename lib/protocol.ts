@@ -20,6 +20,14 @@ export const ErrorCode = {
   generationFailed: "generation_failed",
   unavailable: "unavailable",
   internal: "internal_error",
+  // Staff console and the end of a conversation.
+  unauthenticated: "unauthenticated",
+  forbidden: "forbidden",
+  alreadyAssigned: "already_assigned",
+  notAssigned: "not_assigned",
+  invalidState: "invalid_state",
+  notClosed: "not_closed",
+  alreadyRated: "already_rated",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -44,7 +52,13 @@ export type HistoryPayload = z.infer<typeof historySchema>;
 
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: ChatError };
 export type SendAck = Ack<{ conversationId: string; messageId: string }>;
-export type HistoryAck = Ack<{ conversationId: string; status: ConversationStatus; messages: ChatMessage[] }>;
+export type HistoryAck = Ack<{
+  conversationId: string;
+  status: ConversationStatus;
+  /** The customer's rating once a closed conversation is rated, else null. */
+  rating: number | null;
+  messages: ChatMessage[];
+}>;
 export type StopAck = Ack<{ messageId: string }>;
 
 export type ConversationStatus = "bot" | "waiting_for_agent" | "agent" | "closed";
@@ -75,18 +89,80 @@ export interface ServerToClientEvents {
   "chat:token": (p: { conversationId: string; messageId: string; text: string }) => void;
   "chat:done": (p: { conversationId: string; messageId: string; text: string; stopped: boolean }) => void;
   "chat:error": (p: ChatError & { conversationId?: string; messageId?: string }) => void;
+  /** A member of staff is typing in this conversation (sent at most about once a second while they type). */
+  "chat:agent-typing": (p: { conversationId: string; name: string }) => void;
+  /** The customer rated a closed conversation. */
+  "chat:rated": (p: { conversationId: string; rating: number; comment: string | null }) => void;
 }
 
 /** What staff sockets (namespace /staff) receive: every event of the conversations they watch, plus inbox nudges. */
 export interface ServerToStaffEvents extends ServerToClientEvents {
   /** A conversation's inbox row may have changed: refetch it. */
   "inbox:changed": (p: { conversationId: string }) => void;
+  /** The customer is typing in a watched conversation (at most about once a second). */
+  "chat:customer-typing": (p: { conversationId: string }) => void;
+  /** A watched conversation's state after a take over, hand back, close or rating. */
+  "staff:conversation": (p: StaffConversationState) => void;
+}
+
+/** Who owns a conversation and how it ended, as staff see it. */
+export interface StaffConversationState {
+  conversationId: string;
+  status: ConversationStatus;
+  assignedStaff: { id: string; name: string } | null;
+  rating: number | null;
+  ratingComment: string | null;
+}
+
+export const MAX_RATING_COMMENT_CHARS = 1000;
+
+export const typingSchema = z.object({ conversationId: id });
+export const rateSchema = z.object({
+  conversationId: id,
+  rating: z.number().int().min(1).max(5),
+  comment: z.string().max(MAX_RATING_COMMENT_CHARS).nullish(),
+});
+export type TypingPayload = z.infer<typeof typingSchema>;
+export type RatePayload = z.infer<typeof rateSchema>;
+export type RateAck = Ack<{ conversationId: string; rating: number }>;
+
+/** Staff events that name one conversation. */
+export const staffConversationSchema = z.object({ conversationId: id });
+export const staffSendSchema = z.object({
+  conversationId: id,
+  clientMessageId: z.string().min(1).max(100),
+  text: z.string(),
+});
+export type StaffConversationPayload = z.infer<typeof staffConversationSchema>;
+export type StaffSendPayload = z.infer<typeof staffSendSchema>;
+export type StaffStateAck = Ack<StaffConversationState>;
+export type StaffSendAck = Ack<{ conversationId: string; messageId: string }>;
+export type StaffOkAck = Ack<{ conversationId: string }>;
+
+/** What staff sockets (namespace /staff) may send; every event answers through its acknowledgement. */
+export interface StaffToServerEvents {
+  /** Start receiving a conversation's events (room conversation:<id>); acks its current state. */
+  "staff:watch": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
+  "staff:unwatch": (p: StaffConversationPayload, ack?: (r: StaffOkAck) => void) => void;
+  /** Moves a bot or waiting conversation to this agent (status `agent`); the bot stops replying. */
+  "staff:takeover": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
+  /** A message from the assigned agent to the customer; idempotent by clientMessageId. */
+  "staff:send": (p: StaffSendPayload, ack: (r: StaffSendAck) => void) => void;
+  "staff:typing": (p: StaffConversationPayload, ack?: (r: StaffOkAck) => void) => void;
+  /** Gives the conversation back to the bot (status `bot`). */
+  "staff:handback": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
+  /** Ends the conversation (status `closed`); the customer is asked for a rating. */
+  "staff:close": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
 }
 
 export interface ClientToServerEvents {
   "chat:send": (p: SendPayload, ack: (r: SendAck) => void) => void;
   "chat:stop": (p: StopPayload, ack?: (r: StopAck) => void) => void;
   "chat:history": (p: HistoryPayload, ack: (r: HistoryAck) => void) => void;
+  /** The customer is typing (throttled); staff watching the conversation see it. */
+  "chat:typing": (p: TypingPayload) => void;
+  /** Rates one's own closed conversation 1-5, once, with an optional comment. */
+  "chat:rate": (p: RatePayload, ack: (r: RateAck) => void) => void;
 }
 
 /** Handshake `auth` the client sends; the token is absent on a first visit. */

@@ -1,29 +1,33 @@
 "use client";
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { MAX_MESSAGE_CHARS } from "@/lib/protocol";
+import { MAX_MESSAGE_CHARS, MAX_RATING_COMMENT_CHARS } from "@/lib/protocol";
 import { useChat } from "./use-chat";
 
 /** The customer chat: the page at / and the widget's iframe render this same component. */
 export function ChatPanel({ compact = false }: { compact?: boolean }) {
-  const { messages, connected, status, error, send, stop, newConversation } = useChat();
+  const { messages, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate } = useChat();
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLOListElement>(null);
   const streaming = messages.find((m) => m.role === "bot" && m.pending);
 
   useEffect(() => {
     listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
-  }, [messages]);
+  }, [messages, agentTyping]);
 
   function submit(e?: FormEvent) {
     e?.preventDefault();
     const text = draft.trim();
-    if (!text) return;
+    if (!text || !connected) return;
     setDraft("");
-    void send(text);
+    // A message the server refused (or never got) goes back into an empty composer, not lost.
+    void send(text).then((ok) => {
+      if (!ok) setDraft((d) => (d === "" ? text : d));
+    });
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.key === "Enter" && !e.shiftKey) submit(e);
+    // Enter while an input method is composing (Japanese, Chinese…) confirms the composition.
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) submit(e);
   }
 
   return (
@@ -35,7 +39,7 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
       <ol className="messages" ref={listRef} data-testid="messages">
         {messages.length === 0 && <li className="hint">Hi! Ask us anything about your order, shipping or returns.</li>}
         {messages.map((m) => (
-          <li key={m.id} className={`msg msg-${m.role}`} data-role={m.role} data-status={m.replyStatus ?? ""}>
+          <li key={m.clientMessageId ?? m.id} className={`msg msg-${m.role}`} data-role={m.role} data-status={m.replyStatus ?? ""}>
             {m.role === "bot" && m.pending && m.text === "" ? (
               <span className="typing" data-testid="typing">{m.queued ? "Waiting for the assistant…" : "Typing…"}</span>
             ) : (
@@ -43,27 +47,108 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
             )}
             {m.replyStatus === "stopped" && <span className="note"> (stopped)</span>}
             {m.replyStatus === "failed" && <span className="note"> (no answer)</span>}
+            {m.replyStatus === "interrupted" && <span className="note"> (interrupted)</span>}
           </li>
         ))}
+        {agentTyping && status === "agent" && (
+          <li className="msg msg-agent agent-typing" data-testid="agent-typing" aria-live="polite">
+            <span className="typing">{agentTyping} is typing…</span>
+          </li>
+        )}
       </ol>
       {status === "waiting_for_agent" && <p className="notice" data-testid="waiting">Waiting for a member of our team to join…</p>}
       {error && <p className="error" role="alert">{error.message}</p>}
-      <form className="composer" onSubmit={submit}>
-        <textarea
-          value={draft}
-          onChange={(e) => setDraft(e.target.value)}
-          onKeyDown={onKeyDown}
-          maxLength={MAX_MESSAGE_CHARS}
-          placeholder="Type your message…"
-          aria-label="Message"
-          rows={compact ? 2 : 3}
-        />
-        {streaming ? (
-          <button type="button" onClick={() => stop(streaming.id)}>Stop</button>
-        ) : (
-          <button type="submit" disabled={!connected || draft.trim() === ""}>Send</button>
-        )}
-      </form>
+      {status === "closed" ? (
+        <RatingPanel rating={rating} rate={rate} newConversation={newConversation} />
+      ) : (
+        <form className="composer" onSubmit={submit}>
+          <textarea
+            value={draft}
+            onChange={(e) => {
+              setDraft(e.target.value);
+              if (e.target.value.trim() !== "") typing();
+            }}
+            onKeyDown={onKeyDown}
+            maxLength={MAX_MESSAGE_CHARS}
+            placeholder="Type your message…"
+            aria-label="Message"
+            rows={compact ? 2 : 3}
+          />
+          {streaming ? (
+            <button type="button" onClick={() => stop(streaming.id)}>Stop</button>
+          ) : (
+            <button type="submit" disabled={!connected || draft.trim() === ""}>Send</button>
+          )}
+        </form>
+      )}
     </section>
+  );
+}
+
+/** When staff close the conversation: a 1–5 rating with an optional comment, then a thank-you. */
+function RatingPanel({
+  rating,
+  rate,
+  newConversation,
+}: {
+  rating: number | null;
+  rate: (value: number, comment: string) => Promise<{ message: string } | null>;
+  newConversation: () => void;
+}) {
+  const [value, setValue] = useState<number | null>(null);
+  const [comment, setComment] = useState("");
+  const [pending, setPending] = useState(false);
+  const [failure, setFailure] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (value === null || pending) return;
+    setPending(true);
+    setFailure(null);
+    const err = await rate(value, comment);
+    setPending(false);
+    if (err) setFailure(err.message);
+  }
+
+  if (rating !== null) {
+    return (
+      <div className="rating rating-done" data-testid="rating-thanks">
+        <p>Thank you for your feedback!</p>
+        <button type="button" onClick={newConversation}>Start a new conversation</button>
+      </div>
+    );
+  }
+  return (
+    <form className="rating" onSubmit={submit} data-testid="rating-form" aria-label="Rate this conversation">
+      <p id="rating-question">This chat has ended. How did we do?</p>
+      <div className="rating-scale" role="radiogroup" aria-labelledby="rating-question">
+        {[1, 2, 3, 4, 5].map((n) => (
+          <button
+            key={n}
+            type="button"
+            role="radio"
+            aria-checked={value === n}
+            aria-label={`${n} out of 5`}
+            className={value === n ? "rating-choice rating-chosen" : "rating-choice"}
+            onClick={() => setValue(n)}
+          >
+            {n}
+          </button>
+        ))}
+      </div>
+      <textarea
+        value={comment}
+        onChange={(e) => setComment(e.target.value)}
+        maxLength={MAX_RATING_COMMENT_CHARS}
+        placeholder="Anything you would like to tell us? (optional)"
+        aria-label="Comment (optional)"
+        rows={2}
+      />
+      {failure && <p className="error" role="alert">{failure}</p>}
+      <div className="rating-actions">
+        <button type="submit" disabled={value === null || pending}>Send rating</button>
+        <button type="button" className="link" onClick={newConversation}>Start a new conversation</button>
+      </div>
+    </form>
   );
 }

@@ -12,6 +12,7 @@ import {
   type ChatMessage,
   type ClientToServerEvents,
   type ConversationStatus,
+  type RateAck,
   type SendAck,
   type ServerToClientEvents,
 } from "@/lib/protocol";
@@ -19,6 +20,10 @@ import {
 const TOKEN_KEY = "loopdesk.customerToken";
 const CONVERSATION_KEY = "loopdesk.conversationId";
 const ACK_TIMEOUT_MS = 10_000;
+/** Typing events go out at most this often while the customer types… */
+const TYPING_SEND_MS = 1500;
+/** …and an agent counts as typing until this long after their last one. */
+const TYPING_SHOW_MS = 4000;
 
 export interface UiMessage extends Omit<ChatMessage, "createdAt"> {
   /** A customer message not yet acknowledged, or a reply still being generated. */
@@ -27,53 +32,123 @@ export interface UiMessage extends Omit<ChatMessage, "createdAt"> {
 }
 
 type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+type KeyValueStore = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+
+/**
+ * localStorage when the browser lets this document use it, else memory for the page's lifetime.
+ * In the widget's third-party iframe, browsers that block third-party storage (Safari, Brave,
+ * Chrome with third-party cookies blocked, a host page with an opaque origin) throw on any access.
+ */
+let store: KeyValueStore | undefined;
+function storage(): KeyValueStore {
+  if (store) return store;
+  try {
+    const probe = "loopdesk.probe";
+    window.localStorage.setItem(probe, "1");
+    window.localStorage.removeItem(probe);
+    store = window.localStorage;
+  } catch {
+    const memory = new Map<string, string>();
+    store = {
+      getItem: (k) => memory.get(k) ?? null,
+      setItem: (k, v) => void memory.set(k, v),
+      removeItem: (k) => void memory.delete(k),
+    };
+  }
+  return store;
+}
+
+const sameMessage = (a: UiMessage, b: UiMessage) =>
+  a.id === b.id || (b.clientMessageId !== null && a.clientMessageId === b.clientMessageId && a.role === b.role);
 
 function upsert(list: UiMessage[], m: UiMessage): UiMessage[] {
-  const i = list.findIndex(
-    (x) => x.id === m.id || (m.clientMessageId !== null && x.clientMessageId === m.clientMessageId && x.role === m.role),
-  );
+  const i = list.findIndex((x) => sameMessage(x, m));
   if (i === -1) return [...list, m];
   const next = list.slice();
   next[i] = { ...list[i]!, ...m };
   return next;
 }
 
+/** crypto.randomUUID exists only in secure contexts; the chat also runs over plain http (a LAN demo). */
+function newClientMessageId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6]! & 0x0f) | 0x40;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 const fromStored = (m: ChatMessage): UiMessage => ({ ...m, pending: m.replyStatus === "streaming" });
+
+/**
+ * The stored history wins, except where this tab knows more: a reply the database still has as
+ * streaming (its tokens arrived here after the query), and messages newer than the query.
+ */
+function mergeHistory(stored: UiMessage[], current: UiMessage[], conversationId: string): UiMessage[] {
+  let next = stored;
+  for (const m of current) {
+    if (m.conversationId !== conversationId && m.conversationId !== "") continue;
+    const s = stored.find((x) => sameMessage(x, m));
+    if (!s || (s.role === "bot" && s.replyStatus === "streaming")) next = upsert(next, m);
+  }
+  return next;
+}
 
 export function useChat() {
   const socketRef = useRef<ChatSocket | null>(null);
+  /** This tab's conversation: another tab's "New conversation" must not switch it underneath. */
+  const conversationRef = useRef<string | null>(null);
+  /** Sends go one at a time, so a second message waits for the conversation the first one opens. */
+  const sendChain = useRef<Promise<unknown>>(Promise.resolve());
   const [messages, setMessages] = useState<UiMessage[]>([]);
   const [connected, setConnected] = useState(false);
   const [status, setStatus] = useState<ConversationStatus>("bot");
   const [error, setError] = useState<ChatError | null>(null);
   const [conversationId, setConversationId] = useState<string | null>(null);
+  /** The customer's rating of this (closed) conversation, once given. */
+  const [rating, setRating] = useState<number | null>(null);
+  /** The agent typing right now, if any. */
+  const [agentTyping, setAgentTyping] = useState<string | null>(null);
+  const agentTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const lastTypingSent = useRef(0);
 
-  const loadHistory = useCallback((socket: ChatSocket) => {
-    const id = localStorage.getItem(CONVERSATION_KEY);
+  const setConversation = useCallback((id: string | null) => {
+    conversationRef.current = id;
+    if (id) storage().setItem(CONVERSATION_KEY, id);
+    else storage().removeItem(CONVERSATION_KEY);
     setConversationId(id);
-    if (!id) return;
-    socket.emit("chat:history", { conversationId: id }, (r) => {
-      if (!r.ok) {
-        localStorage.removeItem(CONVERSATION_KEY);
-        setConversationId(null);
-        setMessages([]);
-        return;
-      }
-      setStatus(r.status);
-      // Keep replies still streaming in this tab: their tokens are newer than the stored text.
-      setMessages((current) => {
-        let next = r.messages.map(fromStored);
-        for (const m of current) if (m.pending) next = upsert(next, m);
-        return next;
-      });
-    });
   }, []);
+
+  const loadHistory = useCallback(
+    (socket: ChatSocket) => {
+      const id = conversationRef.current ?? storage().getItem(CONVERSATION_KEY);
+      conversationRef.current = id;
+      setConversationId(id);
+      if (!id) return;
+      socket.emit("chat:history", { conversationId: id }, (r) => {
+        if (conversationRef.current !== id) return; // the customer started another conversation meanwhile
+        if (!r.ok) {
+          setConversation(null);
+          setMessages([]);
+          setStatus("bot");
+          setRating(null);
+          return;
+        }
+        setStatus(r.status);
+        setRating(r.rating ?? null);
+        setMessages((current) => mergeHistory(r.messages.map(fromStored), current, id));
+      });
+    },
+    [setConversation],
+  );
 
   useEffect(() => {
     const socket: ChatSocket = io(CHAT_NAMESPACE, {
-      auth: (cb) => cb({ customerToken: localStorage.getItem(TOKEN_KEY) ?? undefined }),
+      auth: (cb) => cb({ customerToken: storage().getItem(TOKEN_KEY) ?? undefined }),
     });
     socketRef.current = socket;
+    const ours = (id: string) => id === conversationRef.current;
 
     socket.on("connect", () => {
       setConnected(true);
@@ -83,90 +158,164 @@ export function useChat() {
     socket.on("connect_error", (err) => {
       const data = (err as Error & { data?: ChatError }).data;
       if (data?.code === ErrorCode.invalidToken) {
-        localStorage.removeItem(TOKEN_KEY);
-        localStorage.removeItem(CONVERSATION_KEY);
+        storage().removeItem(TOKEN_KEY);
+        storage().removeItem(CONVERSATION_KEY);
+        conversationRef.current = null;
         socket.connect();
       }
     });
-    socket.on("chat:session", ({ customerToken }) => localStorage.setItem(TOKEN_KEY, customerToken));
+    socket.on("chat:session", ({ customerToken }) => storage().setItem(TOKEN_KEY, customerToken));
     socket.on("chat:message", (m) => {
-      if (m.conversationId === localStorage.getItem(CONVERSATION_KEY)) setMessages((l) => upsert(l, fromStored(m)));
+      if (!ours(m.conversationId)) return;
+      setMessages((l) => upsert(l, fromStored(m)));
+      if (m.role === "agent" || m.role === "system") {
+        clearTimeout(agentTypingTimer.current);
+        setAgentTyping(null);
+      }
+    });
+    socket.on("chat:agent-typing", ({ conversationId, name }) => {
+      if (!ours(conversationId)) return;
+      setAgentTyping(name);
+      clearTimeout(agentTypingTimer.current);
+      agentTypingTimer.current = setTimeout(() => setAgentTyping(null), TYPING_SHOW_MS);
+    });
+    socket.on("chat:rated", (p) => {
+      if (ours(p.conversationId)) setRating(p.rating);
     });
     socket.on("chat:status", (p) => {
-      if (p.conversationId === localStorage.getItem(CONVERSATION_KEY)) setStatus(p.status);
+      if (ours(p.conversationId)) setStatus(p.status);
     });
-    socket.on("chat:typing", ({ conversationId, messageId, replyToId, queued }) =>
-      setMessages((l) =>
-        upsert(l, { id: messageId, conversationId, role: "bot", text: l.find((x) => x.id === messageId)?.text ?? "", clientMessageId: null, replyToId, replyStatus: "streaming", pending: true, queued }),
-      ),
-    );
-    socket.on("chat:token", ({ conversationId, messageId, text }) =>
+    socket.on("chat:typing", ({ conversationId, messageId, replyToId, queued }) => {
+      if (!ours(conversationId)) return;
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
+        if (existing && !existing.pending) return l; // already finished: a late event changes nothing
+        return upsert(l, { id: messageId, conversationId, role: "bot", text: existing?.text ?? "", clientMessageId: null, replyToId, replyStatus: "streaming", pending: true, queued });
+      });
+    });
+    socket.on("chat:token", ({ conversationId, messageId, text }) => {
+      if (!ours(conversationId)) return;
+      setMessages((l) => {
+        const existing = l.find((x) => x.id === messageId);
+        if (existing && !existing.pending) return l;
         return upsert(l, {
           id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: existing?.replyToId ?? null,
           replyStatus: "streaming", pending: true, queued: false, text: (existing?.text ?? "") + text,
         });
-      }),
-    );
-    socket.on("chat:done", ({ messageId, text, stopped }) =>
-      setMessages((l) => l.map((x) => (x.id === messageId ? { ...x, text, pending: false, queued: false, replyStatus: stopped ? "stopped" : "complete" } : x))),
-    );
+      });
+    });
+    socket.on("chat:done", ({ conversationId, messageId, text, stopped }) => {
+      if (!ours(conversationId)) return;
+      setMessages((l) => {
+        const existing = l.find((x) => x.id === messageId);
+        const done = { text, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
+        if (existing) return l.map((x) => (x.id === messageId ? { ...x, ...done } : x));
+        return [...l, { id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: null, ...done }];
+      });
+    });
     socket.on("chat:error", (e) => {
+      if (e.conversationId && !ours(e.conversationId)) return;
       setError({ code: e.code, message: e.message });
-      if (e.messageId) setMessages((l) => l.map((x) => (x.id === e.messageId ? { ...x, pending: false, replyStatus: "failed" } : x)));
+      if (e.messageId) setMessages((l) => l.map((x) => (x.id === e.messageId ? { ...x, pending: false, queued: false, replyStatus: "failed" } : x)));
     });
     return () => {
+      clearTimeout(agentTypingTimer.current);
       socket.disconnect();
     };
   }, [loadHistory]);
 
-  const send = useCallback(async (text: string) => {
-    const socket = socketRef.current;
-    if (!socket) return;
-    setError(null);
-    const clientMessageId = crypto.randomUUID();
-    const current = localStorage.getItem(CONVERSATION_KEY) ?? undefined;
-    setMessages((l) => [
-      ...l,
-      { id: clientMessageId, conversationId: current ?? "", role: "customer", text, clientMessageId, replyToId: null, replyStatus: null, pending: true },
-    ]);
-    // Resending with the same clientMessageId is safe: the server stores a message once.
-    for (let attempt = 0; attempt < 5; attempt++) {
-      let ack: SendAck;
-      try {
-        ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck("chat:send", { conversationId: current, clientMessageId, text });
-      } catch {
-        continue;
-      }
-      if (ack.ok) {
-        localStorage.setItem(CONVERSATION_KEY, ack.conversationId);
-        setConversationId(ack.conversationId);
-        setMessages((l) => l.map((x) => (x.clientMessageId === clientMessageId && x.role === "customer" ? { ...x, id: ack.messageId, conversationId: ack.conversationId, pending: false } : x)));
-        return;
-      }
-      if (ack.error.code === ErrorCode.conversationClosed || ack.error.code === ErrorCode.unknownConversation) {
-        localStorage.removeItem(CONVERSATION_KEY);
+  /** Delivers one message; resolves to whether the server stored it. */
+  const deliver = useCallback(
+    async (socket: ChatSocket, clientMessageId: string, text: string): Promise<boolean> => {
+      const current = conversationRef.current ?? undefined;
+      // Resending with the same clientMessageId is safe: the server stores a message once.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const ack = await new Promise<SendAck | null>((resolve) =>
+          socket.timeout(ACK_TIMEOUT_MS).emit("chat:send", { conversationId: current, clientMessageId, text }, (err, r) => {
+            // Adopt the conversation in the acknowledgement's own callback, not a later microtask: the
+            // reply's first events may come in the same transport payload and must not be dropped.
+            if (!err && r.ok && conversationRef.current === (current ?? null)) setConversation(r.conversationId);
+            resolve(err ? null : r);
+          }),
+        );
+        if (!ack) continue;
+        if (ack.ok) {
+          const { conversationId, messageId } = ack;
+          setMessages((l) => l.map((x) => (x.clientMessageId === clientMessageId && x.role === "customer" ? { ...x, id: messageId, conversationId, pending: false } : x)));
+          // A lost acknowledgement means the reply's first events may have been missed too.
+          if (attempt > 0) loadHistory(socket);
+          return true;
+        }
+        if (ack.error.code === ErrorCode.conversationClosed || ack.error.code === ErrorCode.unknownConversation) {
+          if (conversationRef.current === (current ?? null)) setConversation(null);
+        }
+        setMessages((l) => l.filter((x) => x.clientMessageId !== clientMessageId));
+        setError(ack.error);
+        return false;
       }
       setMessages((l) => l.filter((x) => x.clientMessageId !== clientMessageId));
-      setError(ack.error);
-      return;
-    }
-    setMessages((l) => l.filter((x) => x.clientMessageId !== clientMessageId));
-    setError({ code: ErrorCode.unavailable, message: "Could not reach support. Check your connection and try again." });
-  }, []);
+      setError({ code: ErrorCode.unavailable, message: "Could not reach support. Check your connection and try again." });
+      return false;
+    },
+    [loadHistory, setConversation],
+  );
+
+  const send = useCallback(
+    (text: string): Promise<boolean> => {
+      const socket = socketRef.current;
+      if (!socket) return Promise.resolve(false);
+      setError(null);
+      const clientMessageId = newClientMessageId();
+      setMessages((l) => [
+        ...l,
+        { id: clientMessageId, conversationId: conversationRef.current ?? "", role: "customer", text, clientMessageId, replyToId: null, replyStatus: null, pending: true },
+      ]);
+      const sent = sendChain.current.then(() => deliver(socket, clientMessageId, text));
+      sendChain.current = sent.catch(() => false);
+      return sent;
+    },
+    [deliver],
+  );
 
   const stop = useCallback((messageId: string) => {
     socketRef.current?.emit("chat:stop", { messageId });
   }, []);
 
   const newConversation = useCallback(() => {
-    localStorage.removeItem(CONVERSATION_KEY);
-    setConversationId(null);
+    setConversation(null);
     setMessages([]);
     setStatus("bot");
+    setRating(null);
+    setAgentTyping(null);
     setError(null);
+  }, [setConversation]);
+
+  /** Call on every keystroke: staff watching the conversation see the customer typing (throttled). */
+  const typing = useCallback(() => {
+    const id = conversationRef.current;
+    const now = Date.now();
+    if (!id || !socketRef.current?.connected || now - lastTypingSent.current < TYPING_SEND_MS) return;
+    lastTypingSent.current = now;
+    socketRef.current.emit("chat:typing", { conversationId: id });
   }, []);
 
-  return { messages, connected, status, error, conversationId, send, stop, newConversation };
+  /** Rates the closed conversation; resolves to null when stored, else the error to show. */
+  const rate = useCallback(async (value: number, comment: string): Promise<ChatError | null> => {
+    const socket = socketRef.current;
+    const id = conversationRef.current;
+    if (!socket || !id) return { code: ErrorCode.unknownConversation, message: "No conversation to rate." };
+    const r = await new Promise<RateAck | null>((resolve) =>
+      socket
+        .timeout(ACK_TIMEOUT_MS)
+        .emit("chat:rate", { conversationId: id, rating: value, comment: comment.trim() || undefined }, (err, ack) => resolve(err ? null : ack)),
+    );
+    if (!r) return { code: ErrorCode.unavailable, message: "Could not reach support. Check your connection and try again." };
+    if (r.ok || r.error.code === ErrorCode.alreadyRated) {
+      if (conversationRef.current === id) setRating(r.ok ? r.rating : value);
+      return null;
+    }
+    return r.error;
+  }, []);
+
+  return { messages, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate };
 }

@@ -3,7 +3,7 @@
  * watching the conversation (namespace /staff, room conversation:<id>), and a nudge to every staff
  * inbox. Rooms, not sockets, so with socket.io's Redis adapter any instance reaches everyone.
  */
-import type { Server } from "socket.io";
+import type { Namespace, Server } from "socket.io";
 import { CHAT_NAMESPACE, type ServerToClientEvents } from "../protocol";
 import { conversationRoom, customerRoom } from "./rooms";
 
@@ -19,4 +19,12 @@ export function conversationEmitter(io: Server, customerId: string, conversation
     // Tokens are too frequent for the inbox; everything else may change its row.
     if (event !== "chat:token") io.of(STAFF_NAMESPACE).to(INBOX_ROOM).emit("inbox:changed", { conversationId });
   };
+}
+
+/**
+ * Tells the other server instances (through the adapter) about something only one of them can act
+ * on, e.g. stopping a reply it generates. The default in-memory adapter has no others to tell.
+ */
+export function tellOtherInstances(nsp: Namespace, event: string, payload: string): void {
+  if (nsp.adapter.constructor.name !== "Adapter") nsp.serverSideEmit(event, payload);
 }

@@ -26,11 +26,21 @@ import { buildPrompt } from "./prompt";
 /** Replies being generated (or queued) in this process, by bot message id, so Stop can reach them. */
 const activeReplies = new Map<string, GenerationStopper>();
 
+/** The conversation of each active reply, so a take over can stop the bot mid-answer. */
+const activeReplyConversations = new Map<string, string>();
+
 /** Stops a reply if this process is generating it; returns whether it was found here. */
 export function stopReply(messageId: string): boolean {
   const stopper = activeReplies.get(messageId);
   stopper?.interrupt();
   return stopper !== undefined;
+}
+
+/** Stops every reply this process is generating (or has queued) in a conversation; returns how many. */
+export function stopConversationReplies(conversationId: string): number {
+  let n = 0;
+  for (const [messageId, id] of activeReplyConversations) if (id === conversationId && stopReply(messageId)) n++;
+  return n;
 }
 
 /** Bot messages written from a template rather than by the language model carry this version. */
@@ -76,6 +86,7 @@ export async function runCustomerTurn(
   const decision = decide(prediction, conversation.lowConfidenceStreak, config().intentThresholds);
   const handoff = decision.action === "handoff";
   const status = await updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff);
+  if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
   if (decision.action !== "answer") {
     const { message: reply, created } = await createBotReply(conversationId, message.id, TEMPLATE_MODEL_VERSION);
     if (!created) return;
@@ -101,6 +112,7 @@ export async function runCustomerTurn(
   // Generate, queued behind other customers' replies; the customer sees "typing" meanwhile.
   const stopper = new GenerationStopper();
   activeReplies.set(reply.id, stopper);
+  activeReplyConversations.set(reply.id, conversationId);
   emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: true });
   let result: GenerationResult;
   try {
@@ -131,6 +143,7 @@ export async function runCustomerTurn(
     return;
   } finally {
     activeReplies.delete(reply.id);
+    activeReplyConversations.delete(reply.id);
   }
 
   // Persist, then broadcast the final text.

@@ -5,6 +5,8 @@
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { Writable } from "node:stream";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { SingleBar, Presets } from "cli-progress";
 import { config } from "../config";
@@ -16,6 +18,7 @@ import { formatFromFilename, importDataset } from "../dataset/import";
 import { runTraining, trainParamsSchema, type Device } from "../training/run";
 import { promote, rollback } from "../training/promote";
 import type { GateVerdict } from "../training/gate";
+import { createStaffUser, STAFF_ROLES, type StaffRole } from "../auth/session";
 
 const actor = () => process.env.LOOPDESK_ACTOR ?? `${os.userInfo().username}@cli`;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -138,6 +141,37 @@ models
     const d = await rollback({ actor: actor(), reason: opts.reason });
     console.log(`rolled back to ${d.version}`);
   });
+
+const staff = program.command("staff").description("staff accounts of the support console");
+staff
+  .command("create")
+  .requiredOption("--email <email>", "login email")
+  .option("--name <name>", "display name (default: the part of the email before @)")
+  .addOption(new Option("--role <role>", "what they may do").choices(STAFF_ROLES).makeOptionMandatory())
+  .description("create a staff account; the password comes from LOOPDESK_STAFF_PASSWORD or is prompted for")
+  .action(async (opts: { email: string; name?: string; role: StaffRole }) => {
+    const password = process.env.LOOPDESK_STAFF_PASSWORD ?? (await promptPassword());
+    const user = await createStaffUser({ email: opts.email, name: opts.name ?? opts.email.split("@")[0] ?? opts.email, role: opts.role, password }, actor());
+    console.log(`created ${user.role} ${user.email} (${user.id})`);
+  });
+
+/** Asks twice on the terminal without echoing what is typed. */
+async function promptPassword(): Promise<string> {
+  if (!process.stdin.isTTY) fail("no terminal to ask for the password on: set LOOPDESK_STAFF_PASSWORD");
+  // readline echoes into this sink instead of the screen; the prompts go to stdout directly.
+  const rl = createInterface({ input: process.stdin, output: new Writable({ write: (_chunk, _enc, done) => done() }), terminal: true });
+  const ask = async (prompt: string) => {
+    process.stdout.write(prompt);
+    const answer = await rl.question("");
+    process.stdout.write("\n");
+    return answer;
+  };
+  const password = await ask("Password (at least 10 characters): ");
+  const again = await ask("Same password again: ");
+  rl.close();
+  if (password !== again) fail("the passwords do not match");
+  return password;
+}
 
 function printVerdict(v: GateVerdict) {
   console.log(`holdout: ${v.holdoutSize} examples`);

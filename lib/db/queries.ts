@@ -113,7 +113,9 @@ export async function updateConversationAfterDecision(
   handoff: boolean,
 ): Promise<DbConversationStatus> {
   const data = handoff ? { lowConfidenceStreak, status: "waiting_for_agent" as const, waitingSince: new Date() } : { lowConfidenceStreak };
-  const c = await db().conversation.update({ where: { id: conversationId }, data });
+  // Only while the bot owns it: an agent may have taken over while the message was being classified.
+  await db().conversation.updateMany({ where: { id: conversationId, status: "bot" }, data });
+  const c = await db().conversation.findUniqueOrThrow({ where: { id: conversationId }, select: { status: true } });
   return c.status;
 }
 
@@ -175,4 +177,181 @@ export async function findCustomerBotMessage(messageId: string, customerId: stri
 
 export async function pingDatabase(): Promise<void> {
   await db().$queryRaw`SELECT 1`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Staff taking over a conversation, handing it back, closing it; the customer's rating.
+
+/** A conversation with the staff member it is assigned to, as the staff console needs it. */
+export async function findConversationForStaff(conversationId: string) {
+  return db().conversation.findUnique({
+    where: { id: conversationId },
+    include: { assignedStaff: { select: { id: true, name: true } } },
+  });
+}
+export type StaffConversationRow = NonNullable<Awaited<ReturnType<typeof findConversationForStaff>>>;
+
+type Tx = Prisma.TransactionClient;
+
+async function addSystemMessage(tx: Tx, conversationId: string, text: string, authorStaffId: string): Promise<Message> {
+  const message = await tx.message.create({ data: { conversationId, role: "system", text, authorStaffId } });
+  await tx.conversation.update({ where: { id: conversationId }, data: { lastMessageAt: message.createdAt } });
+  return message;
+}
+
+export type HandoverResult =
+  | { ok: true; conversation: StaffConversationRow; message: Message; changed: true }
+  | { ok: true; conversation: StaffConversationRow; changed: false }
+  | { ok: false; reason: "unknown_conversation" | "conversation_closed" | "already_assigned" | "not_assigned" | "invalid_state"; conversation?: StaffConversationRow };
+
+/**
+ * Assigns a bot or waiting conversation to a member of staff, atomically: of two agents racing, the
+ * conditional UPDATE lets exactly one through. Taking over one's own conversation again changes nothing.
+ */
+export async function takeOverConversation(conversationId: string, staffId: string, systemText: string): Promise<HandoverResult> {
+  const result = await db().$transaction(async (tx) => {
+    const { count } = await tx.conversation.updateMany({
+      where: {
+        id: conversationId,
+        OR: [{ status: { in: ["bot", "waiting_for_agent"] } }, { status: "agent", assignedStaffId: null }],
+      },
+      data: { status: "agent", assignedStaffId: staffId, waitingSince: null },
+    });
+    if (count === 0) return null;
+    return addSystemMessage(tx, conversationId, systemText, staffId);
+  });
+  const conversation = await findConversationForStaff(conversationId);
+  if (!conversation) return { ok: false, reason: "unknown_conversation" };
+  if (result) return { ok: true, conversation, message: result, changed: true };
+  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
+  if (conversation.status === "agent" && conversation.assignedStaffId === staffId) return { ok: true, conversation, changed: false };
+  return { ok: false, reason: "already_assigned", conversation };
+}
+
+/**
+ * Gives a conversation back to the bot: one the staff member holds (an admin may hand back anyone's),
+ * or one still waiting for an agent. The unsure-turn streak starts again.
+ */
+export async function handBackConversation(
+  conversationId: string,
+  staff: { id: string; isAdmin: boolean },
+  systemText: string,
+): Promise<HandoverResult> {
+  const result = await db().$transaction(async (tx) => {
+    const { count } = await tx.conversation.updateMany({
+      where: {
+        id: conversationId,
+        OR: [
+          { status: "waiting_for_agent" },
+          { status: "agent", ...(staff.isAdmin ? {} : { OR: [{ assignedStaffId: staff.id }, { assignedStaffId: null }] }) },
+        ],
+      },
+      data: { status: "bot", assignedStaffId: null, waitingSince: null, lowConfidenceStreak: 0 },
+    });
+    if (count === 0) return null;
+    return addSystemMessage(tx, conversationId, systemText, staff.id);
+  });
+  const conversation = await findConversationForStaff(conversationId);
+  if (!conversation) return { ok: false, reason: "unknown_conversation" };
+  if (result) return { ok: true, conversation, message: result, changed: true };
+  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
+  if (conversation.status === "agent") return { ok: false, reason: "not_assigned", conversation };
+  return { ok: false, reason: "invalid_state", conversation };
+}
+
+/** Closes a conversation: any open one, except that one held by another agent needs an admin. */
+export async function closeConversation(
+  conversationId: string,
+  staff: { id: string; isAdmin: boolean },
+  systemText: string,
+): Promise<HandoverResult> {
+  const result = await db().$transaction(async (tx) => {
+    const { count } = await tx.conversation.updateMany({
+      where: {
+        id: conversationId,
+        OR: [
+          { status: { in: ["bot", "waiting_for_agent"] } },
+          { status: "agent", ...(staff.isAdmin ? {} : { OR: [{ assignedStaffId: staff.id }, { assignedStaffId: null }] }) },
+        ],
+      },
+      data: { status: "closed", closedAt: new Date(), waitingSince: null },
+    });
+    if (count === 0) return null;
+    return addSystemMessage(tx, conversationId, systemText, staff.id);
+  });
+  const conversation = await findConversationForStaff(conversationId);
+  if (!conversation) return { ok: false, reason: "unknown_conversation" };
+  if (result) return { ok: true, conversation, message: result, changed: true };
+  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
+  return { ok: false, reason: "not_assigned", conversation };
+}
+
+export type StoreAgentMessageResult =
+  | { ok: true; message: Message; customerId: string; duplicate: boolean }
+  | { ok: false; reason: "unknown_conversation" | "conversation_closed" | "not_assigned" | "invalid_payload" };
+
+/**
+ * Stores a message of the assigned agent exactly once per clientMessageId (kept as `agent:<id>`, apart
+ * from customers' ids). The conversation row is locked meanwhile, so a hand back or close either comes
+ * before (and the message is refused) or after it.
+ */
+export async function storeAgentMessage(input: {
+  conversationId: string;
+  staffId: string;
+  clientMessageId: string;
+  text: string;
+}): Promise<StoreAgentMessageResult> {
+  const clientMessageId = `agent:${input.clientMessageId}`;
+  const attempt = () =>
+    db().$transaction(async (tx): Promise<StoreAgentMessageResult> => {
+      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM "Conversation" WHERE id = ${input.conversationId}::uuid FOR UPDATE`;
+      if (locked.length === 0) return { ok: false, reason: "unknown_conversation" };
+      const conversation = await tx.conversation.findUniqueOrThrow({ where: { id: input.conversationId } });
+      const existing = await tx.message.findUnique({
+        where: { conversationId_clientMessageId: { conversationId: input.conversationId, clientMessageId } },
+      });
+      if (existing) {
+        if (existing.role !== "agent" || existing.authorStaffId !== input.staffId) return { ok: false, reason: "invalid_payload" };
+        return { ok: true, message: existing, customerId: conversation.customerId, duplicate: true };
+      }
+      if (conversation.status === "closed") return { ok: false, reason: "conversation_closed" };
+      if (conversation.status !== "agent" || conversation.assignedStaffId !== input.staffId) return { ok: false, reason: "not_assigned" };
+      const message = await tx.message.create({
+        data: { conversationId: input.conversationId, role: "agent", text: input.text, clientMessageId, authorStaffId: input.staffId },
+      });
+      await tx.conversation.update({
+        where: { id: input.conversationId },
+        data: { lastMessageAt: message.createdAt, lastMessagePreview: preview(message.text) },
+      });
+      return { ok: true, message, customerId: conversation.customerId, duplicate: false };
+    });
+  try {
+    return await attempt();
+  } catch (e) {
+    // Two sends of one message racing: the loser's insert fails on the unique key; the retry finds the row.
+    if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
+    return attempt();
+  }
+}
+
+export type RateConversationResult =
+  | { ok: true; conversation: Conversation }
+  | { ok: false; reason: "unknown_conversation" | "not_closed" | "already_rated" };
+
+/** Stores a customer's rating of their own closed conversation, once (a conditional UPDATE). */
+export async function rateConversation(
+  conversationId: string,
+  customerId: string,
+  rating: number,
+  comment: string | null,
+): Promise<RateConversationResult> {
+  const { count } = await db().conversation.updateMany({
+    where: { id: conversationId, customerId, status: "closed", rating: null },
+    data: { rating, ratingComment: comment },
+  });
+  const conversation = await findCustomerConversation(conversationId, customerId);
+  if (!conversation) return { ok: false, reason: "unknown_conversation" };
+  if (count === 1) return { ok: true, conversation };
+  if (conversation.status !== "closed") return { ok: false, reason: "not_closed" };
+  return { ok: false, reason: "already_rated" };
 }

@@ -5,9 +5,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
-import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/transformers";
-
-env.allowRemoteModels = false;
+import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
+import { loadFromDir } from "./local-files";
 
 export interface IntentPrediction {
   intent: string;
@@ -33,8 +32,7 @@ export async function loadClassifier(dir: string, version: string): Promise<Clas
   const labels = JSON.parse(await readFile(path.join(dir, "labels.json"), "utf8")) as string[];
   const trainConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as { max_len?: number };
   const maxLength = trainConfig.max_len ?? 64;
-  env.localModelPath = `${path.dirname(dir)}/`;
-  const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(path.basename(dir));
+  const tokenizer: PreTrainedTokenizer = await loadFromDir(dir, (id) => AutoTokenizer.from_pretrained(id));
   const session = await ort.InferenceSession.create(path.join(dir, "model_int8.onnx"), {
     intraOpNumThreads: 1, // a single short text: threads cost more than they give, and generation needs the cores
     graphOptimizationLevel: "all",

@@ -9,13 +9,10 @@ import {
   AutoTokenizer,
   InterruptableStoppingCriteria,
   TextStreamer,
-  env,
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from "@huggingface/transformers";
-
-env.allowRemoteModels = false;
-env.allowLocalModels = true;
+import { loadFromDir } from "./local-files";
 
 export interface ChatTurn {
   role: "system" | "user" | "assistant";
@@ -52,9 +49,12 @@ interface Manifest {
 export async function loadLanguageModel(modelsDir: string, id = "smollm2-135m-instruct"): Promise<LanguageModel> {
   const lmDir = path.resolve(modelsDir, "lm");
   const manifest = JSON.parse(await readFile(path.join(lmDir, id, "manifest.json"), "utf8")) as Manifest;
-  env.localModelPath = `${lmDir}/`;
-  const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(id);
-  const model: PreTrainedModel = await AutoModelForCausalLM.from_pretrained(id, { dtype: "q8", device: "cpu" });
+  const [tokenizer, model] = await loadFromDir(path.join(lmDir, id), (localId) =>
+    Promise.all([
+      AutoTokenizer.from_pretrained(localId) as Promise<PreTrainedTokenizer>,
+      AutoModelForCausalLM.from_pretrained(localId, { dtype: "q8", device: "cpu" }) as Promise<PreTrainedModel>,
+    ]),
+  );
 
   const lm: LanguageModel = {
     id: manifest.id,

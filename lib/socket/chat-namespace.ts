@@ -12,10 +12,14 @@ import {
   type ServerToClientEvents,
   historySchema,
   parsePayload,
+  rateSchema,
   sendSchema,
   stopSchema,
+  typingSchema,
 } from "../protocol";
-import { customerRoom } from "../chat/rooms";
+import { STAFF_NAMESPACE, tellOtherInstances } from "../chat/broadcast";
+import { rate } from "../chat/handover";
+import { conversationRoom, customerRoom } from "../chat/rooms";
 import { runCustomerTurn, stopReply } from "../chat/turn";
 
 interface SocketData {
@@ -25,6 +29,8 @@ interface SocketData {
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const STOP_EVENT = "loopdesk:stop-reply";
+/** A customer's typing reaches staff at most this often per conversation. */
+const TYPING_INTERVAL_MS = 1000;
 
 export type ChatNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
@@ -73,7 +79,13 @@ export function attachChatNamespace(io: Server): ChatNamespace {
         const conversation = await findCustomerConversation(parsed.value.conversationId, customerId);
         if (!conversation) return reply({ ok: false, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } });
         const messages = await listMessages(conversation.id);
-        reply({ ok: true, conversationId: conversation.id, status: conversation.status, messages: messages.map(toChatMessage) });
+        reply({
+          ok: true,
+          conversationId: conversation.id,
+          status: conversation.status,
+          rating: conversation.rating,
+          messages: messages.map(toChatMessage),
+        });
       }),
     );
 
@@ -83,8 +95,36 @@ export function attachChatNamespace(io: Server): ChatNamespace {
         if (!parsed.ok) return reply(parsed);
         const message = await findCustomerBotMessage(parsed.value.messageId, customerId);
         if (!message) return reply({ ok: false, error: { code: ErrorCode.unknownMessage, message: "No such reply." } });
-        if (!stopReply(message.id)) nsp.serverSideEmit(STOP_EVENT, message.id);
+        if (!stopReply(message.id)) tellOtherInstances(nsp, STOP_EVENT, message.id);
         reply({ ok: true, messageId: message.id });
+      }),
+    );
+
+    // Typing goes to the staff watching the conversation; throttled, and only for the customer's own.
+    const ownConversations = new Set<string>();
+    const lastTyping = new Map<string, number>();
+    socket.on("chat:typing", (payload) =>
+      guarded(socket, undefined, async () => {
+        const parsed = parsePayload(typingSchema, payload);
+        if (!parsed.ok) return;
+        const { conversationId } = parsed.value;
+        const now = Date.now();
+        if (now - (lastTyping.get(conversationId) ?? 0) < TYPING_INTERVAL_MS) return;
+        lastTyping.set(conversationId, now);
+        if (lastTyping.size > 100) lastTyping.clear();
+        if (!ownConversations.has(conversationId)) {
+          if (!(await findCustomerConversation(conversationId, customerId))) return;
+          ownConversations.add(conversationId);
+        }
+        io.of(STAFF_NAMESPACE).to(conversationRoom(conversationId)).emit("chat:customer-typing", { conversationId });
+      }),
+    );
+
+    socket.on("chat:rate", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
+        const parsed = parsePayload(rateSchema, payload);
+        if (!parsed.ok) return reply(parsed);
+        reply(await rate(io, customerId, parsed.value));
       }),
     );
   });

@@ -103,7 +103,8 @@ describe("the train-and-serve loop", () => {
   });
 
   it("trains a candidate on CPU and records the run", async () => {
-    const r = await cli("train", "--snapshot", path.join(work, "snapshot.jsonl"), "--device", "cpu", "--epochs", "1", "--max-len", "32");
+    // Two short epochs: enough for the trainer's int8-vs-fp32 agreement check, quick on 2 cores.
+    const r = await cli("train", "--snapshot", path.join(work, "snapshot.jsonl"), "--device", "cpu", "--epochs", "2", "--max-len", "32");
     expect(r.code, r.stderr + r.stdout).toBe(0);
     candidate = /candidate (clf-\S+):/.exec(r.stdout)![1]!;
     const { rows } = await pool.query(
@@ -114,7 +115,7 @@ describe("the train-and-serve loop", () => {
     expect(rows[0].snapshotSha256).toMatch(/^[0-9a-f]{64}$/);
     expect(rows[0].metrics.accuracy).toBeGreaterThan(0.3);
     expect(rows[0].logs).toContain("PROGRESS");
-  });
+  }, 900_000);
 
   it("promotion swaps the classifier in the running server while chats stream, dropping none", async () => {
     let disconnects = 0;
@@ -131,7 +132,7 @@ describe("the train-and-serve loop", () => {
         if (swappedAt && start > swappedAt) stop = true;
       }
     })();
-    const promoted = cli("models", "promote", candidate, "--force", "--reason", "integration test: one-epoch model");
+    const promoted = cli("models", "promote", candidate, "--force", "--reason", "integration test: two-epoch model");
     await waitFor("the swap", async () => ((await health()).models.classifier.version === candidate ? true : undefined), 120_000);
     swappedAt = Date.now();
     const r = await promoted;
@@ -148,10 +149,10 @@ describe("the train-and-serve loop", () => {
     expect(byId.get(chats.at(-1)!.messageId)).toBe(candidate);
 
     const { rows } = await pool.query(`SELECT actor, forced, reason, gate FROM "Deployment" WHERE version = $1`, [candidate]);
-    expect(rows[0]).toMatchObject({ actor: "tester@ci", reason: "integration test: one-epoch model" });
+    expect(rows[0]).toMatchObject({ actor: "tester@ci", reason: "integration test: two-epoch model" });
     expect(rows[0].forced).toBe(!rows[0].gate.pass);
     expect(rows[0].gate.holdoutSize).toBeGreaterThan(100);
-  });
+  }, 300_000);
 
   it("a corrupt model is refused: the CLI marks it failed, the server keeps serving the old one", async () => {
     const corrupt = (name: string) => {

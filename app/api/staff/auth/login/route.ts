@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { csrfFailure, errorResponse, json, readJson, route, sessionCookie } from "@/lib/auth/http";
+import { SESSION_COOKIE, login } from "@/lib/auth/session";
+
+// Only shape limits here: a wrong-looking email gets the same answer as a wrong password.
+const credentials = z.object({ email: z.string().max(320), password: z.string().max(256) });
+
+export const POST = route(async (request) => {
+  // Login CSRF: a foreign page must not log the browser into an account of its choosing.
+  const csrf = csrfFailure(request);
+  if (csrf) return csrf;
+  const { email, password } = await readJson(request, credentials);
+  const result = await login(email, password);
+  if (!result.ok) return errorResponse(result.code === "locked" ? 423 : 401, result.code, result.message);
+  return json({ staff: result.staff, expiresAt: result.expiresAt.toISOString() }, 200, {
+    "set-cookie": sessionCookie(request, SESSION_COOKIE, result.token, result.expiresAt),
+  });
+});

@@ -1,0 +1,8 @@
+import { json, route } from "@/lib/auth/http";
+import { STAFF_ROLES, requireStaff } from "@/lib/auth/session";
+
+export const GET = route(async (request) => {
+  const staff = await requireStaff(request, STAFF_ROLES);
+  if (staff instanceof Response) return staff;
+  return json({ staff });
+});

@@ -1,0 +1,322 @@
+"use client";
+/**
+ * Staff's verdicts on single messages, rendered under each message of a transcript and in the
+ * review queue: the intent of a customer message (confirm or correct) and a bot reply (good/bad).
+ *
+ * Confirming takes one click (✓ Confirm), correcting two (Correct ▾, then the intent).
+ * Keyboard, while an IntentLabelControl has focus: Enter confirms the predicted intent, 1–9 save the
+ * nth intent of the list at once (1 is the predicted one, 2 the runner-up, then alphabetical), ↓ or
+ * c opens the list (arrows move, Enter picks, Esc closes).
+ */
+import { useId, useRef, useState, type KeyboardEvent, type Ref } from "react";
+import type { MessageUpdateResponse, ReplyFeedback, StaffMessage } from "@/lib/staff-types";
+import { tokensPerSecond } from "@/lib/staff-types";
+import { confidenceLevel, percent } from "./inbox-format";
+import { Ago } from "./inbox-time";
+import styles from "./inbox.module.css";
+
+type PostResult = { ok: true; message: StaffMessage } | { ok: false; code: string; message: string };
+
+async function post(url: string, body: unknown): Promise<PostResult> {
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json().catch(() => null)) as Partial<MessageUpdateResponse> & { error?: { code?: string; message?: string } } | null;
+    if (res.ok && json?.message) return { ok: true, message: json.message };
+    if (res.status === 401) return { ok: false, code: "unauthenticated", message: "Your session has ended — sign in again." };
+    return { ok: false, code: json?.error?.code ?? `http_${res.status}`, message: json?.error?.message ?? `Request failed (${res.status}).` };
+  } catch {
+    return { ok: false, code: "network", message: "Network error — try again." };
+  }
+}
+
+/** The order of the intent list: predicted, runner-up, then the rest alphabetically. */
+export function intentOptions(message: Pick<StaffMessage, "intent" | "runnerUpIntent">, labels: readonly string[]): string[] {
+  const first = [message.intent, message.runnerUpIntent].filter((x): x is string => !!x);
+  const rest = [...new Set(labels)].filter((l) => !first.includes(l)).sort();
+  return [...new Set(first), ...rest];
+}
+
+export function ConfidenceBar({ p, className }: { p: number | null; className?: string }) {
+  const level = confidenceLevel(p);
+  return (
+    <span className={`${styles.bar} ${className ?? ""}`} aria-hidden="true">
+      <span className={`${styles.barFill} ${styles[`conf_${level}`]}`} style={{ width: `${Math.round((p ?? 0) * 100)}%` }} />
+    </span>
+  );
+}
+
+export function IntentLabelControl({
+  message,
+  labels,
+  onLabelled,
+  ref,
+  compact = false,
+}: {
+  message: StaffMessage;
+  labels: string[];
+  /** Called with the updated message once a label is stored. */
+  onLabelled?: (message: StaffMessage) => void;
+  /** The focusable group (the review queue moves focus between controls). */
+  ref?: Ref<HTMLDivElement>;
+  compact?: boolean;
+}) {
+  // The server's answer to our own label wins until the parent passes a newer message.
+  const [saved, setSaved] = useState<StaffMessage | null>(null);
+  const current = saved && saved.id === message.id && labelTime(saved) >= labelTime(message) ? saved : message;
+  const options = intentOptions(current, labels);
+  const [pending, setPending] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [menuOpen, setMenuOpen] = useState(false);
+  const group = useRef<HTMLDivElement | null>(null);
+  const menu = useRef<HTMLDivElement | null>(null);
+  const menuId = useId();
+
+  const predicted = current.intent;
+  const label = current.latestLabel;
+  const confirmed = label?.source === "confirmed" && label.intent === predicted;
+
+  async function save(intent: string) {
+    if (!intent || pending) return;
+    setPending(intent);
+    setError(null);
+    setMenuOpen(false);
+    const r = await post(`/api/staff/messages/${encodeURIComponent(message.id)}/label`, { intent });
+    setPending(null);
+    if (!r.ok) {
+      setError(r.message);
+      return;
+    }
+    setSaved(r.message);
+    onLabelled?.(r.message);
+  }
+
+  function openMenu() {
+    setMenuOpen(true);
+    // Focus the first intent once the menu is rendered.
+    requestAnimationFrame(() => menu.current?.querySelector<HTMLButtonElement>("button")?.focus());
+  }
+
+  function closeMenu(refocus: boolean) {
+    setMenuOpen(false);
+    if (refocus) group.current?.focus();
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLDivElement>) {
+    if (e.altKey || e.ctrlKey || e.metaKey || e.nativeEvent.isComposing) return;
+    const inMenu = !!menu.current && menu.current.contains(e.target as Node);
+    if (e.key === "Escape" && menuOpen) {
+      e.preventDefault();
+      closeMenu(true);
+    } else if (/^[1-9]$/.test(e.key)) {
+      const intent = options[Number(e.key) - 1];
+      if (intent) {
+        e.preventDefault();
+        void save(intent);
+      }
+    } else if (inMenu && (e.key === "ArrowDown" || e.key === "ArrowUp" || e.key === "ArrowLeft" || e.key === "ArrowRight")) {
+      e.preventDefault();
+      const items = [...menu.current!.querySelectorAll<HTMLButtonElement>("button")];
+      const i = items.indexOf(e.target as HTMLButtonElement);
+      const step = e.key === "ArrowDown" || e.key === "ArrowRight" ? 1 : -1;
+      items[(i + step + items.length) % items.length]?.focus();
+    } else if (e.target === e.currentTarget) {
+      // Keys on the control itself (not on one of its buttons).
+      if (e.key === "Enter" && predicted) {
+        e.preventDefault();
+        void save(predicted);
+      } else if (e.key === "ArrowDown" || e.key === "c") {
+        e.preventDefault();
+        openMenu();
+      }
+    }
+  }
+
+  return (
+    <div
+      ref={(el) => {
+        group.current = el;
+        if (typeof ref === "function") ref(el);
+        else if (ref) (ref as { current: HTMLDivElement | null }).current = el;
+      }}
+      className={`${styles.labelControl} ${compact ? styles.compact : ""} ${label ? styles.isLabelled : ""}`}
+      role="group"
+      aria-label={predicted ? `Intent: ${predicted}` : "Intent"}
+      tabIndex={0}
+      onKeyDown={onKeyDown}
+      onBlur={(e) => {
+        if (menuOpen && !e.currentTarget.contains(e.relatedTarget as Node | null)) setMenuOpen(false);
+      }}
+      data-message-id={message.id}
+      data-label-source={label?.source ?? ""}
+    >
+      <div className={styles.prediction}>
+        {predicted ? (
+          <>
+            <span className={styles.intentName} title={current.classifierVersion ? `Predicted by classifier ${current.classifierVersion}` : "Predicted intent"}>
+              {predicted}
+            </span>
+            <ConfidenceBar p={current.intentProbability} />
+            <span className={`${styles.prob} ${styles[`text_${confidenceLevel(current.intentProbability)}`]}`}>
+              {percent(current.intentProbability)}
+            </span>
+            {current.runnerUpIntent && (
+              <span className={styles.runnerUp}>
+                runner-up <b>{current.runnerUpIntent}</b> {percent(current.runnerUpProbability)}
+              </span>
+            )}
+          </>
+        ) : (
+          <span className={styles.muted}>Not classified</span>
+        )}
+      </div>
+
+      <div className={styles.labelActions}>
+        {predicted && (
+          <button
+            type="button"
+            className={`${styles.btn} ${styles.btnConfirm} ${confirmed ? styles.pressed : ""}`}
+            onClick={() => void save(predicted)}
+            disabled={pending !== null}
+            aria-pressed={confirmed}
+            title="Confirm the predicted intent (Enter or 1)"
+          >
+            {pending === predicted ? "Saving…" : confirmed ? "✓ Confirmed" : "✓ Confirm"}
+          </button>
+        )}
+        <span className={styles.menuWrap}>
+          <button
+            type="button"
+            className={`${styles.btn} ${label?.source === "corrected" ? styles.btnCorrected : ""}`}
+            onClick={() => (menuOpen ? closeMenu(false) : openMenu())}
+            disabled={pending !== null || options.length === 0}
+            aria-haspopup="menu"
+            aria-expanded={menuOpen}
+            aria-controls={menuOpen ? menuId : undefined}
+            title="Pick the right intent (1–9, or ↓ for the list)"
+          >
+            {pending && pending !== predicted ? "Saving…" : label?.source === "corrected" ? `→ ${label.intent}` : "Correct"} ▾
+          </button>
+          {menuOpen && (
+            <div ref={menu} id={menuId} role="menu" aria-label="Intents" className={styles.menu}>
+              {options.map((o, i) => (
+                <button
+                  key={o}
+                  type="button"
+                  role="menuitem"
+                  className={`${styles.menuItem} ${label?.intent === o ? styles.menuItemCurrent : ""}`}
+                  onClick={() => void save(o)}
+                >
+                  <span className={styles.menuKey}>{i < 9 ? i + 1 : ""}</span>
+                  <span className={styles.menuLabel}>{o}</span>
+                  {o === predicted && <span className={styles.menuNote}>predicted</span>}
+                  {o === current.runnerUpIntent && <span className={styles.menuNote}>runner-up</span>}
+                </button>
+              ))}
+            </div>
+          )}
+        </span>
+      </div>
+
+      {(error || label || !compact) && (
+        <div className={styles.labelStatus} aria-live="polite">
+          {error ? (
+            <span className={styles.errorText} role="alert">
+              {error}
+            </span>
+          ) : label ? (
+            <span className={label.source === "corrected" ? styles.correctedText : styles.confirmedText}>
+              {label.source === "corrected" ? (
+                <>
+                  Corrected to <b>{label.intent}</b>
+                </>
+              ) : (
+                <>Confirmed</>
+              )}{" "}
+              by {label.labeledBy} · <Ago iso={label.createdAt} />
+            </span>
+          ) : (
+            <span className={styles.muted}>Not reviewed — Enter confirms, 1–9 pick an intent</span>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function labelTime(m: StaffMessage): number {
+  return m.latestLabel ? Date.parse(m.latestLabel.createdAt) : 0;
+}
+
+export function ReplyFeedbackControl({ message, onFeedback }: { message: StaffMessage; onFeedback?: (message: StaffMessage) => void }) {
+  const [saved, setSaved] = useState<StaffMessage | null>(null);
+  const [pending, setPending] = useState<ReplyFeedback | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const current = saved && saved.id === message.id ? { ...message, feedback: saved.feedback, feedbackBy: saved.feedbackBy } : message;
+  const tps = tokensPerSecond(current);
+
+  async function give(feedback: ReplyFeedback) {
+    if (pending) return;
+    setPending(feedback);
+    setError(null);
+    const r = await post(`/api/staff/messages/${encodeURIComponent(message.id)}/feedback`, { feedback });
+    setPending(null);
+    if (!r.ok) {
+      setError(r.message);
+      return;
+    }
+    setSaved(r.message);
+    onFeedback?.(r.message);
+  }
+
+  const streaming = current.replyStatus === "streaming";
+  return (
+    <div className={styles.replyMeta} data-message-id={message.id}>
+      <span className={styles.metaItems}>
+        {current.modelVersion && (
+          <span title="Model version">
+            <span className={styles.metaKey}>model</span> {current.modelVersion}
+          </span>
+        )}
+        <span title="Time to first token">
+          <span className={styles.metaKey}>TTFT</span> {current.timeToFirstTokenMs != null ? `${current.timeToFirstTokenMs} ms` : "–"}
+        </span>
+        <span title={current.tokenCount != null ? `${current.tokenCount} tokens in ${current.generationMs ?? "?"} ms` : undefined}>
+          <span className={styles.metaKey}>speed</span> {tps != null ? `${tps.toFixed(1)} tok/s` : "–"}
+        </span>
+        {current.replyStatus && current.replyStatus !== "complete" && (
+          <span className={`${styles.replyStatus} ${styles[`reply_${current.replyStatus}`]}`}>{current.replyStatus}</span>
+        )}
+      </span>
+      {!streaming && (
+        <span className={styles.feedback} role="group" aria-label="Reply feedback">
+          <button
+            type="button"
+            className={`${styles.fbBtn} ${styles.fbGood} ${current.feedback === "good" ? styles.pressed : ""}`}
+            aria-pressed={current.feedback === "good"}
+            disabled={pending !== null}
+            onClick={() => void give("good")}
+            title={current.feedback === "good" && current.feedbackBy ? `Marked good by ${current.feedbackBy}` : "Mark this reply good"}
+          >
+            ✓ Good
+          </button>
+          <button
+            type="button"
+            className={`${styles.fbBtn} ${styles.fbBad} ${current.feedback === "bad" ? styles.pressed : ""}`}
+            aria-pressed={current.feedback === "bad"}
+            disabled={pending !== null}
+            onClick={() => void give("bad")}
+            title={current.feedback === "bad" && current.feedbackBy ? `Marked bad by ${current.feedbackBy}` : "Mark this reply bad"}
+          >
+            ✗ Bad
+          </button>
+          {error && <span className={styles.errorText}>{error}</span>}
+        </span>
+      )}
+    </div>
+  );
+}

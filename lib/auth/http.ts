@@ -1,0 +1,112 @@
+/**
+ * Small HTTP helpers shared by the staff route handlers: the error JSON every API returns,
+ * size-limited body parsing, the CSRF origin check and the session cookie.
+ */
+import type { z } from "zod";
+import { log } from "../log";
+import { authConfig } from "./config";
+
+/** An error with a stable code that a route handler turns into `{ error: { code, message } }`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** JSON that no shared cache may keep: staff responses depend on who asks. */
+export function json(data: unknown, status = 200, headers: Record<string, string> = {}): Response {
+  return Response.json(data, { status, headers: { "cache-control": "no-store", ...headers } });
+}
+
+export function errorResponse(status: number, code: string, message: string): Response {
+  return json({ error: { code, message } }, status);
+}
+
+/** Wraps a route handler so ApiErrors become their JSON and anything else a 500 without a stack trace. */
+export function route<Ctx>(handler: (request: Request, ctx: Ctx) => Promise<Response>) {
+  return async (request: Request, ctx: Ctx): Promise<Response> => {
+    try {
+      return await handler(request, ctx);
+    } catch (err) {
+      if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message);
+      log.error({ err, url: request.url }, "staff api error");
+      return errorResponse(500, "internal", "Something went wrong.");
+    }
+  };
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** Reads a JSON body of at most 64 KB (413 beyond, also when chunked) and validates it (400 invalid_payload). */
+export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
+  const tooLarge = new ApiError(413, "payload_too_large", `The request body may be at most ${MAX_BODY_BYTES / 1024} KB.`);
+  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) throw tooLarge;
+      chunks.push(chunk);
+    }
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new ApiError(400, "invalid_payload", "The request body must be JSON.");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ApiError(400, "invalid_payload", issuesMessage(parsed.error));
+  return parsed.data;
+}
+
+/** A zod error as one line for people: "password: The password must be …; role: …". */
+export function issuesMessage(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; ");
+}
+
+/**
+ * CSRF defence on top of the SameSite=Strict cookie: a state-changing request must come from a page
+ * of this very host. Returns the 403 to send, or null when the request may proceed.
+ */
+export function csrfFailure(request: Request): Response | null {
+  if (request.method === "GET" || request.method === "HEAD") return null;
+  const source = request.headers.get("origin") ?? request.headers.get("referer");
+  const host = request.headers.get("host");
+  let sourceHost: string | null = null;
+  try {
+    sourceHost = source ? new URL(source).host : null;
+  } catch {
+    // a malformed Origin is treated like a missing one
+  }
+  return host && sourceHost === host ? null : errorResponse(403, "csrf", "Cross-site request refused.");
+}
+
+export function cookieValue(cookieHeader: string | null | undefined, name: string): string | undefined {
+  for (const part of (cookieHeader ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+function isSecure(request: Request): boolean {
+  const setting = authConfig().STAFF_COOKIE_SECURE;
+  if (setting !== "auto") return setting === "true";
+  // Behind a TLS-terminating proxy the app itself sees http; the proxy says what the browser used.
+  const forwarded = request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim();
+  return (forwarded ?? new URL(request.url).protocol.slice(0, -1)) === "https";
+}
+
+/** The Set-Cookie value for a session token; `null` clears the cookie. */
+export function sessionCookie(request: Request, name: string, token: string | null, expiresAt?: Date): string {
+  const parts = [`${name}=${token ?? ""}`, "Path=/", "HttpOnly", "SameSite=Strict"];
+  if (isSecure(request)) parts.push("Secure");
+  parts.push(token && expiresAt ? `Expires=${expiresAt.toUTCString()}` : "Max-Age=0");
+  return parts.join("; ");
+}

@@ -1,0 +1,155 @@
+/**
+ * Staff and the bot passing a conversation between them: take over, hand back, close, the agent's
+ * messages, and the customer's rating at the end. Each one persists first, then broadcasts.
+ */
+import type { Server } from "socket.io";
+import {
+  closeConversation,
+  handBackConversation,
+  rateConversation,
+  storeAgentMessage,
+  takeOverConversation,
+  toChatMessage,
+  type HandoverResult,
+  type StaffConversationRow,
+} from "../db/queries";
+import { ErrorCode, type ChatError, type ChatMessage, type ServerToStaffEvents, type StaffConversationState, validateText } from "../protocol";
+import { conversationEmitter, STAFF_NAMESPACE, tellOtherInstances } from "./broadcast";
+import { conversationRoom } from "./rooms";
+import { stopConversationReplies } from "./turn";
+
+/** The member of staff acting; role is checked by the caller (the /staff namespace). */
+export interface Actor {
+  id: string;
+  name: string;
+  role: string;
+}
+
+/** Other instances stop the bot's replies they are generating for a conversation taken over. */
+export const STOP_CONVERSATION_EVENT = "loopdesk:stop-conversation";
+
+export type HandoverOutcome = { ok: true; state: StaffConversationState } | { ok: false; error: ChatError };
+
+export function staffState(c: StaffConversationRow): StaffConversationState {
+  return {
+    conversationId: c.id,
+    status: c.status,
+    assignedStaff: c.assignedStaff ? { id: c.assignedStaff.id, name: c.assignedStaff.name } : null,
+    rating: c.rating,
+    ratingComment: c.ratingComment,
+  };
+}
+
+const failure = (code: ChatError["code"], message: string) => ({ ok: false as const, error: { code, message } });
+
+function refusal(reason: Extract<HandoverResult, { ok: false }>["reason"]): { ok: false; error: ChatError } {
+  switch (reason) {
+    case "unknown_conversation":
+      return failure(ErrorCode.unknownConversation, "No such conversation.");
+    case "conversation_closed":
+      return failure(ErrorCode.conversationClosed, "This conversation is closed.");
+    case "already_assigned":
+      return failure(ErrorCode.alreadyAssigned, "Another agent has already taken over this conversation.");
+    case "not_assigned":
+      return failure(ErrorCode.notAssigned, "This conversation is assigned to another agent.");
+    case "invalid_state":
+      return failure(ErrorCode.invalidState, "The conversation is not in a state that allows this.");
+  }
+}
+
+/**
+ * Stops the bot's replies in a conversation: here, and on other instances when there are any (the
+ * default in-memory adapter has none to tell, and would only warn).
+ */
+function stopBot(io: Server, conversationId: string) {
+  if (stopConversationReplies(conversationId) > 0) return;
+  tellOtherInstances(io.of(STAFF_NAMESPACE), STOP_CONVERSATION_EVENT, conversationId);
+}
+
+/** Sends a watched conversation's new state to the staff watching it. */
+function emitStaffState(io: Server, state: StaffConversationState) {
+  io.of(STAFF_NAMESPACE)
+    .to(conversationRoom(state.conversationId))
+    .emit("staff:conversation" satisfies keyof ServerToStaffEvents, state);
+}
+
+/** Broadcasts a changed conversation: the system message, its new status, and the staff-side state. */
+function announce(io: Server, result: Extract<HandoverResult, { ok: true }>): HandoverOutcome {
+  const c = result.conversation;
+  const state = staffState(c);
+  if (result.changed) {
+    const emit = conversationEmitter(io, c.customerId, c.id);
+    emit("chat:message", toChatMessage(result.message));
+    emit("chat:status", { conversationId: c.id, status: c.status });
+    emitStaffState(io, state);
+  }
+  return { ok: true, state };
+}
+
+/** Takes a conversation over: status `agent`, the bot stops (also mid-reply), the customer is told who joined. */
+export async function takeOver(io: Server, staff: Actor, conversationId: string): Promise<HandoverOutcome> {
+  const result = await takeOverConversation(conversationId, staff.id, `${staff.name} joined the chat`);
+  if (!result.ok) return refusal(result.reason);
+  if (result.changed) stopBot(io, conversationId);
+  return announce(io, result);
+}
+
+/** Gives the conversation back to the bot, which answers the customer's next message again. */
+export async function handBack(io: Server, staff: Actor, conversationId: string): Promise<HandoverOutcome> {
+  const result = await handBackConversation(
+    conversationId,
+    { id: staff.id, isAdmin: staff.role === "admin" },
+    `${staff.name} handed you back to our assistant`,
+  );
+  if (!result.ok) return refusal(result.reason);
+  return announce(io, result);
+}
+
+/** Closes the conversation; the customer is then asked for a rating. */
+export async function close(io: Server, staff: Actor, conversationId: string): Promise<HandoverOutcome> {
+  const result = await closeConversation(conversationId, { id: staff.id, isAdmin: staff.role === "admin" }, `${staff.name} closed the chat`);
+  if (!result.ok) return refusal(result.reason);
+  if (result.changed) stopBot(io, conversationId);
+  return announce(io, result);
+}
+
+export type AgentMessageOutcome = { ok: true; message: ChatMessage; customerId: string } | { ok: false; error: ChatError };
+
+/** A message of the assigned agent: stored once per clientMessageId, then sent to the customer and watchers. */
+export async function sendAgentMessage(
+  io: Server,
+  staff: Actor,
+  input: { conversationId: string; clientMessageId: string; text: string },
+): Promise<AgentMessageOutcome> {
+  const valid = validateText(input.text);
+  if (!valid.ok) return valid;
+  const stored = await storeAgentMessage({ ...input, staffId: staff.id, text: valid.text });
+  if (!stored.ok) {
+    if (stored.reason === "invalid_payload") return failure(ErrorCode.invalidPayload, "This clientMessageId is already in use.");
+    return refusal(stored.reason === "not_assigned" ? "not_assigned" : stored.reason);
+  }
+  const message = toChatMessage(stored.message);
+  if (!stored.duplicate) conversationEmitter(io, stored.customerId, input.conversationId)("chat:message", message);
+  return { ok: true, message, customerId: stored.customerId };
+}
+
+export type RateOutcome = { ok: true; conversationId: string; rating: number } | { ok: false; error: ChatError };
+
+/** The customer's 1-5 rating of their own closed conversation, stored once. */
+export async function rate(
+  io: Server,
+  customerId: string,
+  input: { conversationId: string; rating: number; comment?: string | null },
+): Promise<RateOutcome> {
+  if (input.comment && !input.comment.isWellFormed()) return failure(ErrorCode.invalidPayload, "The comment is not valid Unicode text.");
+  const cleaned = (input.comment ?? "").replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, "").trim();
+  const comment = cleaned === "" ? null : cleaned;
+  const result = await rateConversation(input.conversationId, customerId, input.rating, comment);
+  if (!result.ok) {
+    if (result.reason === "not_closed") return failure(ErrorCode.notClosed, "Only a closed conversation can be rated.");
+    if (result.reason === "already_rated") return failure(ErrorCode.alreadyRated, "This conversation has already been rated.");
+    return failure(ErrorCode.unknownConversation, "No such conversation.");
+  }
+  conversationEmitter(io, customerId, input.conversationId)("chat:rated", { conversationId: input.conversationId, rating: input.rating, comment });
+  return { ok: true, conversationId: input.conversationId, rating: input.rating };
+}

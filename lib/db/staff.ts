@@ -1,0 +1,93 @@
+/** Database access for staff accounts, their sessions and canned responses. */
+import { db } from "./client";
+import type { StaffRole } from "../generated/prisma/client";
+
+/** The columns of a staff user that may leave the server (never the password hash). */
+const publicStaffColumns = {
+  id: true,
+  email: true,
+  name: true,
+  role: true,
+  disabled: true,
+  failedLogins: true,
+  lockedUntil: true,
+  createdAt: true,
+} as const;
+
+export async function insertStaffUser(data: { email: string; name: string; role: StaffRole; passwordHash: string }) {
+  return db().staffUser.create({ data, select: publicStaffColumns });
+}
+
+export async function findStaffByEmail(email: string) {
+  return db().staffUser.findUnique({ where: { email } });
+}
+
+export async function listStaffUsers() {
+  return db().staffUser.findMany({ select: publicStaffColumns, orderBy: { createdAt: "asc" } });
+}
+
+export async function updateStaffUser(
+  id: string,
+  data: { name?: string; role?: StaffRole; disabled?: boolean; passwordHash?: string },
+) {
+  // A password reset also clears any lockout: the admin has just vouched for the account.
+  const unlock = data.passwordHash ? { failedLogins: 0, lockedUntil: null } : {};
+  return db().staffUser.update({ where: { id }, data: { ...data, ...unlock }, select: publicStaffColumns });
+}
+
+/** Counts a failed login; at `attempts` in a row the account locks (returns until when) and the count starts over. */
+export async function recordFailedLogin(id: string, attempts: number, lockMinutes: number): Promise<{ lockedUntil: Date | null }> {
+  const user = await db().staffUser.update({ where: { id }, data: { failedLogins: { increment: 1 } }, select: { failedLogins: true } });
+  if (user.failedLogins < attempts) return { lockedUntil: null };
+  const lockedUntil = new Date(Date.now() + lockMinutes * 60_000);
+  await db().staffUser.update({ where: { id }, data: { failedLogins: 0, lockedUntil } });
+  return { lockedUntil };
+}
+
+export async function clearFailedLogins(id: string) {
+  await db().staffUser.update({ where: { id }, data: { failedLogins: 0, lockedUntil: null } });
+}
+
+export async function insertSession(data: { id: string; staffUserId: string; expiresAt: Date }) {
+  await db().staffSession.create({ data });
+}
+
+export async function findSession(id: string) {
+  return db().staffSession.findUnique({
+    where: { id },
+    include: { staffUser: { select: { id: true, email: true, name: true, role: true, disabled: true } } },
+  });
+}
+
+export async function touchSession(id: string, lastSeenAt: Date) {
+  await db().staffSession.updateMany({ where: { id }, data: { lastSeenAt } });
+}
+
+export async function deleteSession(id: string) {
+  await db().staffSession.deleteMany({ where: { id } });
+}
+
+export async function deleteSessionsOf(staffUserId: string) {
+  await db().staffSession.deleteMany({ where: { staffUserId } });
+}
+
+/** Sessions past their lifetime or idle limit; nothing reads them any more. */
+export async function deleteStaleSessions(idleSince: Date) {
+  await db().staffSession.deleteMany({ where: { OR: [{ expiresAt: { lt: new Date() } }, { lastSeenAt: { lt: idleSince } }] } });
+}
+
+export async function listCannedResponses() {
+  return db().cannedResponse.findMany({ orderBy: { title: "asc" } });
+}
+
+export async function insertCannedResponse(data: { title: string; body: string }) {
+  return db().cannedResponse.create({ data });
+}
+
+export async function updateCannedResponse(id: string, data: { title?: string; body?: string }) {
+  return db().cannedResponse.update({ where: { id }, data });
+}
+
+export async function deleteCannedResponse(id: string) {
+  return db().cannedResponse.delete({ where: { id } });
+}

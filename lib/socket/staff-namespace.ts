@@ -1,0 +1,238 @@
+/**
+ * The staff socket.io namespace `/staff`: agents (and admins) watch live conversations, take them
+ * over, chat with the customer, hand back to the bot and close. The session cookie is checked at
+ * the handshake, again on every event, and every 30 s for idle sockets; a socket whose session has
+ * ended (logged out, expired, user disabled or demoted) is told why and disconnected.
+ */
+import type { Namespace, Server, Socket } from "socket.io";
+import { AREA_ROLES, hasRole, type StaffIdentity } from "../auth/roles";
+import { INBOX_ROOM, STAFF_NAMESPACE } from "../chat/broadcast";
+import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
+import { conversationRoom, customerRoom } from "../chat/rooms";
+import { stopConversationReplies } from "../chat/turn";
+import { findConversationForStaff } from "../db/queries";
+import { log } from "../log";
+import {
+  CHAT_NAMESPACE,
+  ErrorCode,
+  type ChatError,
+  parsePayload,
+  type ServerToClientEvents,
+  type ServerToStaffEvents,
+  staffConversationSchema,
+  staffSendSchema,
+  type StaffToServerEvents,
+} from "../protocol";
+
+interface SocketData {
+  staff: StaffIdentity;
+}
+type StaffSocket = Socket<StaffToServerEvents, ServerToStaffEvents, Record<string, never>, SocketData>;
+export type StaffNamespace = Namespace<StaffToServerEvents, ServerToStaffEvents, Record<string, never>, SocketData>;
+
+/** How often idle sockets have their session checked again. */
+const REVALIDATE_MS = 30_000;
+/** An agent's typing reaches the customer at most this often per conversation. */
+const TYPING_INTERVAL_MS = 1000;
+
+type Verdict = { ok: true; staff: StaffIdentity } | { ok: false; error: ChatError };
+
+/**
+ * lib/auth/session.ts imports next/headers, whose request storage must not be created before Next has
+ * set up its runtime (a static import from server.ts would break every page): load it on first use.
+ */
+let sessionModule: Promise<typeof import("../auth/session")> | undefined;
+const session = () => (sessionModule ??= import("../auth/session"));
+
+async function authenticate(cookieHeader: string | undefined): Promise<Verdict> {
+  const staff = await (await session()).staffFromCookieHeader(cookieHeader);
+  if (!staff) return { ok: false, error: { code: ErrorCode.unauthenticated, message: "Sign in to the staff console." } };
+  if (!hasRole(staff, AREA_ROLES.support)) {
+    return { ok: false, error: { code: ErrorCode.forbidden, message: "Your role may not use the live chat." } };
+  }
+  return { ok: true, staff };
+}
+
+/**
+ * A browser always sends Origin on a WebSocket handshake: it must be this host (the session cookie
+ * is SameSite=Strict as well). Clients that send none (not browsers) are judged by the cookie alone.
+ */
+function foreignOrigin(headers: Record<string, string | string[] | undefined>): boolean {
+  const origin = headers.origin;
+  if (typeof origin !== "string" || origin === "") return false;
+  const hosts = [headers["x-forwarded-host"], headers.host].flatMap((h) => (typeof h === "string" ? h.split(",").map((x) => x.trim()) : []));
+  try {
+    return !hosts.includes(new URL(origin).host);
+  } catch {
+    return true;
+  }
+}
+
+export function attachStaffNamespace(io: Server): StaffNamespace {
+  const nsp = io.of(STAFF_NAMESPACE) as StaffNamespace;
+
+  nsp.use((socket, next) => {
+    const refuse = (error: ChatError) => {
+      const err = new Error(error.message) as Error & { data: ChatError };
+      err.data = error;
+      next(err);
+    };
+    if (foreignOrigin(socket.handshake.headers)) return refuse({ code: ErrorCode.forbidden, message: "Cross-site connection refused." });
+    authenticate(socket.handshake.headers.cookie).then(
+      (v) => {
+        if (!v.ok) return refuse(v.error);
+        socket.data = { staff: v.staff };
+        next();
+      },
+      (err: unknown) => {
+        log.error({ err }, "staff handshake failed");
+        refuse({ code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry." });
+      },
+    );
+  });
+
+  // A take over on another instance stops the bot's replies generated here.
+  nsp.on(STOP_CONVERSATION_EVENT, (conversationId: string) => void stopConversationReplies(conversationId));
+
+  // Idle sockets too stop receiving once their session ends.
+  const timer = setInterval(() => {
+    for (const socket of nsp.sockets.values()) {
+      void authenticate(socket.handshake.headers.cookie).then(
+        (v) => {
+          if (!v.ok) endSession(socket, v.error);
+        },
+        (err: unknown) => log.warn({ err }, "staff session re-check failed"),
+      );
+    }
+  }, REVALIDATE_MS);
+  timer.unref();
+
+  nsp.on("connection", (socket: StaffSocket) => {
+    void socket.join(INBOX_ROOM);
+    const lastTyping = new Map<string, number>();
+
+    /** Re-checks the session, then runs the handler with the current identity; never throws to the client. */
+    function on<E extends keyof StaffToServerEvents>(
+      event: E,
+      handler: (staff: StaffIdentity, payload: unknown, reply: (r: unknown) => void) => Promise<void>,
+      opts: { before?: (payload: unknown) => boolean } = {},
+    ) {
+      socket.on(event, ((payload: unknown, ack: unknown) => {
+        if (opts.before && !opts.before(payload)) return;
+        void guarded(socket, ack, async (reply) => {
+          const v = await authenticate(socket.handshake.headers.cookie);
+          if (!v.ok) {
+            reply({ ok: false, error: v.error });
+            endSession(socket, v.error);
+            return;
+          }
+          socket.data.staff = v.staff;
+          await handler(v.staff, payload, reply);
+        });
+      }) as never);
+    }
+
+    on("staff:watch", async (_staff, payload, reply) => {
+      const parsed = parsePayload(staffConversationSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const conversation = await findConversationForStaff(parsed.value.conversationId);
+      if (!conversation) return reply(unknownConversation);
+      await socket.join(conversationRoom(conversation.id));
+      reply({ ok: true, ...staffState(conversation) });
+    });
+
+    on("staff:unwatch", async (_staff, payload, reply) => {
+      const parsed = parsePayload(staffConversationSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      await socket.leave(conversationRoom(parsed.value.conversationId));
+      reply({ ok: true, conversationId: parsed.value.conversationId });
+    });
+
+    on("staff:takeover", async (staff, payload, reply) => {
+      const parsed = parsePayload(staffConversationSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const r = await takeOver(io, staff, parsed.value.conversationId);
+      if (r.ok) await socket.join(conversationRoom(parsed.value.conversationId));
+      reply(r.ok ? { ok: true, ...r.state } : r);
+    });
+
+    on("staff:handback", async (staff, payload, reply) => {
+      const parsed = parsePayload(staffConversationSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const r = await handBack(io, staff, parsed.value.conversationId);
+      reply(r.ok ? { ok: true, ...r.state } : r);
+    });
+
+    on("staff:close", async (staff, payload, reply) => {
+      const parsed = parsePayload(staffConversationSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const r = await close(io, staff, parsed.value.conversationId);
+      reply(r.ok ? { ok: true, ...r.state } : r);
+    });
+
+    on("staff:send", async (staff, payload, reply) => {
+      const parsed = parsePayload(staffSendSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const r = await sendAgentMessage(io, staff, parsed.value);
+      reply(r.ok ? { ok: true, conversationId: r.message.conversationId, messageId: r.message.id } : r);
+    });
+
+    on(
+      "staff:typing",
+      async (staff, payload, reply) => {
+        const parsed = parsePayload(staffConversationSchema, payload);
+        if (!parsed.ok) return reply(parsed);
+        const { conversationId } = parsed.value;
+        const conversation = await findConversationForStaff(conversationId);
+        if (!conversation) return reply(unknownConversation);
+        if (conversation.status !== "agent" || conversation.assignedStaffId !== staff.id) {
+          return reply({ ok: false, error: { code: ErrorCode.notAssigned, message: "You have not taken over this conversation." } });
+        }
+        const chat = io.of(CHAT_NAMESPACE) as unknown as Namespace<Record<string, never>, ServerToClientEvents>;
+        chat.to(customerRoom(conversation.customerId)).emit("chat:agent-typing", { conversationId, name: staff.name });
+        reply({ ok: true, conversationId });
+      },
+      {
+        // Throttled before anything touches the database: a typist sends many of these.
+        before: (payload) => {
+          const id = (payload as { conversationId?: unknown } | null)?.conversationId;
+          if (typeof id !== "string") return true;
+          const now = Date.now();
+          if (now - (lastTyping.get(id) ?? 0) < TYPING_INTERVAL_MS) return false;
+          if (lastTyping.size > 100) lastTyping.clear();
+          lastTyping.set(id, now);
+          return true;
+        },
+      },
+    );
+  });
+  return nsp;
+}
+
+const unknownConversation = { ok: false as const, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } };
+
+/** Tells the socket why it is being cut off, then disconnects it. */
+function endSession(socket: StaffSocket, error: ChatError) {
+  if (!socket.connected) return;
+  socket.emit("chat:error", error);
+  // Let the acknowledgement and the error go out before the disconnect packet.
+  setTimeout(() => socket.disconnect(true), 50);
+}
+
+/** As in the /chat namespace: a bad payload or a failure never breaks the connection or leaks internals. */
+async function guarded(socket: StaffSocket, ack: unknown, handler: (reply: (r: unknown) => void) => Promise<void>): Promise<void> {
+  let answered = false;
+  const reply = (r: unknown) => {
+    if (answered) return;
+    answered = true;
+    if (typeof ack === "function") (ack as (r: unknown) => void)(r);
+  };
+  try {
+    await handler(reply);
+  } catch (err) {
+    log.error({ err, socket: socket.id }, "staff event failed");
+    const error = { code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry." };
+    if (answered) socket.emit("chat:error", error);
+    else reply({ ok: false, error });
+  }
+}
