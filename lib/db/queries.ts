@@ -205,24 +205,41 @@ export type HandoverResult =
   | { ok: false; reason: "unknown_conversation" | "conversation_closed" | "already_assigned" | "not_assigned" | "invalid_state"; conversation?: StaffConversationRow };
 
 /**
- * Assigns a bot or waiting conversation to a member of staff, atomically: of two agents racing, the
- * conditional UPDATE lets exactly one through. Taking over one's own conversation again changes nothing.
+ * Moves a conversation to a new state with one conditional UPDATE (so of two staff racing, exactly one
+ * gets through) and, when it moved, a system message for the customer, in one transaction. Returns
+ * the system message, or null when the conversation was not in a state `allowed` matches.
  */
-export async function takeOverConversation(conversationId: string, staffId: string, systemText: string): Promise<HandoverResult> {
-  const result = await db().$transaction(async (tx) => {
-    const { count } = await tx.conversation.updateMany({
-      where: {
-        id: conversationId,
-        OR: [{ status: { in: ["bot", "waiting_for_agent"] } }, { status: "agent", assignedStaffId: null }],
-      },
-      data: { status: "agent", assignedStaffId: staffId, waitingSince: null },
-    });
-    if (count === 0) return null;
-    return addSystemMessage(tx, conversationId, systemText, staffId);
+async function transition(
+  conversationId: string,
+  allowed: Prisma.ConversationWhereInput,
+  data: Prisma.ConversationUpdateManyMutationInput | Prisma.ConversationUncheckedUpdateManyInput,
+  systemText: string,
+  staffId: string,
+): Promise<{ message: Message | null; conversation: StaffConversationRow | null }> {
+  const message = await db().$transaction(async (tx) => {
+    const { count } = await tx.conversation.updateMany({ where: { id: conversationId, ...allowed }, data });
+    return count === 0 ? null : addSystemMessage(tx, conversationId, systemText, staffId);
   });
-  const conversation = await findConversationForStaff(conversationId);
+  return { message, conversation: await findConversationForStaff(conversationId) };
+}
+
+/** Conversations with an agent that this staff member may act on: their own, unassigned, or any for an admin. */
+const heldBy = (staff: { id: string; isAdmin: boolean }): Prisma.ConversationWhereInput => ({
+  status: "agent",
+  ...(staff.isAdmin ? {} : { OR: [{ assignedStaffId: staff.id }, { assignedStaffId: null }] }),
+});
+
+/** Assigns a bot or waiting conversation to a member of staff. Taking over one's own again changes nothing. */
+export async function takeOverConversation(conversationId: string, staffId: string, systemText: string): Promise<HandoverResult> {
+  const { message, conversation } = await transition(
+    conversationId,
+    { OR: [{ status: { in: ["bot", "waiting_for_agent"] } }, { status: "agent", assignedStaffId: null }] },
+    { status: "agent", assignedStaffId: staffId, waitingSince: null },
+    systemText,
+    staffId,
+  );
   if (!conversation) return { ok: false, reason: "unknown_conversation" };
-  if (result) return { ok: true, conversation, message: result, changed: true };
+  if (message) return { ok: true, conversation, message, changed: true };
   if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
   if (conversation.status === "agent" && conversation.assignedStaffId === staffId) return { ok: true, conversation, changed: false };
   return { ok: false, reason: "already_assigned", conversation };
@@ -237,23 +254,15 @@ export async function handBackConversation(
   staff: { id: string; isAdmin: boolean },
   systemText: string,
 ): Promise<HandoverResult> {
-  const result = await db().$transaction(async (tx) => {
-    const { count } = await tx.conversation.updateMany({
-      where: {
-        id: conversationId,
-        OR: [
-          { status: "waiting_for_agent" },
-          { status: "agent", ...(staff.isAdmin ? {} : { OR: [{ assignedStaffId: staff.id }, { assignedStaffId: null }] }) },
-        ],
-      },
-      data: { status: "bot", assignedStaffId: null, waitingSince: null, lowConfidenceStreak: 0 },
-    });
-    if (count === 0) return null;
-    return addSystemMessage(tx, conversationId, systemText, staff.id);
-  });
-  const conversation = await findConversationForStaff(conversationId);
+  const { message, conversation } = await transition(
+    conversationId,
+    { OR: [{ status: "waiting_for_agent" }, heldBy(staff)] },
+    { status: "bot", assignedStaffId: null, waitingSince: null, lowConfidenceStreak: 0 },
+    systemText,
+    staff.id,
+  );
   if (!conversation) return { ok: false, reason: "unknown_conversation" };
-  if (result) return { ok: true, conversation, message: result, changed: true };
+  if (message) return { ok: true, conversation, message, changed: true };
   if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
   if (conversation.status === "agent") return { ok: false, reason: "not_assigned", conversation };
   return { ok: false, reason: "invalid_state", conversation };
@@ -265,23 +274,15 @@ export async function closeConversation(
   staff: { id: string; isAdmin: boolean },
   systemText: string,
 ): Promise<HandoverResult> {
-  const result = await db().$transaction(async (tx) => {
-    const { count } = await tx.conversation.updateMany({
-      where: {
-        id: conversationId,
-        OR: [
-          { status: { in: ["bot", "waiting_for_agent"] } },
-          { status: "agent", ...(staff.isAdmin ? {} : { OR: [{ assignedStaffId: staff.id }, { assignedStaffId: null }] }) },
-        ],
-      },
-      data: { status: "closed", closedAt: new Date(), waitingSince: null },
-    });
-    if (count === 0) return null;
-    return addSystemMessage(tx, conversationId, systemText, staff.id);
-  });
-  const conversation = await findConversationForStaff(conversationId);
+  const { message, conversation } = await transition(
+    conversationId,
+    { OR: [{ status: { in: ["bot", "waiting_for_agent"] } }, heldBy(staff)] },
+    { status: "closed", closedAt: new Date(), waitingSince: null },
+    systemText,
+    staff.id,
+  );
   if (!conversation) return { ok: false, reason: "unknown_conversation" };
-  if (result) return { ok: true, conversation, message: result, changed: true };
+  if (message) return { ok: true, conversation, message, changed: true };
   if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
   return { ok: false, reason: "not_assigned", conversation };
 }

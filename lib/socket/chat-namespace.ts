@@ -3,7 +3,7 @@ import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
 import { findCustomerBotMessage, findCustomerConversation, listMessages, toChatMessage } from "../db/queries";
 import { mintCustomerToken, verifyCustomerToken } from "../customer-token";
-import { log } from "../log";
+import { guarded } from "./guarded";
 import {
   CHAT_NAMESPACE,
   ErrorCode,
@@ -129,29 +129,4 @@ export function attachChatNamespace(io: Server): ChatNamespace {
     );
   });
   return nsp;
-}
-
-/**
- * Runs an event handler so that a bad payload or a failure never breaks the connection: the client
- * always gets an answer with a stable code, and internals stay in the server log.
- */
-async function guarded<R>(
-  socket: ChatSocket,
-  ack: unknown,
-  handler: (reply: (r: R | { ok: false; error: ChatError }) => void) => Promise<void>,
-): Promise<void> {
-  let answered = false;
-  const reply = (r: R | { ok: false; error: ChatError }) => {
-    if (answered) return;
-    answered = true;
-    if (typeof ack === "function") ack(r);
-  };
-  try {
-    await handler(reply);
-  } catch (err) {
-    log.error({ err, socket: socket.id }, "chat event failed");
-    const error = { code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry." };
-    if (answered) socket.emit("chat:error", error);
-    else reply({ ok: false, error });
-  }
 }

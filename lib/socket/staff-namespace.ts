@@ -12,6 +12,7 @@ import { conversationRoom, customerRoom } from "../chat/rooms";
 import { stopConversationReplies } from "../chat/turn";
 import { findConversationForStaff } from "../db/queries";
 import { log } from "../log";
+import { guarded } from "./guarded";
 import {
   CHAT_NAMESPACE,
   ErrorCode,
@@ -217,22 +218,4 @@ function endSession(socket: StaffSocket, error: ChatError) {
   socket.emit("chat:error", error);
   // Let the acknowledgement and the error go out before the disconnect packet.
   setTimeout(() => socket.disconnect(true), 50);
-}
-
-/** As in the /chat namespace: a bad payload or a failure never breaks the connection or leaks internals. */
-async function guarded(socket: StaffSocket, ack: unknown, handler: (reply: (r: unknown) => void) => Promise<void>): Promise<void> {
-  let answered = false;
-  const reply = (r: unknown) => {
-    if (answered) return;
-    answered = true;
-    if (typeof ack === "function") (ack as (r: unknown) => void)(r);
-  };
-  try {
-    await handler(reply);
-  } catch (err) {
-    log.error({ err, socket: socket.id }, "staff event failed");
-    const error = { code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry." };
-    if (answered) socket.emit("chat:error", error);
-    else reply({ ok: false, error });
-  }
 }
