@@ -2,6 +2,7 @@
 import { execFileSync } from "node:child_process";
 import { createDatabase } from "../tests/helpers/postgres";
 import { startServer, type RunningServer } from "../tests/helpers/server";
+import { E2E_STAFF } from "./staff";
 
 const database = await createDatabase("loopdesk_e2e");
 let server: RunningServer | undefined;
@@ -24,15 +25,12 @@ try {
     env: { ...process.env, DATABASE_URL: database.url },
     stdio: "inherit",
   });
-  // The agent e2e/staff-live.spec.ts logs in as (same variables, same defaults there).
-  execFileSync(
-    process.execPath,
-    ["bin/loopdesk.js", "staff", "create", "--email", process.env.E2E_STAFF_EMAIL ?? "e2e-agent@example.com", "--name", process.env.E2E_STAFF_NAME ?? "Alex", "--role", "agent"],
-    {
-      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_STAFF_PASSWORD: process.env.E2E_STAFF_PASSWORD ?? "e2e agent password" },
+  for (const staff of Object.values(E2E_STAFF)) {
+    execFileSync(process.execPath, ["bin/loopdesk.js", "staff", "create", "--email", staff.email, "--name", staff.name, "--role", staff.role], {
+      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_STAFF_PASSWORD: staff.password },
       stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
+    });
+  }
   server = await startServer({
     PORT: process.env.E2E_PORT ?? "3107",
     DATABASE_URL: database.url,

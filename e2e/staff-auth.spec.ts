@@ -2,37 +2,13 @@
  * Staff log in through the form, an admin adds an agent in the console, and the agent is kept out
  * of the admin pages.
  */
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
-import { expect, test, type APIRequestContext } from "@playwright/test";
-import { ADMIN_URL, databaseUrl } from "../tests/helpers/postgres";
+import { expect, test } from "@playwright/test";
+import { E2E_STAFF } from "./staff";
 
 const run = randomUUID().slice(0, 8);
-const admin = { email: `admin-${run}@example.com`, password: "e2e admin password" };
+const admin = E2E_STAFF.admin;
 const agent = { name: "Ada Agent", email: `agent-${run}@example.com`, password: "e2e agent password" };
-
-/**
- * e2e/serve.ts gives the server a fresh database under a random name and the spec cannot be told
- * which, so the first admin is created (with the CLI, as in production) in the newest e2e databases
- * until the server accepts the login.
- */
-async function createFirstAdmin(request: APIRequestContext, baseURL: string) {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  const { rows } = await client.query(`SELECT datname FROM pg_database WHERE datname LIKE 'loopdesk_e2e_%' ORDER BY oid DESC LIMIT 3`);
-  await client.end();
-  for (const { datname } of rows) {
-    execFileSync(process.execPath, ["bin/loopdesk.js", "staff", "create", "--email", admin.email, "--name", "Ed Admin", "--role", "admin"], {
-      env: { ...process.env, DATABASE_URL: databaseUrl(datname), LOOPDESK_STAFF_PASSWORD: admin.password },
-    });
-    const res = await request.post("/api/staff/auth/login", { headers: { origin: baseURL }, data: { email: admin.email, password: admin.password } });
-    if (res.ok()) return;
-  }
-  throw new Error("could not find the e2e server's database");
-}
-
-test.beforeAll(async ({ request, baseURL }) => createFirstAdmin(request, baseURL!));
 
 test("an admin adds an agent, who cannot open the admin console", async ({ page }) => {
   await page.goto("/staff/admin");

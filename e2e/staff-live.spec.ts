@@ -3,15 +3,12 @@
  * live, takes the chat over, they talk (with typing indicators both ways), the agent hands back to the
  * bot and later closes, and the customer's rating reaches the agent. Customers' text stays text.
  *
- * The agent is created by e2e/serve.ts (same variables, same defaults).
+ * The agent is created by e2e/serve.ts.
  */
 import { expect, test, type Browser, type Page } from "@playwright/test";
+import { E2E_STAFF } from "./staff";
 
-const agent = {
-  email: process.env.E2E_STAFF_EMAIL ?? "e2e-agent@example.com",
-  password: process.env.E2E_STAFF_PASSWORD ?? "e2e agent password",
-  name: process.env.E2E_STAFF_NAME ?? "Alex",
-};
+const agent = E2E_STAFF.agent;
 
 const canned = [
   { id: "5b0f3a52-6a38-4d3c-9d8e-2f4f1f0c9a11", title: "Shipping delay", body: "Sorry for the delay! Your parcel is on its way." },

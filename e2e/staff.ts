@@ -1,0 +1,5 @@
+/** The staff accounts e2e/serve.ts creates in the e2e database (with the CLI, as in production). */
+export const E2E_STAFF = {
+  agent: { email: "e2e-agent@example.com", name: "Alex", role: "agent", password: "e2e agent password" },
+  admin: { email: "e2e-admin@example.com", name: "Ed Admin", role: "admin", password: "e2e admin password" },
+} as const;
