@@ -1,7 +1,7 @@
 /**
  * What the staff console's API returns and its components render: the shapes shared by the inbox,
  * the review queue and the live transcript. Dates are ISO strings (they cross JSON and the
- * server/client component boundary). Plain types only, so client components may import this file.
+ * server/client component boundary). Types and plain values only, so client components may import this file.
  */
 import type { ConversationStatus, MessageRole, ReplyStatus } from "./protocol";
 
@@ -109,4 +109,25 @@ export function tokensPerSecond(m: Pick<StaffMessage, "tokenCount" | "generation
   const decodeMs = m.generationMs - (m.timeToFirstTokenMs ?? 0);
   if (m.tokenCount > 1 && decodeMs > 0) return ((m.tokenCount - 1) * 1000) / decodeMs;
   return m.generationMs > 0 ? (m.tokenCount * 1000) / m.generationMs : null;
+}
+
+/** A message with none of the metadata yet (a live event, before the transcript is fetched). */
+export function bareStaffMessage(m: Pick<StaffMessage, "id" | "conversationId" | "role" | "text" | "createdAt" | "replyStatus">): StaffMessage {
+  return {
+    ...m,
+    intent: null,
+    intentProbability: null,
+    runnerUpIntent: null,
+    runnerUpProbability: null,
+    classifierVersion: null,
+    reviewed: false,
+    latestLabel: null,
+    modelVersion: null,
+    timeToFirstTokenMs: null,
+    tokenCount: null,
+    generationMs: null,
+    feedback: null,
+    feedbackBy: null,
+    authorName: null,
+  };
 }

@@ -16,6 +16,7 @@ import {
   type SendAck,
   type ServerToClientEvents,
 } from "@/lib/protocol";
+import { newClientMessageId } from "@/lib/client-message-id";
 
 const TOKEN_KEY = "loopdesk.customerToken";
 const CONVERSATION_KEY = "loopdesk.conversationId";
@@ -67,16 +68,6 @@ function upsert(list: UiMessage[], m: UiMessage): UiMessage[] {
   const next = list.slice();
   next[i] = { ...list[i]!, ...m };
   return next;
-}
-
-/** crypto.randomUUID exists only in secure contexts; the chat also runs over plain http (a LAN demo). */
-function newClientMessageId(): string {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 const fromStored = (m: ChatMessage): UiMessage => ({ ...m, pending: m.replyStatus === "streaming" });

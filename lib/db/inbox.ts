@@ -9,7 +9,7 @@
  */
 import { Prisma } from "../generated/prisma/client";
 import type { ConversationStatus } from "../protocol";
-import type { ConversationDetail, ConversationSummary, Page, ReplyFeedback, ReviewItem, StaffMessage } from "../staff-types";
+import { bareStaffMessage, type ConversationDetail, type ConversationSummary, type Page, type ReplyFeedback, type ReviewItem, type StaffMessage } from "../staff-types";
 import { db } from "./client";
 
 /** Thrown for requests that cannot be served; route handlers turn it into `{ error: { code, message } }`. */
@@ -316,12 +316,7 @@ export async function reviewQueue(cursor?: string | null, limit = DEFAULT_PAGE_S
   const rows = await db().$queryRaw<ReviewRow[]>(reviewQueueSql(cursor, take + 1));
   const items: ReviewItem[] = rows.slice(0, take).map((r) => ({
     message: {
-      ...emptyMessage(),
-      id: r.id,
-      conversationId: r.conversationId,
-      role: r.role,
-      text: r.text,
-      createdAt: iso(r.createdAt),
+      ...bareStaffMessage({ id: r.id, conversationId: r.conversationId, role: r.role, text: r.text, createdAt: iso(r.createdAt), replyStatus: null }),
       intent: r.intent,
       intentProbability: r.intentProbability,
       runnerUpIntent: r.runnerUpIntent,
@@ -347,26 +342,6 @@ export async function reviewBacklog(): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 // Transcript
-
-function emptyMessage(): Omit<StaffMessage, "id" | "conversationId" | "role" | "text" | "createdAt"> {
-  return {
-    intent: null,
-    intentProbability: null,
-    runnerUpIntent: null,
-    runnerUpProbability: null,
-    classifierVersion: null,
-    reviewed: false,
-    latestLabel: null,
-    modelVersion: null,
-    timeToFirstTokenMs: null,
-    tokenCount: null,
-    generationMs: null,
-    replyStatus: null,
-    feedback: null,
-    feedbackBy: null,
-    authorName: null,
-  };
-}
 
 /** The newest label first; of two in the same millisecond the correction (as the export decides). */
 const LATEST_LABEL = {

@@ -19,10 +19,11 @@ import {
   type StaffStateAck,
   type StaffToServerEvents,
 } from "@/lib/protocol";
-import { STATUS_LABELS, type StaffMessage } from "@/lib/staff-types";
+import { bareStaffMessage, STATUS_LABELS, type StaffMessage } from "@/lib/staff-types";
 import { Ago } from "./inbox-time";
 import { IntentLabelControl, ReplyFeedbackControl } from "./message-review";
 import styles from "./inbox.module.css";
+import { newClientMessageId } from "@/lib/client-message-id";
 
 type StaffSocket = Socket<ServerToStaffEvents, StaffToServerEvents>;
 
@@ -53,25 +54,7 @@ interface LiveMessage extends StaffMessage {
   localId?: string;
 }
 
-function blank(m: Pick<StaffMessage, "id" | "conversationId" | "role" | "text" | "createdAt" | "replyStatus">): LiveMessage {
-  return {
-    ...m,
-    intent: null,
-    intentProbability: null,
-    runnerUpIntent: null,
-    runnerUpProbability: null,
-    classifierVersion: null,
-    reviewed: false,
-    latestLabel: null,
-    modelVersion: null,
-    timeToFirstTokenMs: null,
-    tokenCount: null,
-    generationMs: null,
-    feedback: null,
-    feedbackBy: null,
-    authorName: null,
-  };
-}
+const blank = (m: Parameters<typeof bareStaffMessage>[0]): LiveMessage => bareStaffMessage(m);
 
 const fromChat = (m: ChatMessage): LiveMessage => ({ ...blank(m), pending: m.replyStatus === "streaming" });
 
@@ -98,15 +81,6 @@ function mergeStored(current: LiveMessage[], stored: StaffMessage[]): LiveMessag
   const known = new Set(stored.map((s) => s.id));
   for (const m of current) if (!known.has(m.id)) next.push(m);
   return next;
-}
-
-function newClientMessageId(): string {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6]! & 0x0f) | 0x40;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** GET /api/staff/conversations/<id>: the stored transcript with its metadata (null when unavailable). */
