@@ -3,9 +3,9 @@
  * the queue and Postgres) against a bare onnxruntime-node greedy loop over the same ONNX file.
  * Prints TTFT p50/p95, tokens/s for one stream and total tokens/s with 1, 4 and 8 concurrent chats.
  *
- * Both sides run the same questions with the same prompt (system prompt plus the knowledge article of
- * the intent the server classified), the same chat template and the same decoding (greedy, repetition
- * penalty 1.2, at most BENCH_MAX_NEW_TOKENS), so the bare loop must write the very replies the server
+ * Both sides run the same questions with the same prompt (buildPrompt with the knowledge article of
+ * the intent the server classified), the same chat template and the same decoding (greedy, at most
+ * BENCH_MAX_NEW_TOKENS), so the bare loop must write the very replies the server
  * wrote; the run says how many match. Definitions, identical on both sides:
  *   - TTFT: from sending (served: chat:send on a connected socket) to the first visible text
  *     (served: the first chat:token at the client; bare: the first token out of the model);
@@ -42,8 +42,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const STREAMS: Record<number, number> = { 1: 8, 4: 4, 8: 8 };
 const LM_CONCURRENCY = Number(process.env.LM_CONCURRENCY ?? 2);
 const HISTORY_TOKENS = Number(process.env.LM_HISTORY_TOKENS ?? 768);
-/** Decoding of the served path (lib/models/lm.ts). */
-const REPETITION_PENALTY = 1.2;
 const STREAM_TIMEOUT_MS = 180_000;
 // In-scope questions only (all classified well above the threshold by the seed classifier):
 // out-of-scope or unsure ones get a fixed template reply, not the model, and the run fails on one.
@@ -170,7 +168,6 @@ async function bareRunner(tokenizer: PreTrainedTokenizer, prompts: Map<string, C
     // The same call the server makes (lib/models/lm.ts), so the token ids are the same.
     const encoded = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, return_dict: true }) as unknown as { input_ids: Tensor };
     const promptIds = Array.from(encoded.input_ids.data as BigInt64Array);
-    const seen = new Set<number>(promptIds.map(Number)); // repetition penalty: prompt and output ids
     const output: number[] = [];
     const started = performance.now();
     let first = 0;
@@ -191,12 +188,10 @@ async function bareRunner(tokenizer: PreTrainedTokenizer, prompts: Map<string, C
       const logits = out.logits!;
       const vocab = logits.dims[2]!;
       const row = (logits.data as Float32Array).slice((input.length - 1) * vocab, input.length * vocab);
-      for (const id of seen) row[id] = row[id]! < 0 ? row[id]! * REPETITION_PENALTY : row[id]! / REPETITION_PENALTY;
       let best = 0;
       for (let v = 1; v < vocab; v++) if (row[v]! > row[best]!) best = v;
       first ||= performance.now();
       output.push(best);
-      seen.add(best);
       pastLength = total;
       const next: Record<string, ort.Tensor> = {};
       for (let l = 0; l < layers; l++) {

@@ -16,7 +16,7 @@ const schema = z.object({
   LOOPDESK_MODELS_DIR: z.string().default("./models"),
   /** HMAC key for customer tokens. Several instances behind a load balancer must share it. */
   CUSTOMER_TOKEN_SECRET: z.string().min(32).optional(),
-  LM_MAX_NEW_TOKENS: int(160),
+  LM_MAX_NEW_TOKENS: int(96),
   /** Generations running at once; more wait in a FIFO queue and see a "typing" state. */
   LM_CONCURRENCY: int(2),
   /** Token budget for the conversation history put into the prompt. */

@@ -61,14 +61,19 @@ describe("buildPrompt", () => {
 });
 
 describe("buildPrompt grounding", () => {
-  it("puts the intent's knowledge-base article into the system prompt", () => {
+  it("puts the intent's knowledge-base facts right before the customer's newest question", () => {
     const turns = buildPrompt({
-      history: [{ role: "customer", text: "how do I return this?" }],
+      history: [
+        { role: "customer", text: "hi" },
+        { role: "bot", text: "Hello!" },
+        { role: "customer", text: "how do I return this?" },
+      ],
       countTokens,
       historyTokens: 100,
       knowledge: { title: "Returns", body: "Returns are free within 30 days." },
     });
-    expect(turns[0]?.content).toContain(SYSTEM_PROMPT);
-    expect(turns[0]?.content).toContain("Returns are free within 30 days.");
+    expect(turns[0]).toEqual({ role: "system", content: SYSTEM_PROMPT });
+    expect(turns[1]).toEqual({ role: "user", content: "hi" }); // earlier turns stay as they were
+    expect(turns.at(-1)).toEqual({ role: "user", content: "Facts: Returns are free within 30 days.\n\nCustomer question: how do I return this?" });
   });
 });
