@@ -64,3 +64,21 @@ export async function sendAndWait(
     socket.off("chat:token", onToken);
   }
 }
+
+/** Resolves with the first `event` payload that matches, or rejects after `ms`. */
+export function nextEvent<T>(socket: { on: Function; off: Function }, event: string, match: (p: T) => boolean = () => true, ms = 60_000): Promise<T> {
+  const s = socket as { on: (e: string, f: (p: T) => void) => void; off: (e: string, f: (p: T) => void) => void };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      s.off(event, on);
+      reject(new Error(`no ${event} within ${ms} ms`));
+    }, ms);
+    const on = (p: T) => {
+      if (!match(p)) return;
+      clearTimeout(timer);
+      s.off(event, on);
+      resolve(p);
+    };
+    s.on(event, on);
+  });
+}

@@ -12,7 +12,7 @@ import {
   type ServerToStaffEvents,
   type StaffToServerEvents,
 } from "@/lib/protocol";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
 process.env.DATABASE_URL = inject("databaseUrl");
@@ -95,24 +95,6 @@ async function customer() {
   return c;
 }
 
-/** Resolves with the first `event` payload that matches, or rejects after `ms`. */
-function next<T>(socket: Socket | ChatClient | StaffClient, event: string, match: (p: T) => boolean = () => true, ms = 60_000): Promise<T> {
-  const s = socket as Socket;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      s.off(event, on);
-      reject(new Error(`no ${event} within ${ms} ms`));
-    }, ms);
-    const on = (p: T) => {
-      if (!match(p)) return;
-      clearTimeout(timer);
-      s.off(event, on);
-      resolve(p);
-    };
-    s.on(event, on);
-  });
-}
-
 /** Every payload of `event` from now on, for checking that something did not happen. */
 function record<T>(socket: Socket | ChatClient | StaffClient, event: string): T[] {
   const seen: T[] = [];
@@ -181,7 +163,7 @@ describe("the /staff namespace checks the session and the role", () => {
     await logout(cookie);
     for (const [i, event] of events.entries()) {
       const socket = open[i]!;
-      const disconnected = next(socket, "disconnect", () => true, 5000);
+      const disconnected = nextEvent(socket, "disconnect", () => true, 5000);
       const payload = event === "staff:send" ? { conversationId, clientMessageId: randomUUID(), text: "hi" } : { conversationId };
       const ack = (await (socket as Socket).timeout(5000).emitWithAck(event, payload)) as { ok: boolean; error?: { code: string } };
       expect(ack, event).toMatchObject({ ok: false, error: { code: ErrorCode.unauthenticated } });
@@ -213,8 +195,8 @@ describe("watching a live conversation", () => {
     expect(watched).toMatchObject({ ok: true, conversationId, status: "bot", assignedStaff: null, rating: null });
 
     const tokens = record<{ messageId: string; text: string }>(staff, "chat:token");
-    const customerMessage = next<{ role: string; text: string }>(staff, "chat:message", (m) => m.role === "customer");
-    const done = next<{ messageId: string; text: string }>(staff, "chat:done", (d) => d.messageId !== first.messageId);
+    const customerMessage = nextEvent<{ role: string; text: string }>(staff, "chat:message", (m) => m.role === "customer");
+    const done = nextEvent<{ messageId: string; text: string }>(staff, "chat:done", (d) => d.messageId !== first.messageId);
     const typing = record<{ conversationId: string }>(staff, "chat:customer-typing");
     c.socket.emit("chat:typing", { conversationId });
     const reply = await sendAndWait(c.socket, { conversationId, clientMessageId: randomUUID(), text: "How long does standard shipping take?" });
@@ -255,9 +237,9 @@ describe("taking over, chatting, handing back, closing and rating", () => {
 
   it("take over: status agent, the customer is told who joined, the bot goes silent", async () => {
     const { conversationId } = c;
-    const joined = next<{ role: string; text: string }>(c.socket, "chat:message", (m) => m.role === "system");
-    const status = next<{ status: string }>(c.socket, "chat:status");
-    const otherSees = next<{ status: string; assignedStaff: { name: string } | null }>(other, "staff:conversation");
+    const joined = nextEvent<{ role: string; text: string }>(c.socket, "chat:message", (m) => m.role === "system");
+    const status = nextEvent<{ status: string }>(c.socket, "chat:status");
+    const otherSees = nextEvent<{ status: string; assignedStaff: { name: string } | null }>(other, "staff:conversation");
     const ack = await agent.timeout(15_000).emitWithAck("staff:takeover", { conversationId });
     expect(ack).toMatchObject({ ok: true, conversationId, status: "agent", assignedStaff: { id: alex.id, name: "Alex" } });
     expect((await joined).text).toBe("Alex joined the chat");
@@ -275,7 +257,7 @@ describe("taking over, chatting, handing back, closing and rating", () => {
 
     // The customer's next message reaches the agent and gets no bot reply.
     const botEvents = record(c.socket, "chat:typing");
-    const atAgent = next<{ role: string; text: string }>(agent, "chat:message", (m) => m.role === "customer");
+    const atAgent = nextEvent<{ role: string; text: string }>(agent, "chat:message", (m) => m.role === "customer");
     const sent = await c.socket.timeout(15_000).emitWithAck("chat:send", { conversationId, clientMessageId: randomUUID(), text: "Is anyone there?" });
     expect(sent.ok).toBe(true);
     expect((await atAgent).text).toBe("Is anyone there?");
@@ -288,7 +270,7 @@ describe("taking over, chatting, handing back, closing and rating", () => {
   it("the agent's messages reach the customer at once, stored once per clientMessageId", async () => {
     const { conversationId } = c;
     const clientMessageId = randomUUID();
-    const arrived = next<{ role: string; text: string; id: string }>(c.socket, "chat:message", (m) => m.role === "agent");
+    const arrived = nextEvent<{ role: string; text: string; id: string }>(c.socket, "chat:message", (m) => m.role === "agent");
     const started = Date.now();
     const ack = await agent.timeout(15_000).emitWithAck("staff:send", { conversationId, clientMessageId, text: "  Hi, I'm Alex. How can I help?  " });
     expect(ack.ok).toBe(true);
@@ -335,7 +317,7 @@ describe("taking over, chatting, handing back, closing and rating", () => {
 
   it("hand back: the bot answers again", async () => {
     const { conversationId } = c;
-    const told = next<{ role: string; text: string }>(c.socket, "chat:message", (m) => m.role === "system");
+    const told = nextEvent<{ role: string; text: string }>(c.socket, "chat:message", (m) => m.role === "system");
     const ack = await agent.timeout(15_000).emitWithAck("staff:handback", { conversationId });
     expect(ack).toMatchObject({ ok: true, status: "bot", assignedStaff: null });
     expect((await told).text).toBe("Alex handed you back to our assistant");
@@ -364,8 +346,8 @@ describe("taking over, chatting, handing back, closing and rating", () => {
 
   it("close: the customer is asked for a rating, which is stored once", async () => {
     const { conversationId } = c;
-    const status = next<{ status: string }>(c.socket, "chat:status", (s) => s.status === "closed");
-    const told = next<{ role: string; text: string }>(c.socket, "chat:message", (m) => m.role === "system");
+    const status = nextEvent<{ status: string }>(c.socket, "chat:status", (s) => s.status === "closed");
+    const told = nextEvent<{ role: string; text: string }>(c.socket, "chat:message", (m) => m.role === "system");
     const ack = await agent.timeout(15_000).emitWithAck("staff:close", { conversationId });
     expect(ack).toMatchObject({ ok: true, status: "closed", rating: null });
     await status;
@@ -383,7 +365,7 @@ describe("taking over, chatting, handing back, closing and rating", () => {
     const history = await c.socket.timeout(15_000).emitWithAck("chat:history", { conversationId });
     expect(history).toMatchObject({ ok: true, status: "closed", rating: null });
 
-    const staffSees = next<{ rating: number; comment: string | null }>(agent, "chat:rated");
+    const staffSees = nextEvent<{ rating: number; comment: string | null }>(agent, "chat:rated");
     const rated = await c.socket.timeout(15_000).emitWithAck("chat:rate", { conversationId, rating: 4, comment: "  Quick and friendly <b>thanks</b>  " });
     expect(rated).toEqual({ ok: true, conversationId, rating: 4 });
     expect(await staffSees).toEqual({ conversationId, rating: 4, comment: "Quick and friendly <b>thanks</b>" });

@@ -13,7 +13,7 @@ import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ConversationDetail, ConversationSummary, ReviewItem, StaffMessage } from "@/lib/staff-types";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
 // lib modules read DATABASE_URL when first used, so it is set before they are imported.
@@ -158,22 +158,6 @@ function connectStaff(cookie: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     socket.once("connect", () => resolve(socket));
     socket.once("connect_error", reject);
-  });
-}
-
-function next<T>(socket: Socket, event: string, match: (p: T) => boolean, ms = 20_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      socket.off(event, on);
-      reject(new Error(`no ${event} within ${ms} ms`));
-    }, ms);
-    const on = (p: T) => {
-      if (!match(p)) return;
-      clearTimeout(timer);
-      socket.off(event, on);
-      resolve(p);
-    };
-    socket.on(event, on);
   });
 }
 
@@ -494,7 +478,7 @@ describe("review queue and labelling", () => {
 
   it("nudges open inboxes live after a label", async () => {
     const staffSocket = await connectStaff(agentCookie);
-    const nudge = next<{ conversationId: string }>(staffSocket, "inbox:changed", (p) => p.conversationId === conv.id);
+    const nudge = nextEvent<{ conversationId: string }>(staffSocket, "inbox:changed", (p) => p.conversationId === conv.id);
     const res = await api(`/api/staff/messages/${conv.messageIds[0]}/label`, { cookie: agentCookie, method: "POST", body: { intent: "cancel_order" } });
     expect(res.status).toBe(200);
     await expect(nudge).resolves.toEqual({ conversationId: conv.id });
