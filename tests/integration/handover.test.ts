@@ -12,6 +12,7 @@ import {
   type ServerToStaffEvents,
   type StaffToServerEvents,
 } from "@/lib/protocol";
+import { staffLogin } from "../helpers/staff";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
@@ -40,18 +41,7 @@ async function staffUser(role: "agent" | "ml" | "admin", name: string) {
   return { ...user, email };
 }
 
-/** Logs in through the real endpoint; returns the Cookie header to send. */
-async function login(email: string): Promise<string> {
-  const res = await fetch(`${serverUrl}/api/staff/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin: serverUrl },
-    body: JSON.stringify({ email, password: PASSWORD }),
-  });
-  expect(res.status).toBe(200);
-  const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-  expect(cookie).toMatch(/=/);
-  return cookie;
-}
+const login = (email: string) => staffLogin(serverUrl, email, PASSWORD);
 
 async function logout(cookie: string) {
   const res = await fetch(`${serverUrl}/api/staff/auth/logout`, { method: "POST", headers: { cookie, origin: serverUrl } });

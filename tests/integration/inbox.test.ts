@@ -13,6 +13,7 @@ import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ConversationDetail, ConversationSummary, ReviewItem, StaffMessage } from "@/lib/staff-types";
+import { staffLogin } from "../helpers/staff";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
@@ -44,15 +45,7 @@ async function staffUser(role: "agent" | "ml" | "admin", name: string) {
   return createStaffUser({ email: `${name.toLowerCase()}-${randomUUID().slice(0, 8)}@example.com`, name, role, password: PASSWORD });
 }
 
-async function login(email: string): Promise<string> {
-  const res = await fetch(`${serverUrl}/api/staff/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json", origin: serverUrl },
-    body: JSON.stringify({ email, password: PASSWORD }),
-  });
-  expect(res.status).toBe(200);
-  return res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-}
+const login = (email: string) => staffLogin(serverUrl, email, PASSWORD);
 
 async function api<T = any>(urlPath: string, opts: { cookie?: string; method?: string; body?: unknown; origin?: string | null } = {}) {
   const method = opts.method ?? "GET";

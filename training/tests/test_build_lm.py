@@ -3,7 +3,6 @@
 Build the store first with `python -m training.build_lm --out models/lm` (about a minute on CPU).
 """
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -11,20 +10,14 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from training.build_lm import sha256_file
+
 STORE = Path(__file__).resolve().parents[2] / "models" / "lm" / "smollm2-135m-instruct"
 
 pytestmark = pytest.mark.skipif(
     not (STORE / "manifest.json").is_file(),
     reason=f"no LM store at {STORE}; build it with `python -m training.build_lm --out models/lm`",
 )
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def test_manifest_lists_every_file_with_its_sha256():
