@@ -1,42 +1,54 @@
-/** The server Playwright tests run against: a fresh, migrated database and the real model. */
-import { execFileSync } from "node:child_process";
-import { createDatabase } from "../tests/helpers/postgres";
+/**
+ * The server Playwright tests run against: a fresh, migrated database, the real models, and the
+ * training worker beside the server (as `npm start` runs them with a database URL).
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createModelStore } from "../tests/helpers/model-store";
+import { createMigratedDatabase } from "../tests/helpers/postgres";
 import { startServer, type RunningServer } from "../tests/helpers/server";
 import { E2E_STAFF } from "./staff";
 
-const database = await createDatabase("loopdesk_e2e");
 let server: RunningServer | undefined;
+let worker: ChildProcess | undefined;
 let stopping = false;
+// Versions trained by the ML test and its snapshots stay out of ./models and ./data.
+const store = createModelStore();
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-e2e-data-"));
+const database = await createMigratedDatabase("loopdesk_e2e");
 
 // Playwright ends this process with SIGTERM (gracefulShutdown in playwright.config.ts): the database
 // is dropped on every way out, a failed start included, so runs leave nothing behind.
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
+  worker?.kill("SIGTERM");
   await server?.stop().catch(() => {});
   await database.drop().catch((err: unknown) => console.error("could not drop", database.name, err));
+  store.remove();
+  rmSync(dataDir, { recursive: true, force: true });
   process.exit(code);
 }
 process.on("SIGTERM", () => void shutdown(0));
 process.on("SIGINT", () => void shutdown(0));
 
 try {
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: "inherit",
-  });
+  const env = {
+    DATABASE_URL: database.url,
+    LOOPDESK_MODELS_DIR: store.dir,
+    LOOPDESK_DATA_DIR: dataDir,
+    CUSTOMER_TOKEN_SECRET: "e2e-secret-e2e-secret-e2e-secret-012345",
+  };
   for (const staff of Object.values(E2E_STAFF)) {
     execFileSync(process.execPath, ["bin/loopdesk.js", "staff", "create", "--email", staff.email, "--name", staff.name, "--role", staff.role], {
-      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_STAFF_PASSWORD: staff.password },
+      env: { ...process.env, ...env, LOOPDESK_STAFF_PASSWORD: staff.password },
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
-  server = await startServer({
-    PORT: process.env.E2E_PORT ?? "3107",
-    DATABASE_URL: database.url,
-    LM_MAX_NEW_TOKENS: "32",
-    CUSTOMER_TOKEN_SECRET: "e2e-secret-e2e-secret-e2e-secret-012345",
-  });
+  server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "3107", LM_MAX_NEW_TOKENS: "32" });
+  worker = spawn(process.execPath, ["--import", "tsx", "worker.ts"], { env: { ...process.env, ...env, LOG_LEVEL: "warn" }, stdio: "inherit" });
   console.log(`e2e server ready at ${server.url}`);
 } catch (err) {
   console.error(err);

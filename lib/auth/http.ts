@@ -41,22 +41,29 @@ export function route<Ctx>(handler: (request: Request, ctx: Ctx) => Promise<Resp
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-/** Reads a JSON body of at most 64 KB (413 beyond, also when chunked) and validates it (400 invalid_payload). */
-export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
-  const tooLarge = new ApiError(413, "payload_too_large", `The request body may be at most ${MAX_BODY_BYTES / 1024} KB.`);
-  if (Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) throw tooLarge;
+/** Reads a request body of at most `maxBytes` (413 `payload_too_large` beyond, also when chunked). */
+export async function readBody(request: Request, maxBytes: number): Promise<Buffer> {
+  const limit = maxBytes >= 1024 * 1024 ? `${maxBytes / 1024 / 1024} MB` : `${maxBytes / 1024} KB`;
+  const tooLarge = new ApiError(413, "payload_too_large", `The request body may be at most ${limit}.`);
+  if (Number(request.headers.get("content-length") ?? 0) > maxBytes) throw tooLarge;
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (request.body) {
     for await (const chunk of request.body as AsyncIterable<Uint8Array>) {
       size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) throw tooLarge;
+      if (size > maxBytes) throw tooLarge;
       chunks.push(chunk);
     }
   }
+  return Buffer.concat(chunks);
+}
+
+/** Reads a JSON body of at most 64 KB (413 beyond) and validates it (400 invalid_payload). */
+export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.output<S>> {
+  const bytes = await readBody(request, MAX_BODY_BYTES);
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    body = JSON.parse(bytes.toString("utf8"));
   } catch {
     throw new ApiError(400, "invalid_payload", "The request body must be JSON.");
   }

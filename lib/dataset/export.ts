@@ -57,12 +57,8 @@ export async function exportSnapshot(options: {
   return { path: outPath, manifestPath, manifest };
 }
 
-/**
- * Every TrainingExample, and every customer message staff labelled under its newest label. Staff
- * labels are the newest truth, so they override an example with the same normalised text. Sorted
- * by label, then normalised text.
- */
-async function labelledData(): Promise<SnapshotRow[]> {
+/** Where labelled data comes from: examples (seed, imports) and staff-labelled messages (newest label, oldest first). */
+export async function labelledSources() {
   // One consistent view of both tables, whatever is being labelled meanwhile.
   const [examples, messages] = await db().$transaction(
     [
@@ -83,15 +79,22 @@ async function labelledData(): Promise<SnapshotRow[]> {
     ],
     { isolationLevel: "RepeatableRead" },
   );
+  const staff = messages
+    .map((m) => ({ id: m.id, text: m.text, textKey: textKey(m.text), label: m.intentLabels[0]!.intent, labelledAt: m.intentLabels[0]!.createdAt }))
+    .sort((a, b) => a.labelledAt.getTime() - b.labelledAt.getTime() || compare(a.id, b.id));
+  return { examples, staff };
+}
 
+/**
+ * Every TrainingExample, and every customer message staff labelled under its newest label. Staff
+ * labels are the newest truth, so they override an example with the same normalised text (and of
+ * two messages with the same text the newer label wins). Sorted by label, then normalised text.
+ */
+export async function labelledData(): Promise<SnapshotRow[]> {
+  const { examples, staff } = await labelledSources();
   const byKey = new Map<string, SnapshotRow>();
   for (const e of examples) byKey.set(e.textKey, { text: e.text, label: e.label, split: splitOf(e.text), source: e.source });
-  // Oldest label first, so that of two messages with the same text the newer label wins.
-  const staff = messages
-    .map((m) => ({ id: m.id, text: m.text, label: m.intentLabels[0]! }))
-    .sort((a, b) => a.label.createdAt.getTime() - b.label.createdAt.getTime() || compare(a.id, b.id));
-  for (const m of staff) byKey.set(textKey(m.text), { text: m.text, label: m.label.intent, split: splitOf(m.text), source: "staff" });
-
+  for (const m of staff) byKey.set(m.textKey, { text: m.text, label: m.label, split: splitOf(m.text), source: "staff" });
   return [...byKey.entries()].sort(([ka, a], [kb, b]) => compare(a.label, b.label) || compare(ka, kb)).map(([, row]) => row);
 }
 

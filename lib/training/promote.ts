@@ -12,6 +12,7 @@ import { modelStorePath } from "../models/registry";
 import type { Prisma } from "../generated/prisma/client";
 import { evaluate, readHoldout } from "./evaluate";
 import { gateVerdict, type GateVerdict } from "./gate";
+import type { Comparison } from "../ml-protocol";
 
 export class PromotionError extends Error {
   constructor(
@@ -27,8 +28,8 @@ async function resolveVersion(version: string) {
   return db().modelVersion.findFirst({ where: { status: "ready", trainingRunId: { not: null } }, orderBy: { createdAt: "desc" } });
 }
 
-/** Evaluates `version` against production on the candidate's holdout; loading also smoke-tests it. */
-export async function compareWithProduction(version: string): Promise<GateVerdict> {
+/** Evaluates `version` and production on the candidate's holdout; loading also smoke-tests the candidate. */
+async function evaluateWithProduction(version: string) {
   const candidate = await findModelVersion(version);
   const current = await productionDeployment();
   if (!candidate) throw new PromotionError(`no model version ${version}`);
@@ -47,7 +48,33 @@ export async function compareWithProduction(version: string): Promise<GateVerdic
     throw new PromotionError(`${candidate.version} cannot be loaded and was marked failed: ${reason}`);
   }
   const productionModel = await loadClassifier(modelStorePath(current.model.path), current.model.version);
-  return gateVerdict(await evaluate(candidateModel, holdout), await evaluate(productionModel, holdout));
+  const [candidateEval, productionEval] = [await evaluate(candidateModel, holdout), await evaluate(productionModel, holdout)];
+  return { production: current.version, candidateEval, productionEval, verdict: gateVerdict(candidateEval, productionEval) };
+}
+
+export async function compareWithProduction(version: string): Promise<GateVerdict> {
+  return (await evaluateWithProduction(version)).verdict;
+}
+
+// Versions are immutable and a candidate's holdout is frozen, so a comparison never changes.
+const comparisons = new Map<string, Comparison>();
+
+/** The console's side-by-side view of a candidate and production, confusion matrices included. */
+export async function comparison(version: string): Promise<Comparison> {
+  const production = await productionDeployment();
+  const key = `${version}|${production?.version}`;
+  const cached = comparisons.get(key);
+  if (cached) return cached;
+  const e = await evaluateWithProduction(version);
+  const result: Comparison = {
+    candidate: version,
+    production: e.production,
+    verdict: e.verdict,
+    candidateConfusion: e.candidateEval.confusion,
+    productionConfusion: e.productionEval.confusion,
+  };
+  comparisons.set(key, result);
+  return result;
 }
 
 export async function promote(opts: { version: string; actor: string; force?: boolean; reason?: string }) {

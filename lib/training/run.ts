@@ -1,52 +1,34 @@
 /**
- * A fine-tuning run: snapshot the labelled data, run the Python trainer (training/train.py) as a
- * child process, record progress and logs on the TrainingRun row, and register the result as a
- * candidate model version. The trainer writes its output atomically, so a failed or cancelled run
- * registers nothing.
+ * A fine-tuning run: snapshot the labelled data (createRun), then run the Python trainer
+ * (training/train.py) as a child process, record progress, logs and a heartbeat on the TrainingRun
+ * row, publish live events, and register the result as a candidate model version (executeRun).
+ * The trainer writes its output atomically, so a failed or cancelled run registers nothing.
+ * The CLI calls both in its own process; the console queues runs for the worker (lib/training/queue.ts).
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { z } from "zod";
 import { config } from "../config";
 import { db } from "../db/client";
 import { audit, registerModelVersion } from "../db/ml";
 import { seedDatabase } from "../db/seed";
 import { exportSnapshot } from "../dataset/export";
+import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/registry";
 import type { Prisma } from "../generated/prisma/client";
+import type { Device, EpochEval, LossPoint, Progress, RunEvent, RunProgress, TrainParams } from "../ml-protocol";
+import { publishRunEvent } from "./events";
 
-export const trainParamsSchema = z
-  .object({
-    epochs: z.number().int().min(1).max(50).optional(),
-    batchSize: z.number().int().min(1).max(512).optional(),
-    lr: z.number().positive().max(1).optional(),
-    maxLen: z.number().int().min(8).max(512).optional(),
-    seed: z.number().int().min(0).optional(),
-  })
-  .strict();
-export type TrainParams = z.infer<typeof trainParamsSchema>;
-export type Device = "auto" | "cpu" | "cuda";
+export { trainParamsSchema, type Device, type TrainParams } from "../ml-protocol";
 
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  loss: number;
-  eta_s: number;
-}
-export interface EpochEval {
-  epoch: number;
-  holdout_accuracy: number;
-  holdout_macro_f1: number;
-}
-export type RunEvent = { type: "progress"; progress: Progress } | { type: "eval"; eval: EpochEval } | { type: "log"; line: string };
-
-const PYTHON = path.resolve(".venv/bin/python");
+// Not a module for the bundler to trace (the venv's python is a symlink out of the project).
+const PYTHON = path.resolve(/* turbopackIgnore: true */ process.cwd(), ".venv/bin/python");
 const MAX_LOG_CHARS = 200_000;
+/** The loss curve keeps at most this many points; beyond, every other point is dropped. */
+const MAX_LOSS_POINTS = 1000;
+export const HEARTBEAT_MS = 5_000;
 
 function trainerArgs(params: TrainParams): string[] {
   const flags: [string, number | undefined][] = [
@@ -59,70 +41,91 @@ function trainerArgs(params: TrainParams): string[] {
   return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]));
 }
 
-export async function runTraining(opts: {
-  snapshotPath?: string;
-  device: Device;
-  params: TrainParams;
-  actor: string;
-  onEvent?: (e: RunEvent) => void;
-  signal?: AbortSignal;
-}) {
+/** Records a queued run on a snapshot of the data as it is now (or the given snapshot file). */
+export async function createRun(opts: { snapshotPath?: string; device: Device; params: TrainParams; actor: string }) {
   await seedDatabase();
   const snapshotPath = opts.snapshotPath
     ? path.resolve(opts.snapshotPath)
     : (await exportSnapshot({ dataDir: config().LOOPDESK_DATA_DIR })).path;
   const snapshotSha256 = createHash("sha256").update(await readFile(snapshotPath)).digest("hex");
-  const prisma = db();
-  let run = await prisma.trainingRun.create({
-    data: {
-      status: "running",
-      device: opts.device,
-      params: opts.params as Prisma.InputJsonValue,
-      snapshotPath,
-      snapshotSha256,
-      createdBy: opts.actor,
-      startedAt: new Date(),
-    },
+  const run = await db().trainingRun.create({
+    data: { status: "queued", device: opts.device, params: opts.params as Prisma.InputJsonValue, snapshotPath, snapshotSha256, createdBy: opts.actor },
   });
-  await audit(opts.actor, "training.start", run.id, { device: opts.device, params: opts.params, snapshotSha256 });
+  await audit(opts.actor, "training.queued", run.id, { device: opts.device, params: opts.params, snapshotSha256 });
+  return run;
+}
+
+export type ExecuteResult = Awaited<ReturnType<typeof executeRun>>;
+
+/**
+ * Executes a queued run. Claiming it is one conditional UPDATE, so a run cancelled while queued, or
+ * delivered twice, never trains twice. `signal` (or a cancel request seen by the heartbeat) stops it.
+ */
+export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) => void; signal?: AbortSignal } = {}) {
+  const prisma = db();
+  const claimed = await prisma.trainingRun.updateMany({
+    where: { id: runId, status: "queued" },
+    data: { status: "running", startedAt: new Date(), heartbeatAt: new Date() },
+  });
+  if (claimed.count === 0) return { run: await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }), model: null };
+  let run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  const params = run.params as TrainParams;
+  const emit = (e: RunEvent) => {
+    opts.onEvent?.(e);
+    void publishRunEvent(e);
+  };
+  emit({ runId, type: "status", status: "running", error: null, modelVersion: null });
 
   const version = `clf-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${run.id.slice(0, 6)}`;
   const relativeDir = path.join("classifier", version);
   const outDir = modelStorePath(relativeDir);
   const started = Date.now();
   let logs = "";
-  let lastProgress: Progress | null = null;
-  const evals: EpochEval[] = [];
+  const progress: RunProgress = { last: null, losses: [], evals: [] };
   const log = (line: string) => {
     logs = (logs + line + "\n").slice(-MAX_LOG_CHARS);
-    opts.onEvent?.({ type: "log", line });
+    emit({ runId, type: "log", line: line.slice(0, 2000) });
   };
   // Progress is written at most once a second: a run can print thousands of lines.
   let lastWrite = 0;
-  const saveProgress = async (force = false) => {
-    if (!force && Date.now() - lastWrite < 1000) return;
+  const saveProgress = async () => {
+    if (Date.now() - lastWrite < 1000) return;
     lastWrite = Date.now();
-    await prisma.trainingRun.update({
-      where: { id: run.id },
-      data: { progress: { last: lastProgress, evals } as unknown as Prisma.InputJsonValue, logs },
-    });
+    await prisma.trainingRun.update({ where: { id: runId }, data: { progress: progress as unknown as Prisma.InputJsonValue, logs, heartbeatAt: new Date() } });
   };
 
-  const child = spawn(PYTHON, ["-m", "training.train", "--data", snapshotPath, "--out", outDir, "--device", opts.device, ...trainerArgs(opts.params)], {
+  const child = spawn(PYTHON, ["-m", "training.train", "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });
-  opts.signal?.addEventListener("abort", () => child.kill("SIGTERM"), { once: true });
-  const stdout = createInterface({ input: child.stdout });
-  stdout.on("line", (line) => {
-    const [kind, json] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    child.kill("SIGTERM");
+  };
+  opts.signal?.addEventListener("abort", cancel, { once: true });
+  // The heartbeat tells other workers this run is alive, and picks up cancel requests made anywhere.
+  const heartbeat = setInterval(() => {
+    void prisma.trainingRun
+      .update({ where: { id: runId }, data: { heartbeatAt: new Date() }, select: { cancelRequestedAt: true } })
+      .then((r) => r.cancelRequestedAt && !cancelled && cancel())
+      .catch(() => {});
+  }, HEARTBEAT_MS);
+
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const space = line.indexOf(" ");
+    const [kind, json] = [line.slice(0, space), line.slice(space + 1)];
     if (kind === "PROGRESS") {
-      lastProgress = JSON.parse(json) as Progress;
-      opts.onEvent?.({ type: "progress", progress: lastProgress });
+      const p = JSON.parse(json) as Progress;
+      const point: LossPoint = { x: p.epoch - 1 + p.step / p.steps, loss: p.loss };
+      progress.last = p;
+      progress.losses.push(point);
+      if (progress.losses.length > MAX_LOSS_POINTS) progress.losses = progress.losses.filter((_, i) => i % 2 === 1);
+      emit({ runId, type: "progress", progress: p, point });
     } else if (kind === "EVAL") {
       const e = JSON.parse(json) as EpochEval;
-      evals.push(e);
-      opts.onEvent?.({ type: "eval", eval: e });
+      progress.evals.push(e);
+      emit({ runId, type: "eval", eval: e });
     }
     log(line);
     void saveProgress();
@@ -132,34 +135,64 @@ export async function runTraining(opts: {
     const last = line.split("\r").at(-1)!.trim();
     if (last) log(last);
   });
-  const exitCode = await new Promise<number>((resolve) => child.on("close", (code, sig) => resolve(code ?? (sig ? 143 : 1))));
-  const durationMs = Date.now() - started;
-
-  if (exitCode !== 0) {
-    const cancelled = opts.signal?.aborted ?? false;
-    const error = cancelled ? "cancelled" : logs.trim().split("\n").slice(-5).join("\n") || `trainer exited with ${exitCode}`;
-    run = await prisma.trainingRun.update({
-      where: { id: run.id },
-      data: { status: cancelled ? "cancelled" : "failed", error, logs, finishedAt: new Date(), durationMs, progress: { last: lastProgress, evals } as unknown as Prisma.InputJsonValue },
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("error", (err) => {
+      log(`could not start the trainer: ${err.message}`);
+      resolve({ code: 127, signal: null });
     });
-    await audit(opts.actor, cancelled ? "training.cancelled" : "training.failed", run.id, { error });
-    return { run, model: null };
-  }
-
-  const metrics = JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")) as { device?: string };
-  const model = await registerModelVersion({ version, path: relativeDir, metrics, datasetSha256: snapshotSha256, trainingRunId: run.id });
-  run = await prisma.trainingRun.update({
-    where: { id: run.id },
-    data: {
-      status: "succeeded",
-      metrics,
-      logs,
-      device: metrics.device ?? opts.device,
-      finishedAt: new Date(),
-      durationMs,
-      progress: { last: lastProgress, evals } as unknown as Prisma.InputJsonValue,
-    },
+    child.on("close", (code, signal) => resolve({ code, signal }));
   });
-  await audit(opts.actor, "training.succeeded", run.id, { version });
+  clearInterval(heartbeat);
+  const durationMs = Date.now() - started;
+  const finish = { logs, finishedAt: new Date(), durationMs, progress: progress as unknown as Prisma.InputJsonValue };
+
+  let failure = trainerFailure(exit, logs);
+  let model = null;
+  if (!failure && !cancelled) {
+    try {
+      // The trainer checked its ONNX files; loading them as the server will catches a file damaged since.
+      await loadClassifier(outDir, version);
+      const metrics = JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")) as { device?: string };
+      model = await registerModelVersion({ version, path: relativeDir, metrics, datasetSha256: run.snapshotSha256, trainingRunId: runId });
+      run = await prisma.trainingRun.update({ where: { id: runId }, data: { ...finish, status: "succeeded", metrics, device: metrics.device ?? run.device } });
+    } catch (err) {
+      failure = `the trained model is unusable: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  if (!model) {
+    // Nothing half-registered: a cancel that raced the trainer's last step leaves a finished folder, a
+    // killed trainer its temporary one (training/train.py writes `.<version>.tmp-*` beside the output).
+    const leftovers = (await readdir(path.dirname(outDir))).filter((f) => f === version || f.startsWith(`.${version}.tmp-`));
+    for (const f of leftovers) await rm(path.join(path.dirname(outDir), f), { recursive: true, force: true });
+    const status = cancelled ? "cancelled" : "failed";
+    const error = cancelled ? "cancelled" : failure!;
+    run = await prisma.trainingRun.update({ where: { id: runId }, data: { ...finish, status, error } });
+    await audit(run.cancelledBy ?? run.createdBy, `training.${status}`, runId, { error });
+  } else {
+    await audit(run.createdBy, "training.succeeded", runId, { version });
+  }
+  emit({ runId, type: "status", status: run.status, error: run.error, modelVersion: model?.version ?? null });
   return { run, model };
+}
+
+/** Why the trainer failed, for people; null when it exited cleanly. */
+function trainerFailure(exit: { code: number | null; signal: NodeJS.Signals | null }, logs: string): string | null {
+  if (exit.code === 0) return null;
+  const tail = logs.trim().split("\n").slice(-5).join("\n");
+  if (exit.signal === "SIGKILL") return `the trainer was killed (SIGKILL; the kernel does this when memory runs out)${tail ? `; last output:\n${tail}` : ""}`;
+  if (exit.signal) return `the trainer was stopped by ${exit.signal}${tail ? `; last output:\n${tail}` : ""}`;
+  return tail || `the trainer exited with code ${exit.code}`;
+}
+
+/** The CLI's run: create and execute in this process. */
+export async function runTraining(opts: {
+  snapshotPath?: string;
+  device: Device;
+  params: TrainParams;
+  actor: string;
+  onEvent?: (e: RunEvent) => void;
+  signal?: AbortSignal;
+}) {
+  const run = await createRun(opts);
+  return executeRun(run.id, { onEvent: opts.onEvent, signal: opts.signal });
 }

@@ -1,10 +1,7 @@
 /** Integration runs get a fresh database, migrated, and one real server on it. */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import type { TestProject } from "vitest/node";
-import { createDatabase } from "./postgres";
+import { createModelStore } from "./model-store";
+import { createMigratedDatabase } from "./postgres";
 import { startServer } from "./server";
 
 declare module "vitest" {
@@ -16,16 +13,9 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const database = await createDatabase("loopdesk_test");
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: "inherit",
-  });
-  // A model store of its own, so versions trained by tests never land in ./models.
-  const modelsDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-models-"));
-  mkdirSync(path.join(modelsDir, "classifier"));
-  symlinkSync(path.resolve("models/lm"), path.join(modelsDir, "lm"));
-  symlinkSync(path.resolve("models/classifier/seed"), path.join(modelsDir, "classifier/seed"));
+  const database = await createMigratedDatabase("loopdesk_test");
+  const store = createModelStore();
+  const modelsDir = store.dir;
   const server = await startServer({
     DATABASE_URL: database.url,
     LOOPDESK_MODELS_DIR: modelsDir,
@@ -38,6 +28,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await server.stop();
     await database.drop();
-    rmSync(modelsDir, { recursive: true, force: true });
+    store.remove();
   };
 }

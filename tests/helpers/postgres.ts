@@ -1,4 +1,5 @@
 /** Throw-away databases on the local PostgreSQL server, one per test run. */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
@@ -14,6 +15,16 @@ export async function createDatabase(prefix: string): Promise<{ name: string; ur
   const name = `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   await adminQuery(`CREATE DATABASE "${name}"`);
   return { name, url: databaseUrl(name), drop: () => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
+}
+
+/** A fresh database with every migration applied, as `npm run db:migrate` does it. */
+export async function createMigratedDatabase(prefix: string) {
+  const database = await createDatabase(prefix);
+  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
+    env: { ...process.env, DATABASE_URL: database.url },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return database;
 }
 
 async function adminQuery(sql: string): Promise<void> {

@@ -322,7 +322,7 @@ describe("administration", () => {
 });
 
 /**
- * Every route under app/api/staff with the roles that may call it. A route added without a row here
+ * Every route under app/api/staff and app/api/ml with the roles that may call it. A route added without a row here
  * fails the coverage test below. Allowed callers get anything but 401/403 (the empty or unknown-id
  * requests below change nothing); everyone else 401 (no session) or 403 forbidden.
  */
@@ -330,31 +330,46 @@ const ANY_ID = "00000000-0000-4000-8000-000000000000";
 const ALL: StaffRole[] = ["agent", "ml", "admin"];
 const SUPPORT: StaffRole[] = ["agent", "admin"];
 const ADMIN: StaffRole[] = ["admin"];
-const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | "public" }[] = [
-  { file: "auth/login", method: "POST", url: "/api/staff/auth/login", roles: "public" },
-  { file: "auth/logout", method: "POST", url: "/api/staff/auth/logout", roles: "public" },
-  { file: "auth/me", method: "GET", url: "/api/staff/auth/me", roles: ALL },
-  { file: "admin/users", method: "GET", url: "/api/staff/admin/users", roles: ADMIN },
-  { file: "admin/users", method: "POST", url: "/api/staff/admin/users", roles: ADMIN },
-  { file: "admin/users/[id]", method: "PATCH", url: `/api/staff/admin/users/${ANY_ID}`, roles: ADMIN },
-  { file: "admin/canned-responses", method: "GET", url: "/api/staff/admin/canned-responses", roles: ADMIN },
-  { file: "admin/canned-responses", method: "POST", url: "/api/staff/admin/canned-responses", roles: ADMIN },
-  { file: "admin/canned-responses/[id]", method: "PATCH", url: `/api/staff/admin/canned-responses/${ANY_ID}`, roles: ADMIN },
-  { file: "admin/canned-responses/[id]", method: "DELETE", url: `/api/staff/admin/canned-responses/${ANY_ID}`, roles: ADMIN },
-  { file: "canned-responses", method: "GET", url: "/api/staff/canned-responses", roles: SUPPORT },
-  { file: "conversations", method: "GET", url: "/api/staff/conversations", roles: SUPPORT },
-  { file: "conversations/[id]", method: "GET", url: `/api/staff/conversations/${ANY_ID}`, roles: SUPPORT },
-  { file: "queue", method: "GET", url: "/api/staff/queue", roles: SUPPORT },
-  { file: "review", method: "GET", url: "/api/staff/review", roles: SUPPORT },
-  { file: "messages/[id]/label", method: "POST", url: `/api/staff/messages/${ANY_ID}/label`, roles: SUPPORT },
-  { file: "messages/[id]/feedback", method: "POST", url: `/api/staff/messages/${ANY_ID}/feedback`, roles: SUPPORT },
+const ML: StaffRole[] = ["ml", "admin"];
+const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | "public"; body?: unknown }[] = [
+  { file: "staff/auth/login", method: "POST", url: "/api/staff/auth/login", roles: "public" },
+  { file: "staff/auth/logout", method: "POST", url: "/api/staff/auth/logout", roles: "public" },
+  { file: "staff/auth/me", method: "GET", url: "/api/staff/auth/me", roles: ALL },
+  { file: "staff/admin/users", method: "GET", url: "/api/staff/admin/users", roles: ADMIN },
+  { file: "staff/admin/users", method: "POST", url: "/api/staff/admin/users", roles: ADMIN },
+  { file: "staff/admin/users/[id]", method: "PATCH", url: `/api/staff/admin/users/${ANY_ID}`, roles: ADMIN },
+  { file: "staff/admin/canned-responses", method: "GET", url: "/api/staff/admin/canned-responses", roles: ADMIN },
+  { file: "staff/admin/canned-responses", method: "POST", url: "/api/staff/admin/canned-responses", roles: ADMIN },
+  { file: "staff/admin/canned-responses/[id]", method: "PATCH", url: `/api/staff/admin/canned-responses/${ANY_ID}`, roles: ADMIN },
+  { file: "staff/admin/canned-responses/[id]", method: "DELETE", url: `/api/staff/admin/canned-responses/${ANY_ID}`, roles: ADMIN },
+  { file: "staff/canned-responses", method: "GET", url: "/api/staff/canned-responses", roles: SUPPORT },
+  { file: "staff/conversations", method: "GET", url: "/api/staff/conversations", roles: SUPPORT },
+  { file: "staff/conversations/[id]", method: "GET", url: `/api/staff/conversations/${ANY_ID}`, roles: SUPPORT },
+  { file: "staff/queue", method: "GET", url: "/api/staff/queue", roles: SUPPORT },
+  { file: "staff/review", method: "GET", url: "/api/staff/review", roles: SUPPORT },
+  { file: "staff/messages/[id]/label", method: "POST", url: `/api/staff/messages/${ANY_ID}/label`, roles: SUPPORT },
+  { file: "staff/messages/[id]/feedback", method: "POST", url: `/api/staff/messages/${ANY_ID}/feedback`, roles: SUPPORT },
+  { file: "ml/data", method: "GET", url: "/api/ml/data", roles: ML },
+  { file: "ml/data/import", method: "POST", url: "/api/ml/data/import", roles: ML },
+  { file: "ml/data/snapshot", method: "GET", url: "/api/ml/data/snapshot", roles: ML },
+  { file: "ml/runs", method: "GET", url: "/api/ml/runs", roles: ML },
+  // An invalid device: an allowed caller gets 400 and no run is queued on the shared test server.
+  { file: "ml/runs", method: "POST", url: "/api/ml/runs", roles: ML, body: { device: "abacus" } },
+  { file: "ml/runs/[id]", method: "GET", url: `/api/ml/runs/${ANY_ID}`, roles: ML },
+  { file: "ml/runs/[id]/cancel", method: "POST", url: `/api/ml/runs/${ANY_ID}/cancel`, roles: ML },
+  { file: "ml/models", method: "GET", url: "/api/ml/models", roles: ML },
+  { file: "ml/models/[version]/comparison", method: "GET", url: "/api/ml/models/no-such-version/comparison", roles: ML },
+  { file: "ml/models/[version]/promote", method: "POST", url: "/api/ml/models/no-such-version/promote", roles: ML },
+  { file: "ml/models/rollback", method: "POST", url: "/api/ml/models/rollback", roles: ML, body: { reason: 7 } },
+  { file: "ml/audit", method: "GET", url: "/api/ml/audit", roles: ML },
+  { file: "ml/production", method: "GET", url: "/api/ml/production", roles: ML },
 ];
 const guarded = ROUTES.flatMap((r) => (r.roles === "public" ? [] : [{ ...r, roles: r.roles }]));
 
 function routeHandlers(): string[] {
-  const root = path.resolve("app/api/staff");
+  const root = path.resolve("app/api");
   return (readdirSync(root, { recursive: true, encoding: "utf8" }) as string[])
-    .filter((f) => path.basename(f) === "route.ts")
+    .filter((f) => path.basename(f) === "route.ts" && /^(staff|ml)\//.test(f.split(path.sep).join("/")))
     .flatMap((f) => {
       const source = readFileSync(path.join(root, f), "utf8");
       const methods = [...source.matchAll(/export\s+(?:const|async\s+function|function)\s+(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)\b/g)];
@@ -362,25 +377,28 @@ function routeHandlers(): string[] {
     });
 }
 
-describe("role checks on every staff API route", () => {
+describe("role checks on every staff and ML API route", () => {
   const cookies = {} as Record<StaffRole, string>;
   beforeAll(async () => {
     for (const role of ALL) cookies[role] = await session(await newStaff(role));
   });
 
-  it("the table covers every route handler under app/api/staff", () => {
+  it("the table covers every route handler under app/api/staff and app/api/ml", () => {
     expect(ROUTES.map((r) => `${r.method} ${r.file}`).sort()).toEqual(routeHandlers().sort());
   });
 
-  it.each(guarded)("$method $file: 401 without a session", async ({ method, url }) => {
-    const res = await api(url, { method, body: method === "GET" || method === "DELETE" ? undefined : {} });
+  const bodyOf = (r: { method: string; body?: unknown }) => (r.method === "GET" || r.method === "DELETE" ? undefined : (r.body ?? {}));
+
+  it.each(guarded)("$method $file: 401 without a session", async (r) => {
+    const res = await api(r.url, { method: r.method, body: bodyOf(r) });
     expect(res.status).toBe(401);
     expect(res.json).toEqual({ error: { code: "unauthenticated", message: expect.any(String) } });
   });
 
-  it.each(guarded)("$method $file: only $roles", async ({ method, url, roles }) => {
+  it.each(guarded)("$method $file: only $roles", async (r) => {
+    const { method, url, roles } = r;
     for (const role of ALL) {
-      const res = await api(url, { method, cookie: cookies[role], body: method === "GET" || method === "DELETE" ? undefined : {} });
+      const res = await api(url, { method, cookie: cookies[role], body: bodyOf(r) });
       if (roles.includes(role)) expect([401, 403], `${role} should be allowed`).not.toContain(res.status);
       else expect(res.json?.error?.code, `${role} should be refused`).toBe("forbidden");
     }

@@ -1,0 +1,16 @@
+/**
+ * POST /api/ml/models/:version/promote { force?, reason? }: the gate is enforced (409 gate_refused
+ * with the verdict) unless forced with a reason, which is recorded; every server swaps within seconds.
+ */
+import { promoteSchema } from "@/lib/ml-protocol";
+import { promote } from "@/lib/training/promote";
+import { json, mlRoute, readJson, versionParam } from "../../../_shared";
+
+export const dynamic = "force-dynamic";
+
+export const POST = mlRoute(async (request, staff, ctx: { params: Promise<{ version: string }> }) => {
+  const version = versionParam((await ctx.params).version);
+  const body = await readJson(request, promoteSchema);
+  const { deployment, verdict } = await promote({ version, actor: staff.email, force: body.force, reason: body.reason });
+  return json({ version: deployment.version, forced: deployment.forced, verdict });
+});

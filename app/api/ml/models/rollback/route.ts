@@ -1,0 +1,12 @@
+/** POST /api/ml/models/rollback { reason? }: puts back the version that was in production before. */
+import { rollbackSchema } from "@/lib/ml-protocol";
+import { rollback } from "@/lib/training/promote";
+import { json, mlRoute, readJson } from "../../_shared";
+
+export const dynamic = "force-dynamic";
+
+export const POST = mlRoute(async (request, staff) => {
+  const body = await readJson(request, rollbackSchema);
+  const deployment = await rollback({ actor: staff.email, reason: body.reason });
+  return json({ version: deployment.version });
+});

@@ -1,0 +1,194 @@
+/**
+ * The ML console's contract: what the `/ml` socket.io namespace sends, and the shapes the ML pages and
+ * `/api/ml/*` routes exchange. Plain types and constants, shared by the server, the worker, the
+ * browser and the tests.
+ */
+import { z } from "zod";
+
+export const ML_NAMESPACE = "/ml";
+/** The room every ML socket is in: run list changes go there. */
+export const ML_RUNS_ROOM = "ml:runs";
+export const runRoom = (runId: string) => `ml:run:${runId}`;
+
+export const DEVICES = ["auto", "cpu", "cuda"] as const;
+export type Device = (typeof DEVICES)[number];
+
+export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const FINISHED_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+
+/** Hyper-parameters a run may set; the trainer's defaults apply to the rest. */
+export const trainParamsSchema = z
+  .object({
+    epochs: z.number().int().min(1).max(50).optional(),
+    batchSize: z.number().int().min(1).max(512).optional(),
+    lr: z.number().positive().max(1).optional(),
+    maxLen: z.number().int().min(8).max(512).optional(),
+    seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+  })
+  .strict();
+export type TrainParams = z.infer<typeof trainParamsSchema>;
+
+export const startRunSchema = z.object({ device: z.enum(DEVICES).default("auto"), params: trainParamsSchema.default({}) }).strict();
+export type StartRunRequest = z.input<typeof startRunSchema>;
+
+/** The trainer's PROGRESS line. */
+export interface Progress {
+  epoch: number;
+  epochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  eta_s: number;
+}
+/** The trainer's EVAL line, one per epoch. */
+export interface EpochEval {
+  epoch: number;
+  holdout_accuracy: number;
+  holdout_macro_f1: number;
+  holdout_loss?: number;
+}
+/** One point of the training-loss curve; `x` is in epochs (1.5 = half-way through epoch 2). */
+export interface LossPoint {
+  x: number;
+  loss: number;
+}
+
+/** What is stored in TrainingRun.progress and drawn on the run page. */
+export interface RunProgress {
+  last: Progress | null;
+  losses: LossPoint[];
+  evals: EpochEval[];
+}
+
+/** A training run as the console shows it. `logs` only in the single-run view. */
+export interface RunView {
+  id: string;
+  status: RunStatus;
+  device: string;
+  params: TrainParams;
+  createdBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+  progress: RunProgress;
+  /** Holdout metrics from the trainer (accuracy, macro_f1, device, train_seconds …) once succeeded. */
+  metrics: Record<string, unknown> | null;
+  /** The candidate version the run registered, once succeeded. */
+  modelVersion: string | null;
+  cancelRequested: boolean;
+  logs?: string;
+}
+
+/** Live run events: the worker publishes them, the server relays them to the run's room. */
+export type RunEvent =
+  | { runId: string; type: "progress"; progress: Progress; point: LossPoint }
+  | { runId: string; type: "eval"; eval: EpochEval }
+  | { runId: string; type: "log"; line: string }
+  | { runId: string; type: "status"; status: RunStatus; error: string | null; modelVersion: string | null };
+
+export interface ServerToMlEvents {
+  "run:event": (event: RunEvent) => void;
+  /** Something about the list of runs changed (a run was queued, started or finished). */
+  "runs:changed": () => void;
+}
+
+export type WatchAck = { ok: true; run: RunView } | { ok: false; error: { code: string; message: string } };
+export interface MlToServerEvents {
+  /** Join a run's room; the ack carries its current state so nothing between load and join is missed. */
+  "run:watch": (payload: { runId: string }, ack: (r: WatchAck) => void) => void;
+  "run:unwatch": (payload: { runId: string }) => void;
+}
+/** Every client → server event of `/ml`; anything else is answered `unknown_event`. */
+export const ML_EVENTS = ["run:watch", "run:unwatch"] as const satisfies readonly (keyof MlToServerEvents)[];
+export const watchRunSchema = z.object({ runId: z.string().uuid() }).strict();
+
+/** A classifier version as the console lists it. */
+export interface ModelView {
+  version: string;
+  status: "ready" | "failed";
+  failureReason: string | null;
+  createdAt: string;
+  accuracy: number | null;
+  macroF1: number | null;
+  device: string | null;
+  trainingRunId: string | null;
+  production: boolean;
+}
+
+export interface Confusion {
+  labels: string[];
+  /** Rows are true labels, columns predictions. */
+  matrix: number[][];
+}
+
+/** Candidate against production on the candidate's frozen holdout. */
+export interface Comparison {
+  candidate: string;
+  production: string;
+  verdict: {
+    pass: boolean;
+    reasons: string[];
+    candidate: { accuracy: number; macroF1: number };
+    production: { accuracy: number; macroF1: number };
+    macroF1Delta: number;
+    perIntent: { intent: string; support: number; candidate: number; production: number; delta: number; regression: boolean }[];
+    holdoutSize: number;
+  };
+  candidateConfusion: Confusion;
+  productionConfusion: Confusion;
+}
+
+export const promoteSchema = z
+  .object({ force: z.boolean().default(false), reason: z.string().trim().max(500).optional() })
+  .strict()
+  .refine((v) => !v.force || (v.reason?.length ?? 0) > 0, { message: "Overriding the gate needs a reason, which is recorded.", path: ["reason"] });
+export const rollbackSchema = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+
+export interface AuditEntry {
+  id: string;
+  actor: string;
+  action: string;
+  subject: string;
+  details: unknown;
+  createdAt: string;
+}
+
+export interface DatasetIntent {
+  intent: string;
+  seed: number;
+  import: number;
+  staff: number;
+  total: number;
+}
+export type DatasetWarningCode = "too_few_examples" | "conflicting_labels" | "never_predicted";
+export interface DatasetWarning {
+  code: DatasetWarningCode;
+  intent: string | null;
+  message: string;
+}
+export interface DatasetSummary {
+  intents: DatasetIntent[];
+  totals: { seed: number; import: number; staff: number; total: number };
+  warnings: DatasetWarning[];
+}
+
+export const PRODUCTION_WINDOWS = { day: 24 * 3600_000, week: 7 * 24 * 3600_000 } as const;
+export type ProductionWindow = keyof typeof PRODUCTION_WINDOWS;
+
+/** What production saw in a time window, from logged messages: drift at a glance. */
+export interface ProductionStats {
+  window: ProductionWindow;
+  since: string;
+  customerMessages: number;
+  intents: { intent: string; count: number; meanConfidence: number }[];
+  meanConfidence: number | null;
+  conversations: number;
+  handedOver: number;
+  handoffRate: number | null;
+  botReplies: number;
+  badReplies: number;
+  badReplyShare: number | null;
+}

@@ -1,0 +1,24 @@
+/**
+ * The training worker: executes the training runs queued from the ML console (lib/training/queue.ts),
+ * one at a time, in its own process so that training never competes with the web server's event
+ * loop. Run one (or more, on other machines) beside the servers: `node --import tsx worker.ts`.
+ */
+import { config } from "./lib/config";
+import { db } from "./lib/db/client";
+import { log } from "./lib/log";
+import { startTrainingWorker } from "./lib/training/queue";
+
+if (!config().DATABASE_URL) {
+  log.fatal("the worker needs DATABASE_URL: with the embedded database (PGlite) the server runs the worker itself");
+  process.exit(1);
+}
+const stop = await startTrainingWorker();
+
+async function shutdown(signal: string) {
+  log.info({ signal }, "worker shutting down");
+  await stop();
+  await db().$disconnect();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));
