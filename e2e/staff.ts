@@ -2,4 +2,5 @@
 export const E2E_STAFF = {
   agent: { email: "e2e-agent@example.com", name: "Alex", role: "agent", password: "e2e agent password" },
   admin: { email: "e2e-admin@example.com", name: "Ed Admin", role: "admin", password: "e2e admin password" },
+  ml: { email: "e2e-ml@example.com", name: "Mia ML", role: "ml", password: "e2e ml password" },
 } as const;

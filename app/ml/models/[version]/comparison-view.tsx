@@ -1,0 +1,215 @@
+"use client";
+/**
+ * A candidate against production on the candidate's frozen holdout: headline metrics with deltas,
+ * the gate's verdict, per-intent F1 with regressions marked, both confusion matrices, and Promote.
+ * The comparison evaluates both models (seconds), so it is fetched after the page has rendered.
+ */
+import { useRouter } from "next/navigation";
+import { useEffect, useState, type FormEvent } from "react";
+import type { Comparison } from "@/lib/ml-protocol";
+import staff from "@/app/staff/_components/inbox.module.css";
+import { callApi } from "../../_components/api";
+import { ConfusionHeatmap } from "../../_components/charts";
+import { pct, pts } from "../../_components/format";
+import styles from "../../_components/ml.module.css";
+
+type Verdict = Comparison["verdict"];
+
+export function ComparisonView({ version, isProduction }: { version: string; isProduction: boolean }) {
+  const [comparison, setComparison] = useState<Comparison | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // Kept here, not in the form: the page re-renders as production after a promotion, and the message stays.
+  const [promoted, setPromoted] = useState<string | null>(null);
+
+  useEffect(() => {
+    let current = true;
+    void callApi<Comparison>("GET", `/api/ml/models/${encodeURIComponent(version)}/comparison`).then((res) => {
+      if (!current) return;
+      if (res.ok) setComparison(res.body);
+      else setError(res.message);
+    });
+    return () => {
+      current = false;
+    };
+  }, [version]);
+
+  if (error)
+    return (
+      <p className={styles.errorBox} role="alert">
+        {error}
+      </p>
+    );
+  if (!comparison)
+    return (
+      <p className={`${staff.card} ${styles.section}`} role="status" data-testid="comparison-loading">
+        Evaluating {version} and production on the same holdout…
+      </p>
+    );
+  const { verdict } = comparison;
+  return (
+    <>
+      <section className={`${staff.card} ${styles.section}`} aria-labelledby="verdict-heading" data-testid="comparison">
+        <h2 id="verdict-heading">
+          {comparison.candidate} against production {comparison.production} ({verdict.holdoutSize} holdout examples)
+        </h2>
+        <GateVerdict verdict={verdict} />
+        <table className={`${staff.table} ${styles.rows}`} data-testid="headline-metrics">
+          <thead>
+            <tr>
+              <th>Metric</th>
+              <th>Candidate</th>
+              <th>Production</th>
+              <th>Change</th>
+            </tr>
+          </thead>
+          <tbody>
+            <MetricRow name="Accuracy" candidate={verdict.candidate.accuracy} production={verdict.production.accuracy} />
+            <MetricRow name="Macro-F1" candidate={verdict.candidate.macroF1} production={verdict.production.macroF1} />
+          </tbody>
+        </table>
+        {promoted ? (
+          <p className={styles.okBox} role="status" data-testid="promoted">
+            {promoted} is now production; every server switches to it within seconds.
+          </p>
+        ) : isProduction ? (
+          <p className={styles.okBox}>This version is production.</p>
+        ) : (
+          <PromoteForm version={comparison.candidate} verdict={verdict} onPromoted={setPromoted} />
+        )}
+      </section>
+
+      <section className={`${staff.card} ${styles.section}`} aria-labelledby="intents-heading">
+        <h2 id="intents-heading">F1 per intent</h2>
+        <PerIntentTable verdict={verdict} />
+      </section>
+
+      <section className={`${staff.card} ${styles.section}`} aria-labelledby="confusion-heading">
+        <h2 id="confusion-heading">Confusion matrices</h2>
+        <p className={styles.hint}>Rows are true intents, columns predictions; the shade is the share of the row, misclassifications in red.</p>
+        <div className={styles.grid2}>
+          <ConfusionHeatmap confusion={comparison.candidateConfusion} title={`Candidate ${comparison.candidate}`} testId="confusion-candidate" />
+          <ConfusionHeatmap confusion={comparison.productionConfusion} title={`Production ${comparison.production}`} testId="confusion-production" />
+        </div>
+      </section>
+    </>
+  );
+}
+
+function GateVerdict({ verdict }: { verdict: Verdict }) {
+  return (
+    <div className={`${styles.verdict} ${verdict.pass ? styles.verdictPass : styles.verdictFail}`} data-testid="gate-verdict" data-pass={verdict.pass}>
+      <p>{verdict.pass ? "✓ The gate passes: the candidate may be promoted." : "✗ The gate refuses this candidate:"}</p>
+      {verdict.reasons.length > 0 && (
+        <ul>
+          {verdict.reasons.map((r) => (
+            <li key={r}>{r}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function Delta({ delta }: { delta: number }) {
+  // Arrows as well as colour, so the direction does not depend on seeing red and green.
+  const sign = Math.round(delta * 1000);
+  return <span className={sign > 0 ? styles.up : sign < 0 ? styles.down : undefined}>{`${sign > 0 ? "▲" : sign < 0 ? "▼" : ""} ${pts(delta)}`.trim()}</span>;
+}
+
+function MetricRow({ name, candidate, production }: { name: string; candidate: number; production: number }) {
+  return (
+    <tr>
+      <td>{name}</td>
+      <td className={staff.num}>{pct(candidate)}</td>
+      <td className={staff.num}>{pct(production)}</td>
+      <td className={staff.num}>
+        <Delta delta={candidate - production} />
+      </td>
+    </tr>
+  );
+}
+
+function PerIntentTable({ verdict }: { verdict: Verdict }) {
+  return (
+    <div className={staff.tableWrap}>
+      <table className={`${staff.table} ${styles.rows}`} data-testid="per-intent">
+        <thead>
+          <tr>
+            <th>Intent</th>
+            <th>Holdout examples</th>
+            <th>Candidate F1</th>
+            <th>Production F1</th>
+            <th>Change</th>
+            <th>Gate</th>
+          </tr>
+        </thead>
+        <tbody>
+          {verdict.perIntent.map((i) => (
+            <tr key={i.intent} className={i.regression ? styles.regression : undefined} data-regression={i.regression}>
+              <td>
+                <span className={staff.tag}>{i.intent}</span>
+              </td>
+              <td className={staff.num}>{i.support}</td>
+              <td className={staff.num}>{pct(i.candidate)}</td>
+              <td className={staff.num}>{pct(i.production)}</td>
+              <td className={staff.num}>
+                <Delta delta={i.delta} />
+              </td>
+              <td>{i.regression ? <strong className={styles.fail}>⚠ regression</strong> : ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** Promote; when the gate refuses, only with the override ticked and a reason, which the server records. */
+function PromoteForm({ version, verdict, onPromoted }: { version: string; verdict: Verdict; onPromoted: (version: string) => void }) {
+  const router = useRouter();
+  const [override, setOverride] = useState(false);
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const needsOverride = !verdict.pass;
+  const ready = !needsOverride || (override && reason.trim().length > 0);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const body = needsOverride ? { force: true, reason: reason.trim() } : reason.trim() ? { reason: reason.trim() } : {};
+    const res = await callApi<{ version: string }>("POST", `/api/ml/models/${encodeURIComponent(version)}/promote`, body);
+    setBusy(false);
+    if (res.ok) {
+      onPromoted(res.body.version);
+      router.refresh();
+    } else setError(res.message);
+  }
+
+  return (
+    <form className={`${styles.form} ${styles.promote}`} onSubmit={submit} aria-label="Promote">
+      {needsOverride && (
+        <>
+          <label className={staff.check}>
+            <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} />
+            Override the gate
+          </label>
+          <label className={staff.field}>
+            Reason for the override (recorded in the audit log)
+            <textarea name="reason" rows={2} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!override} />
+          </label>
+        </>
+      )}
+      <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy || !ready}>
+        {busy ? "Promoting…" : needsOverride ? "Promote anyway" : "Promote to production"}
+      </button>
+      {needsOverride && !ready && <p className={styles.hint}>The gate refused this candidate: tick the override and give a reason to promote it anyway.</p>}
+      {error && (
+        <p className={styles.errorBox} role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,36 @@
+/** /ml/models/[version]: a candidate compared with production, and its promotion. */
+import type { Metadata } from "next";
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
+import { listModels } from "@/lib/db/ml-console";
+import staff from "@/app/staff/_components/inbox.module.css";
+import { MlPage } from "../../_components/ml-page";
+import { ComparisonView } from "./comparison-view";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Compare · ML · Loopdesk" };
+
+export default async function MlModelPage({ params }: { params: Promise<{ version: string }> }) {
+  const version = decodeURIComponent((await params).version);
+  const identity = await requireStaffPage(AREA_ROLES.ml, `/ml/models/${encodeURIComponent(version)}`);
+  const model = (await listModels()).find((m) => m.version === version);
+  if (!model) notFound();
+  return (
+    <MlPage
+      identity={identity}
+      title={`Version ${model.version}`}
+      aside={
+        <Link href="/ml/models" className={staff.back}>
+          ← All versions
+        </Link>
+      }
+    >
+      {model.status === "failed" ? (
+        <p className={staff.errorText}>This version failed to load and cannot be promoted: {model.failureReason}</p>
+      ) : (
+        <ComparisonView version={model.version} isProduction={model.production} />
+      )}
+    </MlPage>
+  );
+}

@@ -1,0 +1,125 @@
+/** /ml/models: every classifier version with its metrics, production marked; rollback; the audit log. */
+import type { Metadata } from "next";
+import Link from "next/link";
+import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
+import { auditLog, listModels } from "@/lib/db/ml-console";
+import { Ago } from "@/app/staff/_components/inbox-time";
+import staff from "@/app/staff/_components/inbox.module.css";
+import { MlPage } from "../_components/ml-page";
+import { RunsRefresh } from "../_components/ml-live";
+import { pct } from "../_components/format";
+import styles from "../_components/ml.module.css";
+import { RollbackForm } from "./rollback-form";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "Models · ML · Loopdesk" };
+
+/** Audit details are free-form JSON; one short line of it is enough in a table. */
+function detailsText(details: unknown): string {
+  if (details == null) return "";
+  const text = JSON.stringify(details);
+  return text.length > 160 ? `${text.slice(0, 159)}…` : text;
+}
+
+export default async function MlModelsPage() {
+  const identity = await requireStaffPage(AREA_ROLES.ml, "/ml/models");
+  const [models, audit] = await Promise.all([listModels(), auditLog()]);
+  return (
+    <MlPage identity={identity} title="Model versions" aside={<RunsRefresh />}>
+      <section className={`${staff.card} ${styles.section}`} aria-labelledby="versions-heading">
+        <h2 id="versions-heading">Versions</h2>
+        <div className={staff.tableWrap}>
+          <table className={`${staff.table} ${styles.rows}`} data-testid="models-table">
+            <thead>
+              <tr>
+                <th>Version</th>
+                <th>Status</th>
+                <th>Registered</th>
+                <th>Accuracy</th>
+                <th>Macro-F1</th>
+                <th>Device</th>
+                <th>Run</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {models.map((m) => (
+                <tr key={m.version} data-testid={`model-row-${m.version}`}>
+                  <td>
+                    <span className={staff.tag}>{m.version}</span>{" "}
+                    {m.production && <span className={`${staff.badge} ${styles.production}`}>production</span>}
+                  </td>
+                  <td>{m.status === "ready" ? "ready" : <span className={staff.errorText}>failed: {m.failureReason}</span>}</td>
+                  <td className={staff.nowrap}>
+                    <Ago iso={m.createdAt} />
+                  </td>
+                  <td className={staff.num}>{pct(m.accuracy)}</td>
+                  <td className={staff.num}>{pct(m.macroF1)}</td>
+                  <td>{m.device ?? "–"}</td>
+                  <td>
+                    {m.trainingRunId ? (
+                      <Link href={`/ml/runs/${m.trainingRunId}`} className={styles.link}>
+                        {m.trainingRunId.slice(0, 8)}
+                      </Link>
+                    ) : (
+                      "–"
+                    )}
+                  </td>
+                  <td>
+                    {!m.production && m.status === "ready" && (
+                      <Link href={`/ml/models/${encodeURIComponent(m.version)}`} className={styles.link}>
+                        Compare &amp; promote →
+                      </Link>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+
+      <section className={`${staff.card} ${styles.section}`} aria-labelledby="rollback-heading">
+        <h2 id="rollback-heading">Roll back</h2>
+        <RollbackForm />
+        <p className={styles.hint}>Every server switches to the previous production version within seconds; chats in flight finish on the model they started with.</p>
+      </section>
+
+      <section className={`${staff.card} ${styles.section}`} aria-labelledby="audit-heading">
+        <h2 id="audit-heading">Audit log</h2>
+        {audit.length === 0 ? (
+          <p className={staff.muted}>Nothing recorded yet.</p>
+        ) : (
+          <div className={staff.tableWrap}>
+            <table className={`${staff.table} ${styles.rows}`} data-testid="audit-table">
+              <thead>
+                <tr>
+                  <th>When</th>
+                  <th>Who</th>
+                  <th>What</th>
+                  <th>Subject</th>
+                  <th>Details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {audit.map((a) => (
+                  <tr key={a.id}>
+                    <td className={staff.nowrap}>
+                      <Ago iso={a.createdAt} />
+                    </td>
+                    <td>{a.actor}</td>
+                    <td>
+                      <span className={styles.code}>{a.action}</span>
+                    </td>
+                    <td>{a.subject}</td>
+                    <td className={staff.preview}>{detailsText(a.details)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </MlPage>
+  );
+}

@@ -1,0 +1,44 @@
+"use client";
+/** Roll production back to the version deployed before the current one (recorded with the optional reason). */
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import staff from "@/app/staff/_components/inbox.module.css";
+import { callApi } from "../_components/api";
+import styles from "../_components/ml.module.css";
+
+export function RollbackForm() {
+  const router = useRouter();
+  const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const reason = String(new FormData(event.currentTarget).get("reason") ?? "").trim();
+    if (!window.confirm("Roll production back to the previous version?")) return;
+    setBusy(true);
+    setResult(null);
+    const res = await callApi<{ version: string }>("POST", "/api/ml/models/rollback", reason ? { reason } : {});
+    setBusy(false);
+    if (res.ok) {
+      setResult({ ok: true, text: `Rolled back: ${res.body.version} is production now.` });
+      router.refresh();
+    } else setResult({ ok: false, text: res.message });
+  }
+
+  return (
+    <form className={styles.form} onSubmit={submit} aria-label="Roll back">
+      <label className={staff.field}>
+        Reason (optional, recorded)
+        <input name="reason" maxLength={500} size={40} />
+      </label>
+      <button type="submit" className={staff.btn} disabled={busy}>
+        {busy ? "Rolling back…" : "Roll back"}
+      </button>
+      {result && (
+        <p className={result.ok ? styles.okBox : styles.errorBox} role={result.ok ? "status" : "alert"}>
+          {result.text}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,72 @@
+"use client";
+/** Start a fine-tuning run on a snapshot of the current data; the page of the new run opens. */
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/ml-protocol";
+import staff from "@/app/staff/_components/inbox.module.css";
+import { callApi } from "../_components/api";
+import styles from "../_components/ml.module.css";
+
+/** training/train.py's defaults, shown so nobody has to guess what an untouched field means. */
+const PARAMS: { name: keyof TrainParams; label: string; defaultValue: number; step: string; min: number }[] = [
+  { name: "epochs", label: "Epochs", defaultValue: 5, step: "1", min: 1 },
+  { name: "batchSize", label: "Batch size", defaultValue: 32, step: "1", min: 1 },
+  { name: "lr", label: "Learning rate", defaultValue: 8e-5, step: "any", min: 0 },
+  { name: "maxLen", label: "Max length (tokens)", defaultValue: 64, step: "1", min: 8 },
+  { name: "seed", label: "Seed", defaultValue: 1337, step: "1", min: 0 },
+];
+
+export function StartRunForm() {
+  const router = useRouter();
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const params: TrainParams = {};
+    for (const p of PARAMS) {
+      const raw = String(form.get(p.name) ?? "").trim();
+      if (raw !== "") params[p.name] = Number(raw);
+    }
+    const request: StartRunRequest = { device: form.get("device") as StartRunRequest["device"], params };
+    setBusy(true);
+    setError(null);
+    const res = await callApi<{ run: RunView }>("POST", "/api/ml/runs", request);
+    if (res.ok) {
+      router.push(`/ml/runs/${res.body.run.id}`);
+      return;
+    }
+    setBusy(false);
+    setError(res.message);
+  }
+
+  return (
+    <form className={styles.form} onSubmit={submit} aria-label="Start a run">
+      <label className={staff.field}>
+        Device
+        <select name="device" defaultValue="auto">
+          {DEVICES.map((d) => (
+            <option key={d} value={d}>
+              {d === "auto" ? "auto (CUDA if present)" : d}
+            </option>
+          ))}
+        </select>
+      </label>
+      {PARAMS.map((p) => (
+        <label key={p.name} className={staff.field}>
+          {p.label}
+          <input name={p.name} type="number" defaultValue={p.defaultValue} step={p.step} min={p.min} required />
+        </label>
+      ))}
+      <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy}>
+        {busy ? "Starting…" : "Start run"}
+      </button>
+      {error && (
+        <p className={styles.errorBox} role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
