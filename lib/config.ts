@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { log } from "./log";
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
 
@@ -16,6 +17,26 @@ const schema = z.object({
   LOOPDESK_MODELS_DIR: z.string().default("./models"),
   /** HMAC key for customer tokens. Several instances behind a load balancer must share it. */
   CUSTOMER_TOKEN_SECRET: z.string().min(32).optional(),
+  /** Earlier secrets, comma-separated: their tokens stay valid and are re-issued under the current one. */
+  CUSTOMER_TOKEN_PREVIOUS_SECRETS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, "each previous secret must be at least 32 characters"))),
+  /** Redis: when set, socket.io instances share rooms and rate limits hold across instances. */
+  REDIS_URL: z.string().url().optional(),
+  /** Rate limits: each allows so many events per window (seconds); beyond it the client gets `rate_limited`. */
+  RATE_LIMIT_WINDOW_SECONDS: int(60),
+  RATE_LIMIT_MESSAGES_PER_CUSTOMER: int(20),
+  RATE_LIMIT_MESSAGES_PER_IP: int(60),
+  RATE_LIMIT_CONNECTIONS_PER_IP: int(30),
+  /** Who may frame the widget page `/widget`: a CSP source list, e.g. "https://shop.example https://*.shop.example"; unset = any site. */
+  WIDGET_FRAME_ANCESTORS: z
+    .string()
+    .regex(/^[^;,\r\n]*$/, "a space-separated CSP source list (no ; or ,)")
+    .optional(),
+  /** Replies generated (or waiting in the shared queue) at once for one customer; later ones wait their turn. */
+  GENERATIONS_PER_CUSTOMER: int(1),
   LM_MAX_NEW_TOKENS: int(96),
   /** Generations running at once; more wait in a FIFO queue and see a "typing" state. */
   LM_CONCURRENCY: int(2),
@@ -38,7 +59,9 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema> & {
+  /** Signs new tokens; the previous secrets only verify. */
   customerTokenSecret: string;
+  customerTokenSecrets: string[];
   intentThresholds: { global: number; perIntent: Record<string, number> };
 };
 
@@ -57,19 +80,25 @@ function loadConfig(): Config {
     throw new Error(`Invalid configuration: ${issues}`);
   }
   const env = parsed.data;
+  const customerTokenSecret = env.CUSTOMER_TOKEN_SECRET ?? localSecret(env.LOOPDESK_DATA_DIR, env.NODE_ENV);
   return {
     ...env,
-    customerTokenSecret: env.CUSTOMER_TOKEN_SECRET ?? localSecret(env.LOOPDESK_DATA_DIR),
+    customerTokenSecret,
+    customerTokenSecrets: [customerTokenSecret, ...env.CUSTOMER_TOKEN_PREVIOUS_SECRETS],
     intentThresholds: { global: env.INTENT_THRESHOLD, perIntent: env.INTENT_THRESHOLDS },
   };
 }
 
 /**
  * With no secret in the environment (a laptop demo), one is generated once and kept in the data
- * folder so customer tokens stay valid across restarts. Production sets CUSTOMER_TOKEN_SECRET.
+ * folder so customer tokens stay valid across restarts. Production sets CUSTOMER_TOKEN_SECRET; `npm start`
+ * on a fresh machine runs in production mode without it, so this warns instead of refusing to start.
  */
-function localSecret(dataDir: string): string {
+function localSecret(dataDir: string, nodeEnv: string): string {
   const file = path.join(dataDir, "customer-token.secret");
+  if (nodeEnv === "production") {
+    log.warn({ file }, "CUSTOMER_TOKEN_SECRET is not set: using a secret kept in the data folder; set it in the environment (the same on every instance)");
+  }
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32).toString("hex");

@@ -8,6 +8,7 @@ import path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { Writable } from "node:stream";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { z } from "zod";
 import { SingleBar, Presets } from "cli-progress";
 import { config } from "../config";
 import { db } from "../db/client";
@@ -19,6 +20,7 @@ import { runTraining, trainParamsSchema, type Device } from "../training/run";
 import { promote, rollback } from "../training/promote";
 import type { GateVerdict } from "../training/gate";
 import { createStaffUser, STAFF_ROLES, type StaffRole } from "../auth/session";
+import { purgeCustomerData, type PurgeScope } from "../db/retention";
 
 const actor = () => process.env.LOOPDESK_ACTOR ?? `${os.userInfo().username}@cli`;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -153,6 +155,27 @@ staff
     const password = process.env.LOOPDESK_STAFF_PASSWORD ?? (await promptPassword());
     const user = await createStaffUser({ email: opts.email, name: opts.name ?? opts.email.split("@")[0] ?? opts.email, role: opts.role, password }, actor());
     console.log(`created ${user.role} ${user.email} (${user.id})`);
+  });
+
+const data = program.command("data").description("stored conversations: retention and deletion requests");
+data
+  .command("purge")
+  .option("--older-than <days>", "delete conversations with no message for this many days", int)
+  .option("--customer <customerId>", "delete everything of one customer (a deletion request)")
+  .option("--dry-run", "only count what would be deleted")
+  .description("delete conversations, their messages and the intent labels derived from them, and dataset snapshots holding those labels")
+  .action(async (opts: { olderThan?: number; customer?: string; dryRun?: boolean }) => {
+    if ((opts.olderThan === undefined) === (opts.customer === undefined)) fail("give exactly one of --older-than <days> or --customer <customerId>");
+    if (opts.olderThan !== undefined && opts.olderThan < 1) fail("--older-than must be at least 1 day");
+    if (opts.customer !== undefined && !z.string().uuid().safeParse(opts.customer).success) fail("--customer must be a customer id (a UUID)");
+    const scope: PurgeScope = opts.customer ? { customerId: opts.customer } : { olderThanDays: opts.olderThan! };
+    const dryRun = opts.dryRun ?? false;
+    const snapshotsDir = path.join(config().LOOPDESK_DATA_DIR, "snapshots");
+    const { counts, snapshots } = await purgeCustomerData({ scope, dryRun, actor: actor(), snapshotsDir });
+    const verb = dryRun ? "would delete" : "deleted";
+    console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.customers} customer(s)`);
+    for (const file of snapshots) console.log(`${verb} snapshot ${file}`);
+    if (dryRun) console.log("dry run: nothing was deleted");
   });
 
 /** Asks twice on the terminal without echoing what is typed. */

@@ -2,10 +2,12 @@
 import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
 import { findCustomerBotMessage, findCustomerConversation, listMessages, toChatMessage } from "../db/queries";
-import { mintCustomerToken, verifyCustomerToken } from "../customer-token";
-import { guarded } from "./guarded";
+import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
+import { guarded, refuseUnknownEvents } from "./guarded";
+import { chatRateLimits } from "./rate-limits";
 import {
   CHAT_NAMESPACE,
+  CLIENT_EVENTS,
   ErrorCode,
   type ChatError,
   type ClientToServerEvents,
@@ -36,9 +38,19 @@ export type ChatNamespace = Namespace<ClientToServerEvents, ServerToClientEvents
 
 export function attachChatNamespace(io: Server): ChatNamespace {
   const nsp = io.of(CHAT_NAMESPACE) as ChatNamespace;
-  const secret = config().customerTokenSecret;
+  const { customerTokenSecret: secret, customerTokenSecrets: secrets } = config();
+  const limits = chatRateLimits();
+  const refuse = (error: ChatError) => Object.assign(new Error(error.message), { data: error });
+
+  // Too many connections from one address are refused before anything else.
+  nsp.use((socket, next) => {
+    limits
+      .then((l) => l.connection(socket.handshake.address))
+      .then((refused) => next(refused ? refuse(refused) : undefined), next);
+  });
 
   // A first visit gets a fresh token; a forged or malformed one is refused so the client can start over.
+  // A token signed with a previous secret is accepted and re-issued under the current one (chat:session).
   nsp.use((socket, next) => {
     const given = (socket.handshake.auth as { customerToken?: unknown }).customerToken;
     if (given === undefined || given === null || given === "") {
@@ -46,13 +58,12 @@ export function attachChatNamespace(io: Server): ChatNamespace {
       socket.data = { customerId, customerToken: token };
       return next();
     }
-    const customerId = verifyCustomerToken(given, secret);
-    if (!customerId) {
-      const err = new Error("Invalid customer token.") as Error & { data: ChatError };
-      err.data = { code: ErrorCode.invalidToken, message: "Invalid customer token; connect without one to start over." };
-      return next(err);
+    const verified = verifyRotatedCustomerToken(given, secrets);
+    if (!verified) {
+      return next(refuse({ code: ErrorCode.invalidToken, message: "Invalid customer token; connect without one to start over." }));
     }
-    socket.data = { customerId, customerToken: given as string };
+    const { customerId, current } = verified;
+    socket.data = { customerId, customerToken: current ? (given as string) : signCustomerToken(customerId, secret) };
     next();
   });
 
@@ -63,11 +74,14 @@ export function attachChatNamespace(io: Server): ChatNamespace {
     const { customerId } = socket.data;
     void socket.join(customerRoom(customerId));
     socket.emit("chat:session", { customerToken: socket.data.customerToken });
+    refuseUnknownEvents(socket, CLIENT_EVENTS);
 
     socket.on("chat:send", (payload, ack) =>
       guarded(socket, ack, async (reply) => {
         const parsed = parsePayload(sendSchema, payload);
         if (!parsed.ok) return reply(parsed);
+        const refused = await (await limits).message(customerId, socket.handshake.address);
+        if (refused) return reply({ ok: false, error: refused });
         await runCustomerTurn(io, customerId, parsed.value, reply);
       }),
     );

@@ -1,0 +1,45 @@
+/**
+ * Rate limits on the customer chat: messages per customer and per address, connections per address.
+ * In memory by default; in Redis when REDIS_URL is set, so the limits hold across instances (with an
+ * in-memory fallback while Redis is unreachable).
+ */
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { config } from "../config";
+import { ErrorCode, type ChatError } from "../protocol";
+import { redisClient } from "../redis";
+
+export interface ChatRateLimits {
+  /** A refusal to send back, or null when the message may go through. */
+  message(customerId: string, ip: string): Promise<ChatError | null>;
+  connection(ip: string): Promise<ChatError | null>;
+}
+
+export async function chatRateLimits(): Promise<ChatRateLimits> {
+  const cfg = config();
+  const redis = cfg.REDIS_URL ? await redisClient(cfg.REDIS_URL) : undefined;
+  const limiter = (keyPrefix: string, points: number): RateLimiterAbstract => {
+    const opts = { keyPrefix: `loopdesk:rl:${keyPrefix}`, points, duration: cfg.RATE_LIMIT_WINDOW_SECONDS };
+    if (!redis) return new RateLimiterMemory(opts);
+    return new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: true, insuranceLimiter: new RateLimiterMemory(opts) });
+  };
+  const perCustomer = limiter("msg-customer", cfg.RATE_LIMIT_MESSAGES_PER_CUSTOMER);
+  const perIp = limiter("msg-ip", cfg.RATE_LIMIT_MESSAGES_PER_IP);
+  const connections = limiter("conn-ip", cfg.RATE_LIMIT_CONNECTIONS_PER_IP);
+  return {
+    message: async (customerId, ip) =>
+      (await refusal(perCustomer, customerId, "You are sending messages too quickly")) ??
+      (await refusal(perIp, ip, "Too many messages from your network")),
+    connection: (ip) => refusal(connections, ip, "Too many connections from your network"),
+  };
+}
+
+async function refusal(limiter: RateLimiterAbstract, key: string, what: string): Promise<ChatError | null> {
+  try {
+    await limiter.consume(key);
+    return null;
+  } catch (res) {
+    if (!(res instanceof RateLimiterRes)) throw res;
+    const seconds = Math.ceil(res.msBeforeNext / 1000);
+    return { code: ErrorCode.rateLimited, message: `${what}; please try again in ${seconds} s.`, retryAfterMs: res.msBeforeNext };
+  }
+}
