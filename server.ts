@@ -7,9 +7,13 @@ import next from "next";
 import { Server } from "socket.io";
 import { config } from "./lib/config";
 import { log } from "./lib/log";
+import { redisAdapter } from "./lib/redis";
 import { loadModels } from "./lib/models/registry";
+import { startReplyWatch } from "./lib/chat/turn";
 import { attachChatNamespace } from "./lib/socket/chat-namespace";
 import { attachStaffNamespace } from "./lib/socket/staff-namespace";
+import { attachMlNamespace } from "./lib/socket/ml-namespace";
+import { startTrainingWorker } from "./lib/training/queue";
 import { db } from "./lib/db/client";
 import { seedDatabase } from "./lib/db/seed";
 
@@ -18,14 +22,34 @@ const dev = cfg.NODE_ENV !== "production";
 const app = next({ dev, hostname: cfg.HOST, port: cfg.PORT });
 const handle = app.getRequestHandler();
 
-const httpServer = createServer((req, res) => void handle(req, res));
+const httpServer = createServer((req, res) => {
+  // Next's router answers a path that does not percent-decode with a bare 500; it is the client's error.
+  if (!decodablePath(req.url ?? "/")) {
+    res.writeHead(400, { "content-type": "application/json", "x-content-type-options": "nosniff", "cache-control": "no-store" });
+    res.end(JSON.stringify({ error: { code: "invalid_path", message: "The URL is not valid." } }));
+    return;
+  }
+  void handle(req, res);
+});
+
+function decodablePath(url: string): boolean {
+  try {
+    decodeURIComponent(url.split("?")[0]!);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const io = new Server(httpServer, {
   serveClient: false,
   maxHttpBufferSize: 64 * 1024, // a chat message is at most 2,000 characters
   pingInterval: 20_000,
 });
+// Several instances share rooms through Redis when it is configured.
+if (cfg.REDIS_URL) io.adapter(await redisAdapter(cfg.REDIS_URL));
 attachChatNamespace(io);
 attachStaffNamespace(io);
+const mlReady = attachMlNamespace(io);
 // Route handlers (a separate module copy inside Next's bundle) reach the sockets through this, e.g. to
 // send `inbox:changed` after a label is stored.
 (globalThis as { __loopdeskIo?: Server }).__loopdeskIo = io;
@@ -37,9 +61,16 @@ const modelsReady = seedDatabase().then(loadModels).catch((err: unknown) => {
 await app.prepare();
 httpServer.listen(cfg.PORT, cfg.HOST, () => log.info({ port: cfg.PORT, dev }, "loopdesk listening"));
 await modelsReady;
+await mlReady;
+// Training runs execute in worker.ts; the embedded PGlite database can only be opened by this process,
+// so without DATABASE_URL the worker runs here (the trainer itself is a child process either way).
+const stopWorker = cfg.DATABASE_URL ? null : await startTrainingWorker();
+// Replies a killed process left streaming are marked interrupted (now, and whenever another instance dies).
+startReplyWatch(io);
 
 async function shutdown(signal: string) {
   log.info({ signal }, "shutting down");
+  await stopWorker?.();
   io.close();
   httpServer.close();
   await db().$disconnect();

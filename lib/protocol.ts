@@ -10,6 +10,8 @@ export const MAX_MESSAGE_CHARS = 2000;
 /** Stable error codes: clients branch on these, never on messages. */
 export const ErrorCode = {
   invalidPayload: "invalid_payload",
+  /** An event name the namespace does not have. */
+  unknownEvent: "unknown_event",
   emptyText: "empty_text",
   textTooLong: "text_too_long",
   unknownConversation: "unknown_conversation",
@@ -17,6 +19,8 @@ export const ErrorCode = {
   unknownMessage: "unknown_message",
   invalidToken: "invalid_token",
   busy: "busy",
+  /** Too many messages or connections for this customer or address; retry after `retryAfterMs`. */
+  rateLimited: "rate_limited",
   generationFailed: "generation_failed",
   unavailable: "unavailable",
   internal: "internal_error",
@@ -34,6 +38,10 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ChatError {
   code: ErrorCode;
   message: string;
+  /** With `rate_limited`: when the client may try again. */
+  retryAfterMs?: number;
+  /** Set when the same request may succeed if sent again later (e.g. `unavailable` while the database is down). */
+  retryable?: boolean;
 }
 
 const id = z.string().uuid();
@@ -86,7 +94,8 @@ export interface ServerToClientEvents {
   "chat:status": (p: { conversationId: string; status: ConversationStatus }) => void;
   /** The bot is preparing a reply: `queued` while the reply waits for a free generation slot. */
   "chat:typing": (p: { conversationId: string; messageId: string; replyToId: string; queued: boolean }) => void;
-  "chat:token": (p: { conversationId: string; messageId: string; text: string }) => void;
+  /** A piece of a reply; `offset` is where `text` starts in the reply's text (see `extendReply`). */
+  "chat:token": (p: { conversationId: string; messageId: string; text: string; offset: number }) => void;
   "chat:done": (p: { conversationId: string; messageId: string; text: string; stopped: boolean }) => void;
   "chat:error": (p: ChatError & { conversationId?: string; messageId?: string }) => void;
   /** A member of staff is typing in this conversation (sent at most about once a second while they type). */
@@ -165,6 +174,18 @@ export interface ClientToServerEvents {
   "chat:rate": (p: RatePayload, ack: (r: RateAck) => void) => void;
 }
 
+/** The events a client may send, by namespace, for the server to refuse others (and tests to cover all). */
+export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:typing", "chat:rate"] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const STAFF_EVENTS = [
+  "staff:watch",
+  "staff:unwatch",
+  "staff:takeover",
+  "staff:send",
+  "staff:typing",
+  "staff:handback",
+  "staff:close",
+] as const satisfies readonly (keyof StaffToServerEvents)[];
+
 /** Handshake `auth` the client sends; the token is absent on a first visit. */
 export interface ChatAuth {
   customerToken?: string;
@@ -192,4 +213,24 @@ export function parsePayload<T>(schema: z.ZodType<T>, payload: unknown): { ok: t
   const issue = r.error.issues[0];
   const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
   return { ok: false, error: { code: ErrorCode.invalidPayload, message: `Invalid payload: ${where}${issue?.message ?? "malformed"}` } };
+}
+
+/** A live piece of a streaming reply: `text` starts at `offset` (UTF-16 code units) of the reply's text. */
+export interface ReplyPiece {
+  offset: number;
+  text: string;
+}
+
+/**
+ * Extends the text a client has of a reply with live pieces, by offset: what it already has is
+ * skipped (no duplicates after a reconnect replayed the stored text) and a piece beyond its end waits
+ * (no gaps) until the text before it arrives, from another piece or the stored history.
+ */
+export function extendReply(text: string, pieces: ReplyPiece[]): { text: string; waiting: ReplyPiece[] } {
+  const waiting: ReplyPiece[] = [];
+  for (const p of [...pieces].sort((a, b) => a.offset - b.offset)) {
+    if (p.offset > text.length) waiting.push(p);
+    else if (p.offset + p.text.length > text.length) text += p.text.slice(text.length - p.offset);
+  }
+  return { text, waiting };
 }

@@ -8,11 +8,13 @@ import { io, type Socket } from "socket.io-client";
 import {
   CHAT_NAMESPACE,
   ErrorCode,
+  extendReply,
   type ChatError,
   type ChatMessage,
   type ClientToServerEvents,
   type ConversationStatus,
   type RateAck,
+  type ReplyPiece,
   type SendAck,
   type ServerToClientEvents,
 } from "@/lib/protocol";
@@ -21,6 +23,10 @@ import { newClientMessageId } from "@/lib/client-message-id";
 const TOKEN_KEY = "loopdesk.customerToken";
 const CONVERSATION_KEY = "loopdesk.conversationId";
 const ACK_TIMEOUT_MS = 10_000;
+/** A send refused with a retryable error (the service is briefly down) is tried again after n × this. */
+const RETRY_DELAY_MS = 2000;
+/** A reply with a gap in it (tokens missed while disconnected) is fetched again from history after this. */
+const GAP_REFETCH_MS = 500;
 /** Typing events go out at most this often while the customer types… */
 const TYPING_SEND_MS = 1500;
 /** …and an agent counts as typing until this long after their last one. */
@@ -73,15 +79,24 @@ function upsert(list: UiMessage[], m: UiMessage): UiMessage[] {
 const fromStored = (m: ChatMessage): UiMessage => ({ ...m, pending: m.replyStatus === "streaming" });
 
 /**
- * The stored history wins, except where this tab knows more: a reply the database still has as
- * streaming (its tokens arrived here after the query), and messages newer than the query.
+ * The stored history wins, except where this tab knows more: messages newer than the query, and a
+ * reply the database still has as streaming, whose text is the longer of the two (both are prefixes of
+ * the reply) extended by the live pieces that were waiting for it.
  */
-function mergeHistory(stored: UiMessage[], current: UiMessage[], conversationId: string): UiMessage[] {
+function mergeHistory(
+  stored: UiMessage[],
+  current: UiMessage[],
+  conversationId: string,
+  extend: (messageId: string, text: string) => string,
+): UiMessage[] {
   let next = stored;
   for (const m of current) {
     if (m.conversationId !== conversationId && m.conversationId !== "") continue;
     const s = stored.find((x) => sameMessage(x, m));
-    if (!s || (s.role === "bot" && s.replyStatus === "streaming")) next = upsert(next, m);
+    if (!s) next = upsert(next, m);
+    else if (s.role === "bot" && s.replyStatus === "streaming") {
+      next = upsert(next, { ...m, text: extend(m.id, s.text.length >= m.text.length ? s.text : m.text) });
+    }
   }
   return next;
 }
@@ -103,6 +118,17 @@ export function useChat() {
   const [agentTyping, setAgentTyping] = useState<string | null>(null);
   const agentTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const lastTypingSent = useRef(0);
+  /** Live pieces of replies that arrived ahead of the text before them (missed while disconnected), by reply id. */
+  const waitingPieces = useRef(new Map<string, ReplyPiece[]>());
+  const gapRefetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+
+  /** A reply's text extended by its waiting pieces and `more`; what still has a gap before it keeps waiting. */
+  const extendText = useCallback((messageId: string, text: string, more: ReplyPiece[] = []) => {
+    const r = extendReply(text, [...(waitingPieces.current.get(messageId) ?? []), ...more]);
+    if (r.waiting.length > 0) waitingPieces.current.set(messageId, r.waiting);
+    else waitingPieces.current.delete(messageId);
+    return r.text;
+  }, []);
 
   const setConversation = useCallback((id: string | null) => {
     conversationRef.current = id;
@@ -128,10 +154,10 @@ export function useChat() {
         }
         setStatus(r.status);
         setRating(r.rating ?? null);
-        setMessages((current) => mergeHistory(r.messages.map(fromStored), current, id));
+        setMessages((current) => mergeHistory(r.messages.map(fromStored), current, id, extendText));
       });
     },
-    [setConversation],
+    [setConversation, extendText],
   );
 
   useEffect(() => {
@@ -184,19 +210,27 @@ export function useChat() {
         return upsert(l, { id: messageId, conversationId, role: "bot", text: existing?.text ?? "", clientMessageId: null, replyToId, replyStatus: "streaming", pending: true, queued });
       });
     });
-    socket.on("chat:token", ({ conversationId, messageId, text }) => {
+    socket.on("chat:token", ({ conversationId, messageId, text, offset }) => {
       if (!ours(conversationId)) return;
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
         if (existing && !existing.pending) return l;
         return upsert(l, {
           id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: existing?.replyToId ?? null,
-          replyStatus: "streaming", pending: true, queued: false, text: (existing?.text ?? "") + text,
+          replyStatus: "streaming", pending: true, queued: false, text: extendText(messageId, existing?.text ?? "", [{ offset, text }]),
         });
       });
+      // Pieces missed while disconnected leave a gap: the stored text fills it.
+      if (waitingPieces.current.has(messageId) && gapRefetch.current === undefined) {
+        gapRefetch.current = setTimeout(() => {
+          gapRefetch.current = undefined;
+          loadHistory(socket);
+        }, GAP_REFETCH_MS);
+      }
     });
     socket.on("chat:done", ({ conversationId, messageId, text, stopped }) => {
       if (!ours(conversationId)) return;
+      waitingPieces.current.delete(messageId);
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
         const done = { text, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
@@ -211,9 +245,10 @@ export function useChat() {
     });
     return () => {
       clearTimeout(agentTypingTimer.current);
+      clearTimeout(gapRefetch.current);
       socket.disconnect();
     };
-  }, [loadHistory]);
+  }, [loadHistory, extendText]);
 
   /** Delivers one message; resolves to whether the server stored it. */
   const deliver = useCallback(
@@ -230,6 +265,10 @@ export function useChat() {
           }),
         );
         if (!ack) continue;
+        if (!ack.ok && ack.error.retryable) {
+          await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * (attempt + 1)));
+          continue;
+        }
         if (ack.ok) {
           const { conversationId, messageId } = ack;
           setMessages((l) => l.map((x) => (x.clientMessageId === clientMessageId && x.role === "customer" ? { ...x, id: messageId, conversationId, pending: false } : x)));

@@ -1,12 +1,59 @@
 /** Every database read and write of the chat path, in one place. */
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "./client";
+import { log } from "../log";
 import { Prisma } from "../generated/prisma/client";
 import type { Conversation, ConversationStatus as DbConversationStatus, Message } from "../generated/prisma/client";
 import type { IntentPrediction } from "../models/classifier";
 import type { ChatMessage, ReplyStatus } from "../protocol";
 
 const preview = (text: string) => text.slice(0, 160);
+
+interface DriverErrorCause {
+  kind?: string;
+  code?: string;
+  severity?: string;
+}
+/** Driver-adapter error kinds that mean the connection or the server went away. */
+const CONNECTION_LOST_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+
+/**
+ * Whether an error means the database was unreachable (a connection cut, the server restarting or
+ * refusing connections), so the same query may succeed later, rather than a bad query or a conflict.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: unknown; cause?: DriverErrorCause; meta?: { driverAdapterError?: { cause?: DriverErrorCause } } } | null;
+  const cause = e?.meta?.driverAdapterError?.cause ?? (e?.name === "DriverAdapterError" ? e.cause : undefined);
+  if (cause) {
+    // FATAL ends the session (terminated, shutting down, not accepting connections); classes 08, 53 and
+    // 57P are connection exceptions, insufficient resources and operator intervention.
+    return CONNECTION_LOST_KINDS.has(cause.kind ?? "") || cause.severity === "FATAL" || /^(08|53|57P)/.test(cause.code ?? "");
+  }
+  // node-postgres's own errors for a pooled connection that was cut or could not be made.
+  return typeof e?.message === "string" && /Connection terminated|connection error|not queryable|ECONNREFUSED|ECONNRESET/.test(e.message);
+}
+
+/** How long writes that must not be lost (a bot reply and the steps before it) wait for the database. */
+const DATABASE_RETRY_MS = 60_000;
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/**
+ * Runs an idempotent database step, retrying with backoff while the database is unavailable (up to a
+ * minute), so that work done during an outage (a generated reply) is stored once it is back.
+ */
+export async function retryWhileDatabaseUnavailable<T>(step: string, run: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + DATABASE_RETRY_MS;
+  for (let delay = 100; ; delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS)) {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) throw err;
+      log.warn({ step, retryInMs: delay, reason: err instanceof Error ? err.message.split("\n").at(-1) : String(err) }, "database unavailable; retrying");
+      await sleep(delay);
+    }
+  }
+}
 
 export function toChatMessage(m: Message): ChatMessage {
   return {
@@ -68,12 +115,16 @@ export async function storeCustomerMessage(input: {
   if (conversation.status === "closed") return { ok: false, reason: "conversation_closed" };
 
   try {
-    const message = await prisma.message.create({
-      data: { conversationId, role: "customer", text: input.text, clientMessageId: input.clientMessageId },
-    });
-    await prisma.conversation.update({
-      where: { id: conversationId },
-      data: { lastMessageAt: message.createdAt, lastMessagePreview: preview(message.text) },
+    // One transaction: a failure (say, the database going away) leaves either both writes or neither.
+    const message = await prisma.$transaction(async (tx) => {
+      const created = await tx.message.create({
+        data: { conversationId, role: "customer", text: input.text, clientMessageId: input.clientMessageId },
+      });
+      await tx.conversation.update({
+        where: { id: conversationId },
+        data: { lastMessageAt: created.createdAt, lastMessagePreview: preview(created.text) },
+      });
+      return created;
     });
     return { ok: true, message, conversation, duplicate: false };
   } catch (e) {
@@ -123,20 +174,59 @@ export async function knowledgeArticle(intent: string) {
   return db().knowledgeArticle.findUnique({ where: { intent } });
 }
 
-/** The bot reply row for a customer message: created once (its clientMessageId is derived), then finished. */
-export async function createBotReply(conversationId: string, replyToId: string, modelVersion: string) {
+/**
+ * The bot reply row for a customer message: created once (its clientMessageId is derived), then
+ * finished. Safe to retry: the row's id is chosen here, so a retry after a lost commit knows the row
+ * it finds is its own.
+ */
+export async function createBotReply(conversationId: string, replyToId: string, modelVersion: string, id: string = randomUUID()) {
   const clientMessageId = `reply:${replyToId}`;
   try {
     const message = await db().message.create({
-      data: { conversationId, role: "bot", text: "", replyToId, clientMessageId, replyStatus: "streaming", modelVersion },
+      data: { id, conversationId, role: "bot", text: "", replyToId, clientMessageId, replyStatus: "streaming", modelVersion, replyHeartbeatAt: new Date() },
     });
     return { message, created: true };
   } catch (e) {
     if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
     const message = await findByClientId(conversationId, clientMessageId);
     if (!message) throw e;
-    return { message, created: false };
+    return { message, created: message.id === id };
   }
+}
+
+/** Stores the text a reply has so far (a reconnecting client resumes from it); also its heartbeat. */
+export async function saveReplyProgress(messageId: string, text: string): Promise<void> {
+  await db().message.updateMany({ where: { id: messageId, replyStatus: "streaming" }, data: { text, replyHeartbeatAt: new Date() } });
+}
+
+/** Heartbeat for replies this process is generating or has queued, so no other instance marks them interrupted. */
+export async function touchStreamingReplies(messageIds: string[]): Promise<void> {
+  if (messageIds.length === 0) return;
+  await db().message.updateMany({ where: { id: { in: messageIds }, replyStatus: "streaming" }, data: { replyHeartbeatAt: new Date() } });
+}
+
+/**
+ * Marks replies left streaming by a dead process (no heartbeat for `staleMs`; `aliveHere` are the
+ * caller's own, whose heartbeat an outage may have held up) as interrupted, keeping their partial
+ * text; returns them with their customer, to tell anyone watching.
+ */
+export async function interruptAbandonedReplies(staleMs: number, aliveHere: string[]): Promise<{ message: Message; customerId: string }[]> {
+  const cutoff = new Date(Date.now() - staleMs);
+  const where = {
+    replyStatus: "streaming" as const,
+    id: { notIn: aliveHere },
+    OR: [{ replyHeartbeatAt: { lt: cutoff } }, { replyHeartbeatAt: null }],
+  };
+  const abandoned = await db().message.findMany({ where, select: { id: true } });
+  if (abandoned.length === 0) return [];
+  const ids = abandoned.map((m) => m.id);
+  // The condition again: a reply whose heartbeat came in meanwhile is still alive.
+  await db().message.updateMany({ where: { AND: [{ id: { in: ids } }, where] }, data: { replyStatus: "interrupted" } });
+  const rows = await db().message.findMany({
+    where: { id: { in: ids }, replyStatus: "interrupted" },
+    include: { conversation: { select: { customerId: true } } },
+  });
+  return rows.map(({ conversation, ...message }) => ({ message, customerId: conversation.customerId }));
 }
 
 export async function finishBotReply(

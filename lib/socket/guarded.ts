@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from "../db/queries";
 import { log } from "../log";
 import { ErrorCode, type ChatError } from "../protocol";
 
@@ -8,7 +9,8 @@ interface ErrorChannel {
 
 /**
  * Runs a socket event handler so that a bad payload or a failure never breaks the connection: the
- * client always gets an answer with a stable code, and internals stay in the server log.
+ * client always gets an answer with a stable code (`unavailable`, retryable, while the database is
+ * down), and internals stay in the server log.
  */
 export async function guarded<R>(
   socket: ErrorChannel,
@@ -25,8 +27,26 @@ export async function guarded<R>(
     await handler(reply);
   } catch (err) {
     log.error({ err, socket: socket.id }, "socket event failed");
-    const error = { code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry." };
+    // A database outage is worth retrying (resends are idempotent); anything else is our fault.
+    const error: ChatError = isDatabaseUnavailable(err)
+      ? { code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry.", retryable: true }
+      : { code: ErrorCode.internal, message: "Something went wrong on our side." };
     if (answered) socket.emit("chat:error", error);
     else reply({ ok: false, error });
   }
+}
+
+interface AnyEventSocket extends ErrorChannel {
+  onAny(listener: (event: string, ...args: unknown[]) => void): unknown;
+}
+
+/** Answers events the namespace does not have with `unknown_event` (to the acknowledgement if there is one). */
+export function refuseUnknownEvents(socket: AnyEventSocket, known: readonly string[]): void {
+  socket.onAny((event, ...args) => {
+    if (known.includes(event)) return;
+    const error: ChatError = { code: ErrorCode.unknownEvent, message: "Unknown event." };
+    const ack = args.at(-1);
+    if (typeof ack === "function") ack({ ok: false, error });
+    else socket.emit("chat:error", error);
+  });
 }

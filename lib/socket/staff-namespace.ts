@@ -1,23 +1,22 @@
 /**
  * The staff socket.io namespace `/staff`: agents (and admins) watch live conversations, take them
- * over, chat with the customer, hand back to the bot and close. The session cookie is checked at
- * the handshake, again on every event, and every 30 s for idle sockets; a socket whose session has
- * ended (logged out, expired, user disabled or demoted) is told why and disconnected.
+ * over, chat with the customer, hand back to the bot and close. Sessions are checked as in
+ * lib/socket/staff-auth.ts.
  */
 import type { Namespace, Server, Socket } from "socket.io";
-import { AREA_ROLES, hasRole, type StaffIdentity } from "../auth/roles";
+import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
 import { INBOX_ROOM, STAFF_NAMESPACE } from "../chat/broadcast";
 import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
 import { conversationRoom, customerRoom } from "../chat/rooms";
 import { stopConversationReplies } from "../chat/turn";
 import { findConversationForStaff } from "../db/queries";
-import { log } from "../log";
-import { guarded } from "./guarded";
+import { guarded, refuseUnknownEvents } from "./guarded";
+import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
 import {
   CHAT_NAMESPACE,
   ErrorCode,
-  type ChatError,
   parsePayload,
+  STAFF_EVENTS,
   type ServerToClientEvents,
   type ServerToStaffEvents,
   staffConversationSchema,
@@ -31,85 +30,21 @@ interface SocketData {
 type StaffSocket = Socket<StaffToServerEvents, ServerToStaffEvents, Record<string, never>, SocketData>;
 export type StaffNamespace = Namespace<StaffToServerEvents, ServerToStaffEvents, Record<string, never>, SocketData>;
 
-/** How often idle sockets have their session checked again. */
-const REVALIDATE_MS = 30_000;
+const DENIED = "Your role may not use the live chat.";
 /** An agent's typing reaches the customer at most this often per conversation. */
 const TYPING_INTERVAL_MS = 1000;
-
-type Verdict = { ok: true; staff: StaffIdentity } | { ok: false; error: ChatError };
-
-/**
- * lib/auth/session.ts imports next/headers, whose request storage must not be created before Next has
- * set up its runtime (a static import from server.ts would break every page): load it on first use.
- */
-let sessionModule: Promise<typeof import("../auth/session")> | undefined;
-const session = () => (sessionModule ??= import("../auth/session"));
-
-async function authenticate(cookieHeader: string | undefined): Promise<Verdict> {
-  const staff = await (await session()).staffFromCookieHeader(cookieHeader);
-  if (!staff) return { ok: false, error: { code: ErrorCode.unauthenticated, message: "Sign in to the staff console." } };
-  if (!hasRole(staff, AREA_ROLES.support)) {
-    return { ok: false, error: { code: ErrorCode.forbidden, message: "Your role may not use the live chat." } };
-  }
-  return { ok: true, staff };
-}
-
-/**
- * A browser always sends Origin on a WebSocket handshake: it must be this host (the session cookie
- * is SameSite=Strict as well). Clients that send none (not browsers) are judged by the cookie alone.
- */
-function foreignOrigin(headers: Record<string, string | string[] | undefined>): boolean {
-  const origin = headers.origin;
-  if (typeof origin !== "string" || origin === "") return false;
-  const hosts = [headers["x-forwarded-host"], headers.host].flatMap((h) => (typeof h === "string" ? h.split(",").map((x) => x.trim()) : []));
-  try {
-    return !hosts.includes(new URL(origin).host);
-  } catch {
-    return true;
-  }
-}
 
 export function attachStaffNamespace(io: Server): StaffNamespace {
   const nsp = io.of(STAFF_NAMESPACE) as StaffNamespace;
 
-  nsp.use((socket, next) => {
-    const refuse = (error: ChatError) => {
-      const err = new Error(error.message) as Error & { data: ChatError };
-      err.data = error;
-      next(err);
-    };
-    if (foreignOrigin(socket.handshake.headers)) return refuse({ code: ErrorCode.forbidden, message: "Cross-site connection refused." });
-    authenticate(socket.handshake.headers.cookie).then(
-      (v) => {
-        if (!v.ok) return refuse(v.error);
-        socket.data = { staff: v.staff };
-        next();
-      },
-      (err: unknown) => {
-        log.error({ err }, "staff handshake failed");
-        refuse({ code: ErrorCode.unavailable, message: "The service is temporarily unavailable; please retry." });
-      },
-    );
-  });
+  requireStaffSockets(nsp, AREA_ROLES.support, DENIED);
 
   // A take over on another instance stops the bot's replies generated here.
   nsp.on(STOP_CONVERSATION_EVENT, (conversationId: string) => void stopConversationReplies(conversationId));
 
-  // Idle sockets too stop receiving once their session ends.
-  const timer = setInterval(() => {
-    for (const socket of nsp.sockets.values()) {
-      void authenticate(socket.handshake.headers.cookie).then(
-        (v) => {
-          if (!v.ok) endSession(socket, v.error);
-        },
-        (err: unknown) => log.warn({ err }, "staff session re-check failed"),
-      );
-    }
-  }, REVALIDATE_MS);
-  timer.unref();
-
   nsp.on("connection", (socket: StaffSocket) => {
     void socket.join(INBOX_ROOM);
+    refuseUnknownEvents(socket, STAFF_EVENTS);
     const lastTyping = new Map<string, number>();
 
     /** Re-checks the session, then runs the handler with the current identity; never throws to the client. */
@@ -121,7 +56,7 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
       socket.on(event, ((payload: unknown, ack: unknown) => {
         if (opts.before && !opts.before(payload)) return;
         void guarded(socket, ack, async (reply) => {
-          const v = await authenticate(socket.handshake.headers.cookie);
+          const v = await authenticateStaff(socket.handshake.headers.cookie, AREA_ROLES.support, DENIED);
           if (!v.ok) {
             reply({ ok: false, error: v.error });
             endSession(socket, v.error);
@@ -213,9 +148,3 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
 const unknownConversation = { ok: false as const, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } };
 
 /** Tells the socket why it is being cut off, then disconnects it. */
-function endSession(socket: StaffSocket, error: ChatError) {
-  if (!socket.connected) return;
-  socket.emit("chat:error", error);
-  // Let the acknowledgement and the error go out before the disconnect packet.
-  setTimeout(() => socket.disconnect(true), 50);
-}

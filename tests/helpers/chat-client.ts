@@ -1,6 +1,15 @@
 /** A real socket.io client speaking the public chat protocol, for tests and benchmarks. */
 import { io, type Socket } from "socket.io-client";
-import { CHAT_NAMESPACE, type ClientToServerEvents, type SendAck, type SendPayload, type ServerToClientEvents } from "@/lib/protocol";
+import {
+  CHAT_NAMESPACE,
+  type ChatMessage,
+  type ClientToServerEvents,
+  extendReply,
+  type ReplyPiece,
+  type SendAck,
+  type SendPayload,
+  type ServerToClientEvents,
+} from "@/lib/protocol";
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -81,4 +90,55 @@ export function nextEvent<T>(socket: { on: Function; off: Function }, event: str
     };
     s.on(event, on);
   });
+}
+
+export interface ResumedReply {
+  /** The reply as the first chat:history after (re)connecting had it. */
+  fromHistory: ChatMessage | undefined;
+  /** The text assembled from stored text and live pieces, as the browser client does it. */
+  text: string;
+  /** The live pieces that arrived, in order. */
+  pieces: ReplyPiece[];
+}
+
+/**
+ * Follows a reply the way the browser client does after (re)connecting mid-reply: the stored text from
+ * chat:history, extended by live chat:token pieces by offset (extendReply), with history fetched again
+ * while a gap remains. Resolves once the reply is finished (chat:done, or finished in the history).
+ */
+export async function resumeReply(socket: ChatClient, conversationId: string, messageId: string): Promise<ResumedReply> {
+  let text = "";
+  let waiting: ReplyPiece[] = [];
+  const pieces: ReplyPiece[] = [];
+  const extend = (base: string, more: ReplyPiece[]) => ({ text, waiting } = extendReply(base, [...waiting, ...more]));
+  const onToken = (p: { messageId: string; text: string; offset: number }) => {
+    if (p.messageId !== messageId) return;
+    pieces.push({ offset: p.offset, text: p.text });
+    extend(text, [{ offset: p.offset, text: p.text }]);
+  };
+  let finished = false;
+  const onDone = (p: { messageId: string }) => void (p.messageId === messageId && (finished = true));
+  socket.on("chat:token", onToken);
+  socket.on("chat:done", onDone);
+  const fromHistory = async () => {
+    const h = await socket.emitWithAck("chat:history", { conversationId });
+    if (!h.ok) throw new Error(`chat:history: ${h.error.code}`);
+    const stored = h.messages.find((m) => m.id === messageId);
+    if (stored && stored.text.length > text.length) extend(stored.text, []);
+    if (stored && stored.replyStatus !== "streaming") finished = true;
+    return stored;
+  };
+  try {
+    const first = await fromHistory();
+    const deadline = Date.now() + 120_000;
+    while ((!finished || waiting.length > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 300));
+      if (waiting.length > 0) await fromHistory();
+    }
+    if (!finished || waiting.length > 0) throw new Error("the reply did not finish");
+    return { fromHistory: first, text, pieces };
+  } finally {
+    socket.off("chat:token", onToken);
+    socket.off("chat:done", onDone);
+  }
 }
