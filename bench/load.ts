@@ -9,7 +9,8 @@
  *      (round robin) for --duration seconds, measuring per message the acknowledgement latency (send →
  *      ack) and the time to first token (send → first chat:token of its reply), and counting errors
  *      by code (refused acks, chat:error, acks missing after 10 s, replies unfinished after the drain);
- *   3. checks the database: every acknowledged message is stored exactly once (lost, duplicates).
+ *   3. checks the database: every acknowledged message is stored exactly once (lost, duplicates) and has
+ *      a complete reply.
  * --find-rate runs step 2 at rising rates up to --rate (--duration each) and reports the highest rate
  * whose ack p99 stayed under 200 ms. --promote registers the seed classifier again under a second version name and,
  * halfway through, promotes it with the real CLI (`loopdesk models promote … --force`), so every chat
@@ -152,21 +153,31 @@ async function main() {
     const byMessageId = new Map<string, Sent>();
     const byReplyId = new Map<string, Sent>();
     let current: Phase | undefined;
+    // A reply's first events can arrive in the same network read as the ack, before the ack's promise
+    // continuation has recorded the message: they are kept here and matched when it does.
+    const earlyReplies = new Map<string, { replyId: string; ttftMs?: number; done: boolean }>();
+    const link = (sent: Sent, replyId: string) => {
+      sent.replyId = replyId;
+      byReplyId.set(replyId, sent);
+    };
     for (const socket of chatters) {
       socket.on("chat:typing", ({ messageId, replyToId }) => {
         const sent = byMessageId.get(replyToId);
-        if (sent && !sent.replyId) {
-          sent.replyId = messageId;
-          byReplyId.set(messageId, sent);
-        }
+        if (sent && !sent.replyId) link(sent, messageId);
+        else if (!sent) earlyReplies.set(replyToId, { replyId: messageId, done: false });
       });
+      const early = (replyId: string) => [...earlyReplies.values()].find((e) => e.replyId === replyId);
       socket.on("chat:token", ({ messageId }) => {
         const sent = byReplyId.get(messageId);
         if (sent && sent.ttftMs === undefined) sent.ttftMs = performance.now() - sent.sentAt;
+        const e = sent ? undefined : early(messageId);
+        if (e && e.ttftMs === undefined) e.ttftMs = performance.now();
       });
       socket.on("chat:done", ({ messageId }) => {
         const sent = byReplyId.get(messageId);
         if (sent) sent.done = true;
+        const e = sent ? undefined : early(messageId);
+        if (e) e.done = true;
       });
       socket.on("chat:error", ({ code }) => countError(current, `chat:error:${code}`));
       socket.on("disconnect", (reason) => countError(current, `disconnect:${reason}`));
@@ -187,6 +198,13 @@ async function main() {
       if (!ack.ok) return countError(phase, `ack:${ack.error.code}`);
       sent.messageId = ack.messageId;
       byMessageId.set(ack.messageId, sent);
+      const early = earlyReplies.get(ack.messageId);
+      if (early) {
+        earlyReplies.delete(ack.messageId);
+        link(sent, early.replyId);
+        if (early.ttftMs !== undefined) sent.ttftMs = early.ttftMs - sent.sentAt;
+        sent.done = early.done;
+      }
       conversations.set(socket, ack.conversationId);
     }
 
@@ -209,7 +227,8 @@ async function main() {
       phase.elapsedS = (performance.now() - start) / 1000;
       await promotion;
       const drainUntil = performance.now() + DRAIN_MS;
-      while (phase.sent.some((s) => s.replyId && !s.done) && performance.now() < drainUntil) await sleep(200);
+      // Every acknowledged message, also one whose reply has not even started yet (the last ones sent).
+      while (phase.sent.some((s) => s.messageId && !s.done) && performance.now() < drainUntil) await sleep(200);
       for (const s of phase.sent) if (s.messageId && !s.done) countError(phase, s.replyId ? "reply_unfinished" : "no_reply");
       current = undefined;
       const acks = phase.sent.flatMap((s) => (s.ackMs === undefined ? [] : [s.ackMs]));
@@ -241,10 +260,18 @@ async function main() {
        FROM "Message" WHERE id = ANY($1::uuid[])`,
       [acked],
     );
+    // And answered: the server's own record, whatever the client saw.
+    const unanswered = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "Message" c WHERE c.id = ANY($1::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM "Message" b WHERE b."replyToId" = c.id AND b."replyStatus" = 'complete')`,
+      [acked],
+    );
     await pool.end();
     const lost = acked.length - rows[0]!.stored;
     const connected = sockets.filter((s) => s.connected).length;
-    console.log(`database: ${acked.length} acknowledged, ${rows[0]!.stored} stored, ${rows[0]!.duplicates} duplicates`);
+    console.log(
+      `database: ${acked.length} acknowledged, ${rows[0]!.stored} stored, ${rows[0]!.duplicates} duplicates, ${unanswered.rows[0]!.n} without a complete reply`,
+    );
     console.log(`errors: ${JSON.stringify(Object.fromEntries(errors))}`);
     if (errors.size > 0) console.log(`server log (last errors):\n${server.output().split("\n").filter((l) => /"level":(50|60)/.test(l)).slice(-5).join("\n")}`);
     if (args.promote) {

@@ -25,6 +25,8 @@ export { trainParamsSchema, type Device, type TrainParams } from "../ml-protocol
 
 // Not a module for the bundler to trace (the venv's python is a symlink out of the project).
 const PYTHON = path.resolve(/* turbopackIgnore: true */ process.cwd(), ".venv/bin/python");
+/** The trainer: `-m training.train`, or another script taking the same arguments (LOOPDESK_TRAINER_SCRIPT, e.g. in tests). */
+const trainer = () => (process.env.LOOPDESK_TRAINER_SCRIPT ? [path.resolve(process.env.LOOPDESK_TRAINER_SCRIPT)] : ["-m", "training.train"]);
 const MAX_LOG_CHARS = 200_000;
 /** The loss curve keeps at most this many points; beyond, every other point is dropped. */
 const MAX_LOSS_POINTS = 1000;
@@ -94,7 +96,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
     await prisma.trainingRun.update({ where: { id: runId }, data: { progress: progress as unknown as Prisma.InputJsonValue, logs, heartbeatAt: new Date() } });
   };
 
-  const child = spawn(PYTHON, ["-m", "training.train", "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
+  const child = spawn(PYTHON, [...trainer(), "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });

@@ -279,6 +279,21 @@ describe("training runs from the console", () => {
 
   }, TRAINING_TIMEOUT_MS);
 
+  it("a trainer whose output does not load is recorded as failed and registers nothing (the CLI's run)", async () => {
+    const cli = await exec(process.execPath, ["bin/loopdesk.js", "train", "--device", "cpu"], {
+      env: { ...process.env, ...env, LOOPDESK_TRAINER_SCRIPT: "tests/fixtures/corrupt_trainer.py", LOOPDESK_ACTOR: ML.email },
+    }).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toMatch(/failed: the trained model is unusable/);
+    const { rows } = await pool.query(`SELECT id, status, error FROM "TrainingRun" ORDER BY "createdAt" DESC LIMIT 1`);
+    expect(rows[0]).toMatchObject({ status: "failed", error: expect.stringContaining("unusable") });
+    expect((await pool.query(`SELECT 1 FROM "ModelVersion" WHERE "trainingRunId" = $1`, [rows[0].id])).rowCount).toBe(0);
+    expect(leftoversOf(rows[0].id)).toEqual([]);
+  });
+
   it("the models API lists the candidates, compares one with production, and promotes it", async () => {
     const models = (await api("/api/ml/models")).json.items as { version: string; production: boolean }[];
     expect(models.find((m) => m.production)?.version).toMatch(/^seed-/);
