@@ -25,16 +25,17 @@
  * acknowledged (with --find-rate: the highest rate that kept ack p99 under 200 ms), and errors counts
  * every error of every phase.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import pg from "pg";
 import type { SendAck } from "../lib/protocol";
 import { connectCustomer, type ChatClient } from "../tests/helpers/chat-client";
-import { createDatabase } from "../tests/helpers/postgres";
+import { createModelStore } from "../tests/helpers/model-store";
+import { createMigratedDatabase } from "../tests/helpers/postgres";
 import { startServer } from "../tests/helpers/server";
 
 const { values: args } = parseArgs({
@@ -108,16 +109,13 @@ const countError = (phase: Phase | undefined, code: string) => {
 };
 
 async function main() {
-  const database = await createDatabase("loopdesk_load");
-  const modelsDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-load-models-"));
+  const database = await createMigratedDatabase("loopdesk_load");
+  const store = createModelStore();
+  const modelsDir = store.dir;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-load-data-"));
   const sockets: ChatClient[] = [];
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
-    execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], { env: { ...process.env, DATABASE_URL: database.url }, stdio: "ignore" });
-    mkdirSync(path.join(modelsDir, "classifier"));
-    symlinkSync(path.resolve("models/lm"), path.join(modelsDir, "lm"));
-    symlinkSync(path.resolve("models/classifier/seed"), path.join(modelsDir, "classifier/seed"));
     const serverEnv = {
       DATABASE_URL: database.url,
       LOOPDESK_MODELS_DIR: modelsDir,
@@ -293,7 +291,7 @@ async function main() {
     for (const s of sockets) s.disconnect();
     await server?.stop();
     await database.drop();
-    rmSync(modelsDir, { recursive: true, force: true });
+    store.remove();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

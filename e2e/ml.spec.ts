@@ -40,7 +40,7 @@ test("a support agent cannot open the ML console", async ({ page }) => {
   expect((await page.request.get("/api/ml/runs")).status()).toBe(403);
 });
 
-test("an ML user imports data, trains on the CPU, compares the candidate and promotes it", async ({ page, browser }) => {
+test("an ML user imports data, trains on the CPU, compares the candidate, promotes it and rolls back", async ({ page, browser }) => {
   // Training a real MiniLM on ~1,200 rows on two shared cores takes a minute or two.
   test.setTimeout(8 * 60_000);
   const consoleErrors: string[] = [];
@@ -67,10 +67,14 @@ test("an ML user imports data, trains on the CPU, compares the candidate and pro
   await expect(page.getByTestId("staff-identity")).toHaveText("Mia ML · ml");
   const production = page.getByTestId("production-panel");
   await expect(production.getByText("Customer messages")).toBeVisible();
-  await expect(production.getByTestId("intent-chart")).toHaveAttribute("data-points", "1");
+  // One bar per intent production saw (other specs chat on this server too, so ask the API how many).
+  const intentsSeen = async (window: string) => String((await (await page.request.get(`/api/ml/production?window=${window}`)).json()).intents.length);
+  const day = await intentsSeen("day");
+  expect(Number(day)).toBeGreaterThanOrEqual(1);
+  await expect(production.getByTestId("intent-chart")).toHaveAttribute("data-points", day);
   await production.getByRole("button", { name: "Last week" }).click();
   await expect(production.getByRole("button", { name: "Last week" })).toHaveAttribute("aria-pressed", "true");
-  await expect(production.getByTestId("intent-chart")).toHaveAttribute("data-points", "1");
+  await expect(production.getByTestId("intent-chart")).toHaveAttribute("data-points", await intentsSeen("week"));
 
   // Import: the report, and the new examples counted under their intents.
   await page.getByRole("navigation", { name: "ML console" }).getByRole("link", { name: "Data" }).click();
@@ -136,16 +140,22 @@ test("an ML user imports data, trains on the CPU, compares the candidate and pro
   await expect(page.getByTestId("promoted")).toContainText(`${version} is now production`);
 
   // The running server serves it within seconds.
-  await expect
-    .poll(async () => ((await (await page.request.get("/api/health")).json()) as { models?: { classifier?: { version?: string } } }).models?.classifier?.version, {
-      timeout: 30_000,
-    })
-    .toBe(version);
+  const serving = async () => ((await (await page.request.get("/api/health")).json()) as { models?: { classifier?: { version?: string } } }).models?.classifier?.version;
+  const seedVersion = (await (await page.request.get("/api/ml/models")).json()).items.find((m: { version: string }) => m.version.startsWith("seed-")).version;
+  await expect.poll(serving, { timeout: 30_000 }).toBe(version);
 
   // The versions page marks it, and the audit log records the promotion.
   await page.getByRole("navigation", { name: "ML console" }).getByRole("link", { name: "Models" }).click();
   await expect(page.getByTestId(`model-row-${version}`)).toContainText("production");
   await expect(page.getByTestId("audit-table")).toContainText("promote");
+
+  // Roll back, which also puts the seed model back for the specs that chat after this one.
+  page.once("dialog", (dialog) => void dialog.accept());
+  await page.getByRole("form", { name: "Roll back" }).getByLabel(/Reason/).fill("e2e: back to the seed model");
+  await page.getByRole("button", { name: "Roll back" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Rolled back" })).toContainText(`${seedVersion} is production now`);
+  await expect.poll(serving, { timeout: 30_000 }).toBe(seedVersion);
+  await expect(page.getByTestId(`model-row-${seedVersion}`)).toContainText("production");
 
   expect(consoleErrors).toEqual([]);
 });

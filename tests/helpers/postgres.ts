@@ -20,10 +20,15 @@ export async function createDatabase(prefix: string): Promise<{ name: string; ur
 /** A fresh database with every migration applied, as `npm run db:migrate` does it. */
 export async function createMigratedDatabase(prefix: string) {
   const database = await createDatabase(prefix);
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  try {
+    execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
+      env: { ...process.env, DATABASE_URL: database.url },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  } catch (err) {
+    await database.drop();
+    throw err;
+  }
   return database;
 }
 

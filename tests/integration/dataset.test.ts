@@ -2,7 +2,6 @@
  * Dataset import and snapshot export against a real PostgreSQL database of their own, created,
  * migrated and seeded here (they do not use the server the integration setup starts).
  */
-import { execFileSync } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,23 +9,18 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "../../lib/generated/prisma/client";
 import { splitOf, textKey } from "../../lib/dataset/text";
-import { createDatabase } from "../helpers/postgres";
+import { createMigratedDatabase } from "../helpers/postgres";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
-let database: Awaited<ReturnType<typeof createDatabase>>;
+let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
 let dataDir: string;
 let prisma: PrismaClient;
 let importDataset: typeof import("../../lib/dataset/import").importDataset;
 let exportSnapshot: typeof import("../../lib/dataset/export").exportSnapshot;
 
 beforeAll(async () => {
-  database = await createDatabase("dataset_test");
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: database.url },
-    stdio: "inherit",
-  });
+  database = await createMigratedDatabase("dataset_test");
   dataDir = await mkdtemp(path.join(tmpdir(), "loopdesk-dataset-"));
   // lib/config.ts reads the environment once, on first use: set it before any lib module runs.
   process.env.DATABASE_URL = database.url;

@@ -3,14 +3,13 @@
  * mid-reply, ten seconds of PostgreSQL cutting every connection of the database while customers chat,
  * and the server SIGKILLed mid-reply and restarted.
  */
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ErrorCode, type ChatError, type SendAck } from "@/lib/protocol";
 import { connectCustomer, nextEvent, resumeReply, type ChatClient } from "../helpers/chat-client";
-import { ADMIN_URL, createDatabase } from "../helpers/postgres";
+import { ADMIN_URL, createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
 
 /** Questions the seed classifier answers confidently, so every turn gets a generated reply. */
@@ -21,7 +20,7 @@ const QUESTIONS = [
   "Can I change the size of the jacket in my order before it ships?",
 ];
 
-let database: Awaited<ReturnType<typeof createDatabase>>;
+let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
 let pool: pg.Pool;
 let server: RunningServer;
 const sockets: ChatClient[] = [];
@@ -61,8 +60,7 @@ const replyTo = (socket: ChatClient, messageId: string) =>
   nextEvent<{ messageId: string; replyToId: string }>(socket, "chat:typing", (p) => p.replyToId === messageId, 120_000);
 
 beforeAll(async () => {
-  database = await createDatabase("faults_test");
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], { env: { ...process.env, DATABASE_URL: database.url } });
+  database = await createMigratedDatabase("faults_test");
   pool = new pg.Pool({ connectionString: database.url, max: 2 });
   pool.on("error", () => {}); // its idle connections are cut too during the outage; the pool replaces them
   server = await startServer(serverEnv());
@@ -84,7 +82,10 @@ describe("a customer whose connection drops mid-reply", () => {
     const first = await nextEvent<{ messageId: string; text: string; offset: number }>(socket, "chat:token", (p) => p.messageId === reply.messageId);
     expect(first.offset).toBe(0);
     socket.disconnect();
-    await sleep(600); // pieces go out meanwhile, to nobody
+    // Back as soon as the server has stored part of the reply: pieces went out to nobody meanwhile, and
+    // the reply is still streaming (a fixed pause could outlast a short reply on a fast machine).
+    const storedSoFar = async () => (await rows<{ text: string; replyStatus: string }>(`SELECT text, "replyStatus" FROM "Message" WHERE id = $1`, [reply.messageId]))[0]!;
+    for (let r = await storedSoFar(); r.replyStatus === "streaming" && r.text.length <= first.text.length; r = await storedSoFar()) await sleep(25);
 
     const again = await customer(token);
     const resumed = await resumeReply(again.socket, ack.conversationId, reply.messageId);

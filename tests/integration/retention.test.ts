@@ -1,5 +1,6 @@
 /**
- * `loopdesk data purge` through the real CLI on the shared database: conversations older than N days,
+ * `loopdesk data purge` through the real CLI, on a database and server of its own (a purge of old
+ * conversations would take other files' test data with it): conversations older than N days,
  * or everything of one customer, go with their messages and intent labels (the training data derived
  * from them) and the dataset snapshots holding those labels; other customers are untouched; a dry run
  * deletes nothing; every purge is audited.
@@ -13,18 +14,20 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectCustomer, sendAndWait } from "../helpers/chat-client";
+import { createMigratedDatabase } from "../helpers/postgres";
+import { startServer, type RunningServer } from "../helpers/server";
 
 const run = promisify(execFile);
-const serverUrl = inject("serverUrl");
-const databaseUrl = inject("databaseUrl");
-const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
+let server: RunningServer;
+let pool: pg.Pool;
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-retention-"));
 const snapshots = path.join(work, "snapshots");
 
 async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "privacy@ci" },
+      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "privacy@ci" },
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -43,7 +46,7 @@ const labelsOf = (customerId: string) =>
 
 /** A customer with one conversation (their message, the bot's reply) whose message staff labelled. */
 async function labelledCustomer(text: string) {
-  const { socket } = await connectCustomer(serverUrl);
+  const { socket } = await connectCustomer(server.url);
   const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text });
   socket.disconnect();
   if (!reply.ack.ok) throw new Error(reply.ack.error.code);
@@ -62,6 +65,14 @@ let old: { customerId: string; conversationId: string };
 let recent: { customerId: string; conversationId: string };
 
 beforeAll(async () => {
+  database = await createMigratedDatabase("retention_test");
+  server = await startServer({
+    DATABASE_URL: database.url,
+    LOOPDESK_MODELS_DIR: inject("modelsDir"),
+    LM_MAX_NEW_TOKENS: "8",
+    CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
+  });
+  pool = new pg.Pool({ connectionString: database.url, max: 2 });
   old = await labelledCustomer(oldText);
   recent = await labelledCustomer(newText);
   // The old customer's chat ended 40 days ago.
@@ -74,7 +85,11 @@ beforeAll(async () => {
   writeFileSync(path.join(snapshots, "snapshot-aaa.manifest.json"), "{}");
   writeFileSync(path.join(snapshots, "snapshot-bbb.jsonl"), `${row("hello", "seed")}\n${row(newText, "staff")}\n`);
 });
-afterAll(() => pool.end());
+afterAll(async () => {
+  await pool?.end();
+  await server?.stop();
+  await database?.drop();
+});
 
 describe("loopdesk data purge", () => {
   it("--dry-run counts what would go and deletes nothing", async () => {
