@@ -1,0 +1,61 @@
+/**
+ * The embedded default (`npm start` without DATABASE_URL): PGlite inside the server process, which then
+ * also runs the training worker (pg-boss on PGlite). A run queued from the console is executed and its
+ * outcome recorded; the trainer here is the damaged-output fixture, so the run fails in seconds and
+ * nothing is registered.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RunView } from "@/lib/ml-protocol";
+import { createModelStore } from "../helpers/model-store";
+import { startServer, type RunningServer } from "../helpers/server";
+import { staffLogin } from "../helpers/staff";
+
+// Nothing may point this file's processes at PostgreSQL: they inherit this environment.
+delete process.env.DATABASE_URL;
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-embedded-"));
+const store = createModelStore();
+const env = {
+  LOOPDESK_DATA_DIR: dataDir,
+  LOOPDESK_MODELS_DIR: store.dir,
+  LOOPDESK_TRAINER_SCRIPT: "tests/fixtures/corrupt_trainer.py",
+  CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
+};
+const ML = { email: "ml-embedded@example.com", password: "ml embedded password" };
+let server: RunningServer;
+
+beforeAll(async () => {
+  const run = (args: string[], extra: Record<string, string> = {}) =>
+    execFileSync(process.execPath, args, { env: { ...process.env, ...env, ...extra }, stdio: ["ignore", "ignore", "inherit"] });
+  run(["--import", "tsx", "scripts/migrate.ts", "deploy"]);
+  run(["bin/loopdesk.js", "staff", "create", "--email", ML.email, "--role", "ml"], { LOOPDESK_STAFF_PASSWORD: ML.password });
+  server = await startServer(env);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  store.remove();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("queues a run through pg-boss on PGlite and executes it in the server's own worker", async () => {
+  const cookie = await staffLogin(server.url, ML.email, ML.password);
+  const headers = { cookie, origin: server.url, "content-type": "application/json" };
+  const queued = await fetch(`${server.url}/api/ml/runs`, { method: "POST", headers, body: JSON.stringify({ device: "cpu", params: { epochs: 1 } }) });
+  expect(queued.status).toBe(202);
+  const { run } = (await queued.json()) as { run: RunView };
+
+  let finished: RunView | undefined;
+  for (const deadline = Date.now() + 60_000; !finished && Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
+    const current = ((await (await fetch(`${server.url}/api/ml/runs/${run.id}`, { headers })).json()) as { run: RunView }).run;
+    if (["succeeded", "failed", "cancelled"].includes(current.status)) finished = current;
+  }
+  expect(finished?.status).toBe("failed");
+  expect(finished?.error).toContain("unusable");
+  expect(finished?.progress.losses).toHaveLength(1);
+  const models = (await (await fetch(`${server.url}/api/ml/models`, { headers })).json()) as { items: { version: string }[] };
+  expect(models.items.map((m) => m.version)).toEqual([expect.stringMatching(/^seed-/)]);
+});
