@@ -9,12 +9,13 @@ import { config } from "./lib/config";
 import { log } from "./lib/log";
 import { redisAdapter } from "./lib/redis";
 import { loadModels } from "./lib/models/registry";
-import { startReplyWatch } from "./lib/chat/turn";
+import { startReplyWatch } from "./lib/chat/replies";
+import { setSocketServer } from "./lib/chat/broadcast";
 import { attachChatNamespace } from "./lib/socket/chat-namespace";
 import { attachStaffNamespace } from "./lib/socket/staff-namespace";
 import { attachMlNamespace } from "./lib/socket/ml-namespace";
 import { startTrainingWorker } from "./lib/training/queue";
-import { db } from "./lib/db/client";
+import { disconnectDatabase } from "./lib/db/client";
 import { seedDatabase } from "./lib/db/seed";
 
 const cfg = config();
@@ -52,7 +53,7 @@ attachStaffNamespace(io);
 const mlReady = attachMlNamespace(io);
 // Route handlers (a separate module copy inside Next's bundle) reach the sockets through this, e.g. to
 // send `inbox:changed` after a label is stored.
-(globalThis as { __loopdeskIo?: Server }).__loopdeskIo = io;
+setSocketServer(io);
 
 const modelsReady = seedDatabase().then(loadModels).catch((err: unknown) => {
   log.fatal({ err }, "could not start: is the database migrated (`npm run db:migrate`) and the model store built (`npm run models:build`)?");
@@ -73,7 +74,7 @@ async function shutdown(signal: string) {
   await stopWorker?.();
   io.close();
   httpServer.close();
-  await db().$disconnect();
+  await disconnectDatabase();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

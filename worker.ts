@@ -4,7 +4,7 @@
  * loop. Run one (or more, on other machines) beside the servers: `node --import tsx worker.ts`.
  */
 import { config } from "./lib/config";
-import { db } from "./lib/db/client";
+import { disconnectDatabase } from "./lib/db/client";
 import { log } from "./lib/log";
 import { startTrainingWorker } from "./lib/training/queue";
 
@@ -17,7 +17,7 @@ const stop = await startTrainingWorker();
 async function shutdown(signal: string) {
   log.info({ signal }, "worker shutting down");
   await stop();
-  await db().$disconnect();
+  await disconnectDatabase();
   process.exit(0);
 }
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

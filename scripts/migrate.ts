@@ -1,4 +1,4 @@
-// Database migrations without the Prisma CLI's native engine (see lib/db/migrations.ts).
+// Database migrations without the Prisma CLI's native engine (see scripts/migrations.ts).
 //   tsx scripts/migrate.ts [deploy]        apply the pending migrations of prisma/migrations to DATABASE_URL,
 //                                          or without it to the embedded PGlite database in
 //                                          ${LOOPDESK_DATA_DIR:-./data}/pglite
@@ -9,7 +9,7 @@
 //                                          SHADOW_DATABASE_URL names one to wipe and reuse.
 //   tsx scripts/migrate.ts status          list the migrations: applied, pending, failed, edited or missing
 // Failures print one line and exit 1; DEBUG=1 prints the whole error and the engine's logs.
-import { createMigration, migrateDatabase, migrationStatus, type MigrateOptions } from "../lib/db/migrations";
+import { createMigration, migrateDatabase, migrationStatus, type MigrateOptions } from "./migrations";
 
 const USAGE = "usage: tsx scripts/migrate.ts [deploy | create <name> | status]";
 

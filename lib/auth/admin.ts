@@ -1,14 +1,7 @@
-/** What admins do in the console: manage staff accounts and canned responses, every change audited. */
+/** What admins do in the console: manage staff accounts (audited), and the shapes of their requests. */
 import { z } from "zod";
-import { Prisma } from "../generated/prisma/client";
-import { audit } from "../db/ml";
-import {
-  deleteCannedResponse,
-  deleteSessionsOf,
-  insertCannedResponse,
-  updateCannedResponse,
-  updateStaffUser,
-} from "../db/staff";
+import { audit } from "../db/audit";
+import { deleteSessionsOf, updateStaffUser } from "../db/staff";
 import { ApiError } from "./http";
 import type { StaffIdentity } from "./roles";
 import { hashPassword, passwordSchema, staffRoleSchema } from "./session";
@@ -30,7 +23,7 @@ export async function updateStaff(actor: StaffIdentity, id: string, patch: z.out
     throw new ApiError(400, "self_lockout", "You cannot take away your own admin access.");
   }
   const { password, ...data } = patch;
-  const user = await notFoundAsApiError(updateStaffUser(id, { ...data, ...(password ? { passwordHash: await hashPassword(password) } : {}) }));
+  const user = found(await updateStaffUser(id, { ...data, ...(password ? { passwordHash: await hashPassword(password) } : {}) }));
   // Disabling or resetting the password ends the account's sessions; a role change applies on the next request anyway.
   if (patch.disabled || password) await deleteSessionsOf(id);
   await audit(actor.email, "staff.user_changed", id, { ...data, passwordReset: Boolean(password) });
@@ -43,34 +36,14 @@ export const cannedSchema = z.object({
 });
 export const cannedPatchSchema = cannedSchema.partial().refine((p) => Object.keys(p).length > 0, "Nothing to change.");
 
-export async function createCanned(actor: StaffIdentity, data: z.output<typeof cannedSchema>) {
-  const canned = await insertCannedResponse(data);
-  await audit(actor.email, "canned.created", canned.id, { title: canned.title });
-  return canned;
-}
-
-export async function updateCanned(actor: StaffIdentity, id: string, data: z.output<typeof cannedPatchSchema>) {
-  const canned = await notFoundAsApiError(updateCannedResponse(id, data));
-  await audit(actor.email, "canned.changed", id, data);
-  return canned;
-}
-
-export async function deleteCanned(actor: StaffIdentity, id: string) {
-  const canned = await notFoundAsApiError(deleteCannedResponse(id));
-  await audit(actor.email, "canned.deleted", id, { title: canned.title });
-}
-
 /** Ids in paths are uuids; anything else cannot exist. */
 export function parseId(id: string): string {
   if (!z.uuid().safeParse(id).success) throw new ApiError(404, "not_found", "No such record.");
   return id;
 }
 
-async function notFoundAsApiError<T>(write: Promise<T>): Promise<T> {
-  try {
-    return await write;
-  } catch (err) {
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2025") throw new ApiError(404, "not_found", "No such record.");
-    throw err;
-  }
+/** A record a write found; a missing one (null) is a 404. */
+export function found<T>(record: T | null): T {
+  if (record === null) throw new ApiError(404, "not_found", "No such record.");
+  return record;
 }

@@ -8,8 +8,8 @@ import { hash, verify } from "@node-rs/argon2";
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { Prisma } from "../generated/prisma/client";
-import { audit } from "../db/ml";
+import { audit } from "../db/audit";
+import { isUniqueViolation } from "../db/errors";
 import {
   clearFailedLogins,
   deleteSession,
@@ -54,7 +54,7 @@ export async function createStaffUser(input: z.input<typeof newStaffSchema>, act
     await audit(actor, "staff.user_created", user.id, { email: user.email, role: user.role });
     return identity(user);
   } catch (err) {
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002") {
+    if (isUniqueViolation(err)) {
       throw new ApiError(409, "email_taken", `A staff account for ${data.email} already exists.`);
     }
     throw err;

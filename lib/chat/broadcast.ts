@@ -4,6 +4,8 @@
  * inbox. Rooms, not sockets, so with socket.io's Redis adapter any instance reaches everyone.
  */
 import type { Namespace, Server } from "socket.io";
+import { log } from "../log";
+import { shared } from "../process";
 import { CHAT_NAMESPACE, type ServerToClientEvents } from "../protocol";
 import { conversationRoom, customerRoom } from "./rooms";
 
@@ -27,4 +29,25 @@ export function conversationEmitter(io: Server, customerId: string, conversation
  */
 export function tellOtherInstances(nsp: Namespace, event: string, payload: string): void {
   if (nsp.adapter.constructor.name !== "Adapter") nsp.serverSideEmit(event, payload);
+}
+
+/** The process's socket.io server, for code outside the socket handlers (route handlers); server.ts sets it. */
+const socketServer = shared("__loopdeskIo", () => ({ server: null as Server | null }));
+
+export function setSocketServer(io: Server): void {
+  socketServer.server = io;
+}
+
+/**
+ * Nudges every open inbox to refetch a conversation's row, from a route handler. Without a socket.io
+ * server in the process (e.g. `next dev`) there is nobody to tell.
+ */
+export function emitInboxChanged(conversationId: string): void {
+  const io = socketServer.server;
+  if (!io) return;
+  try {
+    io.of(STAFF_NAMESPACE).to(INBOX_ROOM).emit("inbox:changed", { conversationId });
+  } catch (err) {
+    log.warn({ err }, "inbox:changed not sent");
+  }
 }

@@ -2,6 +2,8 @@
  * What the bot does with a classified customer message. Pure: the thresholds come from config and
  * the streak from the conversation, so every branch is unit-tested.
  */
+import type { ReplyDecision } from "../db/replies";
+
 export const OUT_OF_SCOPE = "out_of_scope";
 export const TALK_TO_HUMAN = "talk_to_human";
 
@@ -55,6 +57,12 @@ export const TEMPLATE_REPLIES = {
   handoff_low_confidence:
     "I'm sorry I couldn't help with that. I'm passing this chat to a member of our support team, who will join shortly.",
 } as const;
+
+/** The decision as the reply that carries it out stores it. */
+export function replyDecision(d: Decision): ReplyDecision {
+  if (d.action === "answer") return "answer";
+  return d.action === "offer_human" ? `offer_human_${d.reason}` : `handoff_${d.reason}`;
+}
 
 export function templateReply(d: Exclude<Decision, { action: "answer" }>): string {
   if (d.action === "offer_human") return TEMPLATE_REPLIES[d.reason];

@@ -7,12 +7,10 @@
  */
 import PQueue from "p-queue";
 import { config } from "../config";
-
-const g = globalThis as { __loopdeskGenerationQueue?: PQueue };
+import { shared } from "../process";
 
 export function generationQueue(): PQueue {
-  g.__loopdeskGenerationQueue ??= new PQueue({ concurrency: config().LM_CONCURRENCY });
-  return g.__loopdeskGenerationQueue;
+  return shared("__loopdeskGenerationQueue", () => new PQueue({ concurrency: config().LM_CONCURRENCY }));
 }
 
 /** True when the queue is full and a new generation should be refused as `busy`. */

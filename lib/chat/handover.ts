@@ -3,27 +3,21 @@
  * messages, and the customer's rating at the end. Each one persists first, then broadcasts.
  */
 import type { Server } from "socket.io";
+import type { StaffIdentity } from "../auth/roles";
+import { toChatMessage } from "../db/conversations";
 import {
   closeConversation,
   handBackConversation,
   rateConversation,
   storeAgentMessage,
   takeOverConversation,
-  toChatMessage,
   type HandoverResult,
   type StaffConversationRow,
-} from "../db/queries";
+} from "../db/handover";
 import { ErrorCode, type ChatError, type ChatMessage, type ServerToStaffEvents, type StaffConversationState, validateText } from "../protocol";
 import { conversationEmitter, STAFF_NAMESPACE, tellOtherInstances } from "./broadcast";
 import { conversationRoom } from "./rooms";
-import { stopConversationReplies } from "./turn";
-
-/** The member of staff acting; role is checked by the caller (the /staff namespace). */
-export interface Actor {
-  id: string;
-  name: string;
-  role: string;
-}
+import { stopConversationReplies } from "./replies";
 
 /** Other instances stop the bot's replies they are generating for a conversation taken over. */
 export const STOP_CONVERSATION_EVENT = "loopdesk:stop-conversation";
@@ -87,7 +81,7 @@ function announce(io: Server, result: Extract<HandoverResult, { ok: true }>): Ha
 }
 
 /** Takes a conversation over: status `agent`, the bot stops (also mid-reply), the customer is told who joined. */
-export async function takeOver(io: Server, staff: Actor, conversationId: string): Promise<HandoverOutcome> {
+export async function takeOver(io: Server, staff: StaffIdentity, conversationId: string): Promise<HandoverOutcome> {
   const result = await takeOverConversation(conversationId, staff.id, `${staff.name} joined the chat`);
   if (!result.ok) return refusal(result.reason);
   if (result.changed) stopBot(io, conversationId);
@@ -95,7 +89,7 @@ export async function takeOver(io: Server, staff: Actor, conversationId: string)
 }
 
 /** Gives the conversation back to the bot, which answers the customer's next message again. */
-export async function handBack(io: Server, staff: Actor, conversationId: string): Promise<HandoverOutcome> {
+export async function handBack(io: Server, staff: StaffIdentity, conversationId: string): Promise<HandoverOutcome> {
   const result = await handBackConversation(
     conversationId,
     { id: staff.id, isAdmin: staff.role === "admin" },
@@ -106,7 +100,7 @@ export async function handBack(io: Server, staff: Actor, conversationId: string)
 }
 
 /** Closes the conversation; the customer is then asked for a rating. */
-export async function close(io: Server, staff: Actor, conversationId: string): Promise<HandoverOutcome> {
+export async function close(io: Server, staff: StaffIdentity, conversationId: string): Promise<HandoverOutcome> {
   const result = await closeConversation(conversationId, { id: staff.id, isAdmin: staff.role === "admin" }, `${staff.name} closed the chat`);
   if (!result.ok) return refusal(result.reason);
   if (result.changed) stopBot(io, conversationId);
@@ -118,7 +112,7 @@ export type AgentMessageOutcome = { ok: true; message: ChatMessage; customerId: 
 /** A message of the assigned agent: stored once per clientMessageId, then sent to the customer and watchers. */
 export async function sendAgentMessage(
   io: Server,
-  staff: Actor,
+  staff: StaffIdentity,
   input: { conversationId: string; clientMessageId: string; text: string },
 ): Promise<AgentMessageOutcome> {
   const valid = validateText(input.text);

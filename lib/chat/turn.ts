@@ -6,107 +6,24 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
 import { config } from "../config";
 import {
-  createBotReply,
-  finishBotReply,
-  interruptAbandonedReplies,
   knowledgeArticle,
   listMessages,
-  retryWhileDatabaseUnavailable,
   saveClassification,
-  saveReplyProgress,
   storeCustomerMessage,
   toChatMessage,
-  touchStreamingReplies,
   updateConversationAfterDecision,
-} from "../db/queries";
+} from "../db/conversations";
+import { createBotReply, finishBotReply } from "../db/replies";
+import { retryWhileDatabaseUnavailable } from "../db/retry";
 import { log } from "../log";
-import { GenerationStopper, type GenerationResult } from "../models/lm";
+import type { GenerationResult } from "../models/lm";
 import { classifier, languageModel } from "../models/registry";
 import { ErrorCode, type SendAck, type SendPayload, validateText } from "../protocol";
 import { conversationEmitter } from "./broadcast";
-import { decide, templateReply } from "./decide";
+import { decide, replyDecision, templateReply } from "./decide";
 import { generationQueueFull, queueGeneration } from "./generation-queue";
 import { buildPrompt } from "./prompt";
-
-/** Replies being generated (or queued) in this process, by bot message id, so Stop can reach them. */
-const activeReplies = new Map<string, GenerationStopper>();
-
-/** The conversation of each active reply, so a take over can stop the bot mid-answer. */
-const activeReplyConversations = new Map<string, string>();
-
-/** Stops a reply if this process is generating it; returns whether it was found here. */
-export function stopReply(messageId: string): boolean {
-  const stopper = activeReplies.get(messageId);
-  stopper?.interrupt();
-  return stopper !== undefined;
-}
-
-/** Stops every reply this process is generating (or has queued) in a conversation; returns how many. */
-export function stopConversationReplies(conversationId: string): number {
-  let n = 0;
-  for (const [messageId, id] of activeReplyConversations) if (id === conversationId && stopReply(messageId)) n++;
-  return n;
-}
-
-/** A streaming reply's text is stored at most this often, for clients that reconnect mid-reply. */
-const PROGRESS_INTERVAL_MS = 300;
-
-/**
- * Stores a streaming reply's text as it grows: at most every PROGRESS_INTERVAL_MS and one write at a
- * time, best effort (the final text is stored by finishBotReply, with retries).
- */
-class ReplyProgress {
-  private lastWrite = 0;
-  private inFlight: Promise<void> | null = null;
-
-  constructor(private readonly messageId: string) {}
-
-  save(text: string): void {
-    if (this.inFlight || Date.now() - this.lastWrite < PROGRESS_INTERVAL_MS) return;
-    this.lastWrite = Date.now();
-    this.inFlight = saveReplyProgress(this.messageId, text)
-      .catch((err: unknown) => log.warn({ err, messageId: this.messageId }, "could not store a reply's progress"))
-      .finally(() => (this.inFlight = null));
-  }
-
-  /** Waits for a write in flight, so it cannot land after the final text. */
-  async settled(): Promise<void> {
-    await this.inFlight;
-  }
-}
-
-/** A streaming reply whose heartbeat is older than this was left by a dead process. */
-const ABANDONED_AFTER_MS = 20_000;
-/** How often this process renews the heartbeat of its replies, and looks for abandoned ones. */
-const HEARTBEAT_INTERVAL_MS = 5_000;
-const SWEEP_INTERVAL_MS = 10_000;
-
-/**
- * Keeps the replies this process generates (or has queued) marked alive, and marks replies left
- * streaming by a dead process (a crash, SIGKILL) as interrupted: at startup and then periodically,
- * as another instance may die while this one runs. Customers watching get the interrupted reply.
- */
-export function startReplyWatch(io: Server): void {
-  const sweep = () =>
-    interruptAbandonedReplies(ABANDONED_AFTER_MS, [...activeReplies.keys()]).then(
-      (replies) => {
-        for (const { message, customerId } of replies) {
-          log.warn({ messageId: message.id }, "reply interrupted: the process generating it is gone");
-          conversationEmitter(io, customerId, message.conversationId)("chat:message", toChatMessage(message));
-        }
-      },
-      (err: unknown) => log.warn({ err }, "could not look for interrupted replies"),
-    );
-  void sweep();
-  setInterval(() => void sweep(), SWEEP_INTERVAL_MS).unref();
-  setInterval(
-    () => void touchStreamingReplies([...activeReplies.keys()]).catch((err: unknown) => log.warn({ err }, "reply heartbeat failed")),
-    HEARTBEAT_INTERVAL_MS,
-  ).unref();
-}
-
-/** Bot messages written from a template rather than by the language model carry this version. */
-export const TEMPLATE_MODEL_VERSION = "template";
+import { holdingWhitespace, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
 
 export async function runCustomerTurn(
   io: Server,
@@ -155,15 +72,13 @@ export async function runCustomerTurn(
   const status = await persist("update conversation", () => updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff));
   if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
   if (decision.action !== "answer") {
-    const replyId = randomUUID();
-    const { message: reply, created } = await persist("create reply", () => createBotReply(conversationId, message.id, TEMPLATE_MODEL_VERSION, replyId));
-    if (!created) return;
-    const text = templateReply(decision);
-    emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
-    await persist("finish reply", () => finishBotReply(reply.id, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0 }));
-    emit("chat:token", { conversationId, messageId: reply.id, text, offset: 0 });
-    emit("chat:done", { conversationId, messageId: reply.id, text, stopped: false });
-    if (handoff) emit("chat:status", { conversationId, status });
+    const replied = await replyWithTemplate(emit, {
+      conversationId,
+      replyToId: message.id,
+      text: templateReply(decision),
+      decision: replyDecision(decision),
+    });
+    if (replied && handoff) emit("chat:status", { conversationId, status });
     return;
   }
   if (generationQueueFull()) {
@@ -175,16 +90,12 @@ export async function runCustomerTurn(
   const article = await persist("read knowledge", () => knowledgeArticle(decision.intent));
   const lm = languageModel();
   const replyId = randomUUID();
-  const { message: reply, created } = await persist("create reply", () => createBotReply(conversationId, message.id, lm.version, replyId));
+  const { message: reply, created } = await persist("create reply", () => createBotReply(conversationId, message.id, lm.version, "answer", replyId));
   if (!created) return;
 
   // Generate, queued behind other customers' replies; the customer sees "typing" meanwhile.
-  const stopper = new GenerationStopper();
+  const stopper = trackReply(reply.id, conversationId);
   const progress = new ReplyProgress(reply.id);
-  let streamed = "";
-  let heldWhitespace = "";
-  activeReplies.set(reply.id, stopper);
-  activeReplyConversations.set(reply.id, conversationId);
   emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: true });
   let result: GenerationResult;
   try {
@@ -200,17 +111,10 @@ export async function runCustomerTurn(
       return lm.generate(turns, {
         maxNewTokens: config().LM_MAX_NEW_TOKENS,
         stopper,
-        onText: (piece) => {
-          // The streamed text is kept equal to the stored one, which is trimmed: leading whitespace is
-          // dropped, trailing whitespace held back until more text follows it.
-          const combined = streamed ? heldWhitespace + piece : piece.trimStart();
-          const text = combined.trimEnd();
-          heldWhitespace = combined.slice(text.length);
-          if (!text) return;
-          emit("chat:token", { conversationId, messageId: reply.id, text, offset: streamed.length });
-          streamed += text;
+        onText: holdingWhitespace((text, streamed) => {
+          emit("chat:token", { conversationId, messageId: reply.id, text, offset: streamed.length - text.length });
           progress.save(streamed);
-        },
+        }),
       });
     });
   } catch (err) {
@@ -225,8 +129,7 @@ export async function runCustomerTurn(
     });
     return;
   } finally {
-    activeReplies.delete(reply.id);
-    activeReplyConversations.delete(reply.id);
+    releaseReply(reply.id);
   }
 
   // Persist, then broadcast the final text.

@@ -11,8 +11,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { z } from "zod";
 import { SingleBar, Presets } from "cli-progress";
 import { config } from "../config";
-import { db } from "../db/client";
-import { deploymentHistory, productionDeployment } from "../db/ml";
+import { deploymentHistory, listModelVersions, productionDeployment } from "../db/ml";
 import { seedDatabase } from "../db/seed";
 import { exportSnapshot } from "../dataset/export";
 import { formatFromFilename, importDataset } from "../dataset/import";
@@ -81,6 +80,7 @@ program
     const { snapshot, device, ...rest } = opts;
     const params = trainParamsSchema.safeParse(rest);
     if (!params.success) fail(`invalid training parameters: ${params.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
+    await seedDatabase();
     const bar = new SingleBar({ format: "training {bar} {percentage}% | epoch {epoch}/{epochs} | loss {loss} | ETA {eta_formatted}", hideCursor: true }, Presets.shades_classic);
     let started = false;
     const { run, model } = await runTraining({
@@ -115,7 +115,7 @@ models
   .description("every version, the one in production marked")
   .action(async () => {
     const current = await productionDeployment();
-    const versions = await db().modelVersion.findMany({ orderBy: { createdAt: "asc" } });
+    const versions = (await listModelVersions()).reverse(); // oldest first
     for (const v of versions) {
       const m = v.metrics as { accuracy?: number; macro_f1?: number };
       const mark = v.version === current?.version ? "* production" : v.status === "failed" ? "  failed" : "  candidate";

@@ -6,8 +6,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { db } from "../db/client";
-import { HOLDOUT_PERCENT, splitOf, textKey } from "./text";
+import { labelledSources } from "../db/examples";
+import { byCodeUnits, HOLDOUT_PERCENT, splitOf } from "../text";
 
 export type SnapshotSource = "seed" | "import" | "staff";
 
@@ -57,34 +57,6 @@ export async function exportSnapshot(options: {
   return { path: outPath, manifestPath, manifest };
 }
 
-/** Where labelled data comes from: examples (seed, imports) and staff-labelled messages (newest label, oldest first). */
-export async function labelledSources() {
-  // One consistent view of both tables, whatever is being labelled meanwhile.
-  const [examples, messages] = await db().$transaction(
-    [
-      db().trainingExample.findMany({ select: { text: true, textKey: true, label: true, source: true } }),
-      db().message.findMany({
-        where: { role: "customer", intentLabels: { some: {} } },
-        select: {
-          id: true,
-          text: true,
-          intentLabels: {
-            // A correction and a confirmation made in the same millisecond: the correction wins.
-            orderBy: [{ createdAt: "desc" }, { source: "desc" }, { id: "desc" }],
-            take: 1,
-            select: { intent: true, createdAt: true },
-          },
-        },
-      }),
-    ],
-    { isolationLevel: "RepeatableRead" },
-  );
-  const staff = messages
-    .map((m) => ({ id: m.id, text: m.text, textKey: textKey(m.text), label: m.intentLabels[0]!.intent, labelledAt: m.intentLabels[0]!.createdAt }))
-    .sort((a, b) => a.labelledAt.getTime() - b.labelledAt.getTime() || compare(a.id, b.id));
-  return { examples, staff };
-}
-
 /**
  * Every TrainingExample, and every customer message staff labelled under its newest label. Staff
  * labels are the newest truth, so they override an example with the same normalised text (and of
@@ -95,13 +67,9 @@ export async function labelledData(): Promise<SnapshotRow[]> {
   const byKey = new Map<string, SnapshotRow>();
   for (const e of examples) byKey.set(e.textKey, { text: e.text, label: e.label, split: splitOf(e.text), source: e.source });
   for (const m of staff) byKey.set(m.textKey, { text: m.text, label: m.label, split: splitOf(m.text), source: "staff" });
-  return [...byKey.entries()].sort(([ka, a], [kb, b]) => compare(a.label, b.label) || compare(ka, kb)).map(([, row]) => row);
+  return [...byKey.entries()].sort(([ka, a], [kb, b]) => byCodeUnits(a.label, b.label) || byCodeUnits(ka, kb)).map(([, row]) => row);
 }
 
-/** By UTF-16 code units, never by locale, so that every machine sorts alike. */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function perIntent(rows: SnapshotRow[]): SnapshotManifest["per_intent"] {
   const counts: SnapshotManifest["per_intent"] = {};

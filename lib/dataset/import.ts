@@ -6,9 +6,9 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { z } from "zod";
-import { db } from "../db/client";
-import { Prisma } from "../generated/prisma/client";
-import { textKey } from "./text";
+import { existingExamples, insertImportedExamples, type ExistingExamples } from "../db/examples";
+import { isUniqueViolation } from "../db/errors";
+import { byCodeUnits, textKey } from "../text";
 
 export type DatasetFormat = "csv" | "jsonl";
 
@@ -48,12 +48,6 @@ export interface DatasetRow {
   text: string;
   label: string;
   textKey: string;
-}
-
-/** What the database already holds for the texts and labels of a file. */
-export interface ExistingExamples {
-  labelByKey: ReadonlyMap<string, string>;
-  countByLabel: ReadonlyMap<string, number>;
 }
 
 const EMPTY_DATABASE: ExistingExamples = { labelByKey: new Map(), countByLabel: new Map() };
@@ -339,9 +333,6 @@ export interface ImportReport {
   perLabel: Record<string, LabelCount>;
 }
 
-// Postgres takes at most 65,535 parameters per statement; rows of 5 columns in chunks of 5,000 stay well under.
-const CHUNK = 5000;
-
 export async function importDataset(input: {
   content: string | Buffer;
   format: DatasetFormat;
@@ -349,7 +340,7 @@ export async function importDataset(input: {
   filename: string;
 }): Promise<ImportReport> {
   const read = readRows(input.content, input.format);
-  const existing = await existingExamples(read.rows);
+  const existing = await existingExamples(read.rows.map((r) => r.textKey));
   const { rows, problems } = checkRows(read, existing);
   const errors = problems.filter((p) => p.severity === "error");
   const warnings = problems.filter((p) => p.severity === "warning");
@@ -361,51 +352,24 @@ export async function importDataset(input: {
     duplicates: warnings.filter((p) => p.code === "duplicate").length,
     warnings,
     errors,
-    perLabel: Object.fromEntries([...perLabel(rows, existing)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    perLabel: Object.fromEntries([...perLabel(rows, existing)].sort(([a], [b]) => byCodeUnits(a, b))),
   };
   if (errors.length > 0) return report;
 
   const importId = randomUUID();
   try {
-    await db().$transaction(
-      async (tx) => {
-        for (let i = 0; i < fresh.length; i += CHUNK) {
-          await tx.trainingExample.createMany({
-            data: fresh.slice(i, i + CHUNK).map((r) => ({ text: r.text, textKey: r.textKey, label: r.label, source: "import" as const, importId })),
-          });
-        }
-        await tx.auditLog.create({
-          data: {
-            actor: input.actor,
-            action: "dataset.import",
-            subject: input.filename,
-            details: { importId, format: input.format, inserted: fresh.length, skippedExisting: report.skippedExisting, duplicates: report.duplicates },
-          },
-        });
-      },
-      // A 100,000-row file takes longer than the default 5 s.
-      { timeout: 120_000 },
-    );
+    await insertImportedExamples({
+      importId,
+      rows: fresh,
+      actor: input.actor,
+      filename: input.filename,
+      details: { importId, format: input.format, inserted: fresh.length, skippedExisting: report.skippedExisting, duplicates: report.duplicates },
+    });
   } catch (e) {
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
+    if (isUniqueViolation(e)) {
       throw new Error("another import or edit added some of these texts while this one ran; nothing was imported, run it again");
     }
     throw e;
   }
   return { ...report, importId, inserted: fresh.length };
-}
-
-async function existingExamples(rows: DatasetRow[]): Promise<ExistingExamples> {
-  const keys = [...new Set(rows.map((r) => r.textKey))];
-  const labelByKey = new Map<string, string>();
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const found = await db().trainingExample.findMany({
-      where: { textKey: { in: keys.slice(i, i + CHUNK) } },
-      select: { textKey: true, label: true },
-    });
-    for (const f of found) labelByKey.set(f.textKey, f.label);
-  }
-  // One row per label: there are few.
-  const counts = await db().trainingExample.groupBy({ by: ["label"], _count: { _all: true } });
-  return { labelByKey, countByLabel: new Map(counts.map((c) => [c.label, c._count._all])) };
 }

@@ -9,9 +9,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client";
 import { config } from "../config";
-
-// Next's compiled route code and server.ts are separate module copies in one process: share via globalThis.
-const g = globalThis as { __loopdeskPrisma?: PrismaClient; __loopdeskPGlite?: PGlite };
+import { shared } from "../process";
 
 function createClient(): PrismaClient {
   const { DATABASE_URL } = config();
@@ -23,15 +21,33 @@ function createClient(): PrismaClient {
 
 /** The in-process PGlite database; only one may ever open its folder. */
 export function embeddedDatabase(): PGlite {
-  if (!g.__loopdeskPGlite) {
+  return shared("__loopdeskPGlite", () => {
     const dataDir = path.resolve(config().LOOPDESK_DATA_DIR, "pglite");
     mkdirSync(path.dirname(dataDir), { recursive: true });
-    g.__loopdeskPGlite = new PGlite(dataDir);
-  }
-  return g.__loopdeskPGlite;
+    return new PGlite(dataDir);
+  });
+}
+
+/**
+ * Raw SQL on the embedded database, for pg-boss: parameterless SQL may hold several statements,
+ * which only `exec` runs.
+ */
+export function embeddedSqlExecutor() {
+  const pglite = embeddedDatabase();
+  return {
+    executeSql: async (text: string, values?: unknown[]) => {
+      if (values && values.length > 0) return pglite.query(text, values);
+      const results = await pglite.exec(text);
+      return { rows: results.at(-1)?.rows ?? [] };
+    },
+  };
 }
 
 export function db(): PrismaClient {
-  g.__loopdeskPrisma ??= createClient();
-  return g.__loopdeskPrisma;
+  return shared("__loopdeskPrisma", createClient);
+}
+
+/** Closes the database connections, at the end of a process. */
+export async function disconnectDatabase(): Promise<void> {
+  await db().$disconnect();
 }

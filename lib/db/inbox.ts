@@ -11,6 +11,7 @@ import { Prisma } from "../generated/prisma/client";
 import type { ConversationStatus } from "../protocol";
 import { bareStaffMessage, type ConversationDetail, type ConversationSummary, type Page, type ReplyFeedback, type ReviewItem, type StaffMessage } from "../staff-types";
 import { db } from "./client";
+import { productionDeployment } from "./ml";
 
 /** Thrown for requests that cannot be served; route handlers turn it into `{ error: { code, message } }`. */
 export class InboxError extends Error {
@@ -21,12 +22,6 @@ export class InboxError extends Error {
   ) {
     super(message);
   }
-}
-
-/** Who is acting, as far as these queries care. */
-export interface Actor {
-  id: string;
-  email: string;
 }
 
 export interface InboxFilters {
@@ -383,11 +378,6 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
   };
 }
 
-export async function staffMessage(id: string): Promise<StaffMessage | null> {
-  const m = await db().message.findUnique({ where: { id }, include: MESSAGE_INCLUDE });
-  return m && toStaffMessage(m);
-}
-
 /** A conversation with its whole transcript (oldest first), or null. */
 export async function conversationDetail(id: string): Promise<ConversationDetail | null> {
   if (!UUID.test(id)) return null;
@@ -422,27 +412,19 @@ export async function conversationDetail(id: string): Promise<ConversationDetail
 // ---------------------------------------------------------------------------------------------
 // Labels and feedback
 
-const g = globalThis as { __loopdeskModels?: { classifier?: { labels: string[] } } };
 let labelCache: { at: number; labels: string[] } | undefined;
 const LABEL_CACHE_MS = 30_000;
 
 /**
- * The intents staff may choose from: the production classifier's labels (from the model registry
- * of this process when it is loaded, else from the production model's metrics) and every label of
- * the training examples (an intent added by an import, before a model knows it).
+ * The intents staff may choose from: the production classifier's labels (from its metrics, the
+ * version every server swaps to) and every label of the training examples (an intent added by an
+ * import, before a model knows it).
  */
 export async function intentLabels(): Promise<string[]> {
   if (labelCache && Date.now() - labelCache.at < LABEL_CACHE_MS) return labelCache.labels;
-  const labels = new Set<string>(g.__loopdeskModels?.classifier?.labels ?? []);
-  if (labels.size === 0) {
-    const deployment = await db().deployment.findFirst({
-      where: { model: { status: "ready" } },
-      orderBy: { createdAt: "desc" },
-      select: { model: { select: { metrics: true } } },
-    });
-    const metricLabels = (deployment?.model.metrics as { labels?: unknown } | null)?.labels;
-    if (Array.isArray(metricLabels)) for (const l of metricLabels) if (typeof l === "string") labels.add(l);
-  }
+  const labels = new Set<string>();
+  const metricLabels = ((await productionDeployment())?.model.metrics as { labels?: unknown } | null)?.labels;
+  if (Array.isArray(metricLabels)) for (const l of metricLabels) if (typeof l === "string") labels.add(l);
   const examples = await db().$queryRaw<{ label: string }[]>`SELECT DISTINCT label FROM "TrainingExample"`;
   for (const e of examples) labels.add(e.label);
   labelCache = { at: Date.now(), labels: [...labels].sort() };
@@ -459,7 +441,7 @@ export function clearIntentLabelCache(): void {
  * intent, else a correction. The newest label of a message wins (in the transcript and in the next
  * dataset export). Marks the message reviewed and recomputes the conversation's hasCorrection.
  */
-export async function labelMessage(messageId: string, intent: string, staff: Actor): Promise<StaffMessage> {
+export async function labelMessage(messageId: string, intent: string, staffEmail: string): Promise<StaffMessage> {
   if (!UUID.test(messageId)) throw new InboxError(404, "not_found", "No such message.");
   const allowed = await intentLabels();
   if (!allowed.includes(intent)) {
@@ -474,7 +456,7 @@ export async function labelMessage(messageId: string, intent: string, staff: Act
     if (!row) throw new InboxError(404, "not_found", "No such message.");
     if (row.role !== "customer") throw new InboxError(409, "not_customer_message", "Only customer messages have an intent to label.");
     await tx.intentLabel.create({
-      data: { messageId, intent, source: intent === row.intent ? "confirmed" : "corrected", labeledBy: staff.email },
+      data: { messageId, intent, source: intent === row.intent ? "confirmed" : "corrected", labeledBy: staffEmail },
     });
     await tx.message.update({ where: { id: messageId }, data: { reviewed: true } });
     // A conversation "has a correction" while the newest label of one of its messages is one.
@@ -491,11 +473,11 @@ export async function labelMessage(messageId: string, intent: string, staff: Act
 }
 
 /** Staff's verdict on a bot reply. */
-export async function setReplyFeedback(messageId: string, feedback: ReplyFeedback, staff: Actor): Promise<StaffMessage> {
+export async function setReplyFeedback(messageId: string, feedback: ReplyFeedback, staffEmail: string): Promise<StaffMessage> {
   if (!UUID.test(messageId)) throw new InboxError(404, "not_found", "No such message.");
   const existing = await db().message.findUnique({ where: { id: messageId }, select: { role: true } });
   if (!existing) throw new InboxError(404, "not_found", "No such message.");
   if (existing.role !== "bot") throw new InboxError(409, "not_bot_message", "Only bot replies take feedback.");
-  const m = await db().message.update({ where: { id: messageId }, data: { feedback, feedbackBy: staff.email }, include: MESSAGE_INCLUDE });
+  const m = await db().message.update({ where: { id: messageId }, data: { feedback, feedbackBy: staffEmail }, include: MESSAGE_INCLUDE });
   return toStaffMessage(m);
 }

@@ -1,8 +1,15 @@
-/** LISTEN on a Postgres channel with either database: a dedicated pg connection, or PGlite's own listen. */
+/**
+ * Postgres LISTEN/NOTIFY with either database: NOTIFY through the Prisma client; LISTEN on a dedicated
+ * pg connection, or PGlite's own listen.
+ */
 import pg from "pg";
 import { config } from "../config";
 import { log } from "../log";
-import { embeddedDatabase } from "./client";
+import { db, embeddedDatabase } from "./client";
+
+export async function notify(channel: string, payload: string): Promise<void> {
+  await db().$executeRaw`SELECT pg_notify(${channel}, ${payload})`;
+}
 
 export async function listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
   const url = config().DATABASE_URL;

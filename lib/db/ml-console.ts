@@ -1,8 +1,6 @@
 /** What the ML console reads: the dataset, runs, model versions, the audit log and production drift. */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { TEMPLATE_REPLIES } from "../chat/decide";
-import { labelledSources } from "../dataset/export";
 import type { TrainingRun } from "../generated/prisma/client";
 import {
   PRODUCTION_WINDOWS,
@@ -20,7 +18,9 @@ import {
 } from "../ml-protocol";
 import { config } from "../config";
 import { db } from "./client";
-import { productionDeployment } from "./ml";
+import { labelledSources } from "./examples";
+import { listModelVersions, productionDeployment } from "./ml";
+import type { ReplyDecision } from "./replies";
 
 /** Fewer examples than this in an intent gets a warning: the holdout then has only a handful. */
 export const RECOMMENDED_MIN_EXAMPLES = 20;
@@ -134,7 +134,7 @@ export async function getRun(id: string): Promise<RunView | null> {
 }
 
 export async function listModels(): Promise<ModelView[]> {
-  const [versions, production] = await Promise.all([db().modelVersion.findMany({ orderBy: { createdAt: "desc" } }), productionDeployment()]);
+  const [versions, production] = await Promise.all([listModelVersions(), productionDeployment()]);
   return versions.map((v) => {
     const m = v.metrics as { accuracy?: number; macro_f1?: number; device?: string };
     return {
@@ -156,8 +156,8 @@ export async function auditLog(limit = 100): Promise<AuditEntry[]> {
   return rows.map((r) => ({ id: r.id, actor: r.actor, action: r.action, subject: r.subject, details: r.details, createdAt: r.createdAt.toISOString() }));
 }
 
-/** Bot replies that hand a chat to staff are these fixed texts (lib/chat/decide.ts). */
-const HANDOFF_REPLIES = [TEMPLATE_REPLIES.asked_for_human, TEMPLATE_REPLIES.handoff_low_confidence];
+/** The decisions whose reply hands a chat to staff. */
+const HANDOFF_DECISIONS: ReplyDecision[] = ["handoff_asked_for_human", "handoff_low_confidence"];
 
 export async function productionStats(window: ProductionWindow): Promise<ProductionStats> {
   const since = new Date(Date.now() - PRODUCTION_WINDOWS[window]);
@@ -172,7 +172,7 @@ export async function productionStats(window: ProductionWindow): Promise<Product
     }),
     prisma.message.aggregate({ where: { role: "customer", ...inWindow }, _count: { _all: true }, _avg: { intentProbability: true } }),
     prisma.conversation.count({ where: inWindow }),
-    prisma.message.findMany({ where: { role: "bot", text: { in: HANDOFF_REPLIES }, ...inWindow }, distinct: ["conversationId"], select: { conversationId: true } }),
+    prisma.message.findMany({ where: { role: "bot", decision: { in: HANDOFF_DECISIONS }, ...inWindow }, distinct: ["conversationId"], select: { conversationId: true } }),
     prisma.message.count({ where: { role: "bot", ...inWindow } }),
     prisma.message.count({ where: { role: "bot", feedback: "bad", ...inWindow } }),
   ]);

@@ -1,6 +1,8 @@
-/** Database access of the train-and-serve loop: model versions, deployments, runs, audit. */
+/** Database access of the train-and-serve loop: model versions and their deployments. */
+import type { Deployment, Prisma } from "../generated/prisma/client";
+import { audit } from "./audit";
 import { db } from "./client";
-import type { Prisma } from "../generated/prisma/client";
+import { notify } from "./listen";
 
 export const DEPLOYMENT_CHANNEL = "loopdesk_deployments";
 
@@ -15,6 +17,16 @@ export async function productionDeployment() {
 
 export async function findModelVersion(version: string) {
   return db().modelVersion.findUnique({ where: { version } });
+}
+
+/** Every version, newest first. */
+export async function listModelVersions() {
+  return db().modelVersion.findMany({ orderBy: { createdAt: "desc" } });
+}
+
+/** The newest usable version a training run produced: `latest` for promotion. */
+export async function latestCandidate() {
+  return db().modelVersion.findFirst({ where: { status: "ready", trainingRunId: { not: null } }, orderBy: { createdAt: "desc" } });
 }
 
 export async function registerModelVersion(data: {
@@ -39,16 +51,17 @@ export async function recordDeployment(data: {
   actor: string;
   forced?: boolean;
   reason?: string;
-  gate?: Prisma.InputJsonValue;
+  /** The gate's verdict on a promotion, stored as JSON. */
+  gate?: object;
 }) {
   const deployment = await db().$transaction(async (tx) => {
-    const d = await tx.deployment.create({ data });
+    const d = await tx.deployment.create({ data: { ...data, gate: data.gate as Prisma.InputJsonValue | undefined } });
     await tx.auditLog.create({
       data: { actor: data.actor, action: `model.${data.action}`, subject: data.version, details: { forced: data.forced ?? false, reason: data.reason ?? null } },
     });
     return d;
   });
-  await db().$executeRaw`SELECT pg_notify(${DEPLOYMENT_CHANNEL}, ${data.version})`;
+  await notify(DEPLOYMENT_CHANNEL, data.version);
   return deployment;
 }
 
@@ -56,6 +69,10 @@ export async function deploymentHistory(take = 50) {
   return db().deployment.findMany({ orderBy: { createdAt: "desc" }, take });
 }
 
-export async function audit(actor: string, action: string, subject: string, details?: Prisma.InputJsonValue) {
-  await db().auditLog.create({ data: { actor, action, subject, details } });
+/** The usable version deployed before `current` (another version than it): where a rollback goes. */
+export async function previousDeployment(current: Deployment) {
+  return db().deployment.findFirst({
+    where: { createdAt: { lt: current.createdAt }, version: { not: current.version }, model: { status: "ready" } },
+    orderBy: { createdAt: "desc" },
+  });
 }

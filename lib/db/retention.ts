@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
-import { textKey } from "../dataset/text";
+import { textKey } from "../text";
 import type { Prisma } from "../generated/prisma/client";
 import { db } from "./client";
 

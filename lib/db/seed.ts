@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { db } from "./client";
-import { textKey } from "../dataset/text";
+import { textKey } from "../text";
 
 const DATA_DIR = path.resolve("training/data");
 

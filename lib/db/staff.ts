@@ -1,5 +1,6 @@
-/** Database access for staff accounts, their sessions and canned responses. */
+/** Database access for staff accounts and their sessions. */
 import { db } from "./client";
+import { nullWhenMissing } from "./errors";
 import type { StaffRole } from "../generated/prisma/client";
 
 /** The columns of a staff user that may leave the server (never the password hash). */
@@ -26,13 +27,14 @@ export async function listStaffUsers() {
   return db().staffUser.findMany({ select: publicStaffColumns, orderBy: { createdAt: "asc" } });
 }
 
+/** Null when there is no such staff user. */
 export async function updateStaffUser(
   id: string,
   data: { name?: string; role?: StaffRole; disabled?: boolean; passwordHash?: string },
 ) {
   // A password reset also clears any lockout: the admin has just vouched for the account.
   const unlock = data.passwordHash ? { failedLogins: 0, lockedUntil: null } : {};
-  return db().staffUser.update({ where: { id }, data: { ...data, ...unlock }, select: publicStaffColumns });
+  return nullWhenMissing(db().staffUser.update({ where: { id }, data: { ...data, ...unlock }, select: publicStaffColumns }));
 }
 
 /** Counts a failed login; at `attempts` in a row the account locks (returns until when) and the count starts over. */
@@ -74,20 +76,4 @@ export async function deleteSessionsOf(staffUserId: string) {
 /** Sessions past their lifetime or idle limit; nothing reads them any more. */
 export async function deleteStaleSessions(idleSince: Date) {
   await db().staffSession.deleteMany({ where: { OR: [{ expiresAt: { lt: new Date() } }, { lastSeenAt: { lt: idleSince } }] } });
-}
-
-export async function listCannedResponses() {
-  return db().cannedResponse.findMany({ orderBy: { title: "asc" } });
-}
-
-export async function insertCannedResponse(data: { title: string; body: string }) {
-  return db().cannedResponse.create({ data });
-}
-
-export async function updateCannedResponse(id: string, data: { title?: string; body?: string }) {
-  return db().cannedResponse.update({ where: { id }, data });
-}
-
-export async function deleteCannedResponse(id: string) {
-  return db().cannedResponse.delete({ where: { id } });
 }

@@ -2,7 +2,7 @@
  * The models this process serves with, and their hot-swap. Loaded once at start; a deployment
  * (LISTEN/NOTIFY) makes every server load the new classifier, smoke-test it and swap the reference
  * atomically. A turn holds the model object it started with, so chats in flight finish on it.
- * Shared through globalThis because server.ts and Next's route handlers are separate module copies.
+ * One per process (lib/process.ts): server.ts and Next's route handlers are separate module copies.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -10,8 +10,10 @@ import { config } from "../config";
 import { listen } from "../db/listen";
 import { DEPLOYMENT_CHANNEL, findModelVersion, markModelFailed, productionDeployment, recordDeployment, registerModelVersion } from "../db/ml";
 import { log } from "../log";
+import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadLanguageModel, type LanguageModel } from "./lm";
+import { modelStorePath } from "./store";
 
 interface Registry {
   lm?: LanguageModel;
@@ -21,15 +23,10 @@ interface Registry {
   swaps: Promise<void>;
 }
 
-const g = globalThis as { __loopdeskModels?: Registry };
-const registry: Registry = (g.__loopdeskModels ??= { swaps: Promise.resolve() });
+const registry = shared<Registry>("__loopdeskModels", () => ({ swaps: Promise.resolve() }));
 
 /** The classifier shipped by `npm run models:build`, deployed when nothing else ever was. */
 export const SEED_CLASSIFIER_DIR = "classifier/seed";
-
-export function modelStorePath(relative: string): string {
-  return path.resolve(config().LOOPDESK_MODELS_DIR, relative);
-}
 
 export function loadModels(): Promise<void> {
   registry.loading ??= (async () => {

@@ -1,7 +1,8 @@
 /** The customer-facing socket.io namespace `/chat`: authentication and the protocol's events. */
 import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
-import { findCustomerBotMessage, findCustomerConversation, listMessages, toChatMessage } from "../db/queries";
+import { findCustomerConversation, listMessages, toChatMessage } from "../db/conversations";
+import { findCustomerBotMessage } from "../db/replies";
 import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
 import { guarded, refuseUnknownEvents } from "./guarded";
 import { chatRateLimits } from "./rate-limits";
@@ -22,7 +23,8 @@ import {
 import { STAFF_NAMESPACE, tellOtherInstances } from "../chat/broadcast";
 import { rate } from "../chat/handover";
 import { conversationRoom, customerRoom } from "../chat/rooms";
-import { runCustomerTurn, stopReply } from "../chat/turn";
+import { stopReply } from "../chat/replies";
+import { runCustomerTurn } from "../chat/turn";
 
 interface SocketData {
   customerId: string;

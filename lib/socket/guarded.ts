@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from "../db/queries";
+import { isDatabaseUnavailable } from "../db/retry";
 import { log } from "../log";
 import { ErrorCode, type ChatError } from "../protocol";
 

@@ -8,8 +8,8 @@ import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
 import { INBOX_ROOM, STAFF_NAMESPACE } from "../chat/broadcast";
 import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
 import { conversationRoom, customerRoom } from "../chat/rooms";
-import { stopConversationReplies } from "../chat/turn";
-import { findConversationForStaff } from "../db/queries";
+import { stopConversationReplies } from "../chat/replies";
+import { findConversationForStaff } from "../db/handover";
 import { guarded, refuseUnknownEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
 import {

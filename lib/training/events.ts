@@ -2,8 +2,7 @@
  * Live training-run events across processes: the worker (or the CLI) publishes each event with
  * NOTIFY, and every web server relays them to the `/ml` sockets watching the run.
  */
-import { db } from "../db/client";
-import { listen } from "../db/listen";
+import { listen, notify } from "../db/listen";
 import { log } from "../log";
 import type { RunEvent } from "../ml-protocol";
 
@@ -19,7 +18,7 @@ export async function publishRunEvent(event: RunEvent): Promise<void> {
     payload = JSON.stringify({ ...event, line: event.line.slice(0, 1000) + " …" });
   }
   try {
-    await db().$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${payload})`;
+    await notify(RUN_EVENTS_CHANNEL, payload);
   } catch (err) {
     // Live events are a convenience: the run row holds the truth, and pages reload it.
     log.warn({ err, runId: event.runId }, "could not publish a training event");
@@ -38,5 +37,5 @@ export function subscribeRunEvents(onEvent: (e: RunEvent) => void) {
 }
 
 export async function publishCancel(runId: string): Promise<void> {
-  await db().$executeRaw`SELECT pg_notify(${RUN_CANCEL_CHANNEL}, ${runId})`;
+  await notify(RUN_CANCEL_CHANNEL, runId);
 }

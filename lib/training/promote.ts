@@ -3,13 +3,12 @@
  * on the same frozen holdout (the candidate's training snapshot) and enforces the gate unless
  * forced; the deployment row then tells every server to swap (lib/models/registry.ts).
  */
-import { db } from "../db/client";
-import { findModelVersion, markModelFailed, productionDeployment, recordDeployment } from "../db/ml";
+import { findModelVersion, latestCandidate, markModelFailed, previousDeployment, productionDeployment, recordDeployment } from "../db/ml";
+import { findRun } from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
 import { config } from "../config";
 import { loadClassifier } from "../models/classifier";
-import { modelStorePath } from "../models/registry";
-import type { Prisma } from "../generated/prisma/client";
+import { modelStorePath } from "../models/store";
 import { evaluate, readHoldout } from "./evaluate";
 import { gateVerdict, type GateVerdict } from "./gate";
 import type { Comparison } from "../ml-protocol";
@@ -24,8 +23,7 @@ export class PromotionError extends Error {
 }
 
 async function resolveVersion(version: string) {
-  if (version !== "latest") return findModelVersion(version);
-  return db().modelVersion.findFirst({ where: { status: "ready", trainingRunId: { not: null } }, orderBy: { createdAt: "desc" } });
+  return version === "latest" ? latestCandidate() : findModelVersion(version);
 }
 
 /** Evaluates `version` and production on the candidate's holdout; loading also smoke-tests the candidate. */
@@ -34,7 +32,7 @@ async function evaluateWithProduction(version: string) {
   const current = await productionDeployment();
   if (!candidate) throw new PromotionError(`no model version ${version}`);
   if (!current) throw new PromotionError("nothing is in production yet: start the server once to deploy the seed classifier");
-  const run = candidate.trainingRunId ? await db().trainingRun.findUnique({ where: { id: candidate.trainingRunId } }) : null;
+  const run = candidate.trainingRunId ? await findRun(candidate.trainingRunId) : null;
   const snapshot = run?.snapshotPath ?? (await exportSnapshot({ dataDir: config().LOOPDESK_DATA_DIR })).path;
   const holdout = await readHoldout(snapshot);
   if (holdout.length === 0) throw new PromotionError(`the holdout of ${snapshot} is empty`);
@@ -95,7 +93,7 @@ export async function promote(opts: { version: string; actor: string; force?: bo
     actor: opts.actor,
     forced: !verdict.pass,
     reason: opts.reason,
-    gate: verdict as unknown as Prisma.InputJsonValue,
+    gate: verdict,
   });
   return { deployment, verdict };
 }
@@ -104,10 +102,7 @@ export async function promote(opts: { version: string; actor: string; force?: bo
 export async function rollback(opts: { actor: string; reason?: string }) {
   const current = await productionDeployment();
   if (!current) throw new PromotionError("nothing is in production");
-  const previous = await db().deployment.findFirst({
-    where: { createdAt: { lt: current.createdAt }, version: { not: current.version }, model: { status: "ready" } },
-    orderBy: { createdAt: "desc" },
-  });
+  const previous = await previousDeployment(current);
   if (!previous) throw new PromotionError(`${current.version} is the only version ever deployed: nothing to roll back to`);
   return recordDeployment({ version: previous.version, action: "rollback", actor: opts.actor, reason: opts.reason });
 }

@@ -7,10 +7,12 @@
  */
 import PgBoss from "pg-boss";
 import { config } from "../config";
-import { db, embeddedDatabase } from "../db/client";
+import { audit } from "../db/audit";
+import { embeddedSqlExecutor } from "../db/client";
 import { listen } from "../db/listen";
-import { audit } from "../db/ml";
+import { cancelQueuedRun, failStaleRuns, findRun, requestRunCancel, setJobId } from "../db/runs";
 import { log } from "../log";
+import { shared } from "../process";
 import type { Device, TrainParams } from "../ml-protocol";
 import { publishCancel, publishRunEvent, RUN_CANCEL_CHANNEL } from "./events";
 import { createRun, executeRun, HEARTBEAT_MS } from "./run";
@@ -23,39 +25,24 @@ interface RunJob {
   runId: string;
 }
 
-const g = globalThis as { __loopdeskBoss?: Promise<PgBoss> };
-
 /** The process's pg-boss client, started (schema created or migrated) on first use. */
 export function trainingQueue(): Promise<PgBoss> {
-  g.__loopdeskBoss ??= (async () => {
+  return shared("__loopdeskBoss", async () => {
     const url = config().DATABASE_URL;
-    const boss = url ? new PgBoss({ connectionString: url, max: 3, application_name: "loopdesk-queue" }) : new PgBoss({ db: embeddedExecutor() });
+    const boss = url ? new PgBoss({ connectionString: url, max: 3, application_name: "loopdesk-queue" }) : new PgBoss({ db: embeddedSqlExecutor() });
     boss.on("error", (err) => log.error({ err }, "job queue error"));
     await boss.start();
     // retryLimit 0: a failed run is recorded and left to people; it is never silently repeated.
     await boss.createQueue(TRAINING_QUEUE, { name: TRAINING_QUEUE, policy: "singleton", retryLimit: 0, expireInHours: 23 });
     return boss;
-  })();
-  return g.__loopdeskBoss;
-}
-
-/** pg-boss on PGlite: parameterless SQL may hold several statements, which only `exec` runs. */
-function embeddedExecutor() {
-  const pglite = embeddedDatabase();
-  return {
-    executeSql: async (text: string, values?: unknown[]) => {
-      if (values && values.length > 0) return pglite.query(text, values);
-      const results = await pglite.exec(text);
-      return { rows: results.at(-1)?.rows ?? [] };
-    },
-  };
+  });
 }
 
 export async function enqueueRun(opts: { device: Device; params: TrainParams; actor: string }) {
   const run = await createRun(opts);
   const boss = await trainingQueue();
   const jobId = await boss.send(TRAINING_QUEUE, { runId: run.id } satisfies RunJob);
-  const queued = await db().trainingRun.update({ where: { id: run.id }, data: { jobId } });
+  const queued = await setJobId(run.id, jobId);
   await publishRunEvent({ runId: run.id, type: "status", status: "queued", error: null, modelVersion: null });
   return queued;
 }
@@ -67,44 +54,30 @@ export class RunStateError extends Error {}
  * running one by asking its worker, which stops the trainer and records the run as cancelled.
  */
 export async function cancelRun(runId: string, actor: string) {
-  const prisma = db();
-  const now = new Date();
-  const queued = await prisma.trainingRun.updateMany({
-    where: { id: runId, status: "queued" },
-    data: { status: "cancelled", error: "cancelled before it started", finishedAt: now, cancelRequestedAt: now, cancelledBy: actor },
-  });
-  if (queued.count === 1) {
-    const run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
-    if (run.jobId) await (await trainingQueue()).cancel(TRAINING_QUEUE, run.jobId);
+  const cancelled = await cancelQueuedRun(runId, actor);
+  if (cancelled) {
+    if (cancelled.jobId) await (await trainingQueue()).cancel(TRAINING_QUEUE, cancelled.jobId);
     await audit(actor, "training.cancelled", runId, { while: "queued" });
-    await publishRunEvent({ runId, type: "status", status: "cancelled", error: run.error, modelVersion: null });
-    return run;
+    await publishRunEvent({ runId, type: "status", status: "cancelled", error: cancelled.error, modelVersion: null });
+    return cancelled;
   }
-  const running = await prisma.trainingRun.updateMany({ where: { id: runId, status: "running" }, data: { cancelRequestedAt: now, cancelledBy: actor } });
-  if (running.count === 0) {
-    const run = await prisma.trainingRun.findUnique({ where: { id: runId } });
+  const running = await requestRunCancel(runId, actor);
+  if (!running) {
+    const run = await findRun(runId);
     throw new RunStateError(run ? `the run has already ${run.status === "succeeded" ? "succeeded" : `been ${run.status}`}` : "no such run");
   }
   await audit(actor, "training.cancel_requested", runId);
   await publishCancel(runId);
-  return prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  return running;
 }
 
 /** Marks runs whose worker died (no heartbeat) as failed, and fails their jobs so the queue moves on. */
-export async function failAbandonedRuns(): Promise<number> {
-  const prisma = db();
-  const stale = await prisma.trainingRun.findMany({
-    where: { status: "running", heartbeatAt: { lt: new Date(Date.now() - STALE_AFTER_MS) } },
-  });
-  for (const run of stale) {
-    const error = `the worker executing this run stopped (killed or crashed); last heard from at ${run.heartbeatAt?.toISOString()}`;
-    const updated = await prisma.trainingRun.updateMany({ where: { id: run.id, status: "running" }, data: { status: "failed", error, finishedAt: new Date() } });
-    if (updated.count === 0) continue;
+export async function failAbandonedRuns(): Promise<void> {
+  for (const { run, error } of await failStaleRuns(STALE_AFTER_MS)) {
     if (run.jobId) await (await trainingQueue()).fail(TRAINING_QUEUE, run.jobId, { error }).catch(() => {});
     await audit("system", "training.failed", run.id, { error });
     await publishRunEvent({ runId: run.id, type: "status", status: "failed", error, modelVersion: null });
   }
-  return stale.length;
 }
 
 /**
@@ -140,7 +113,7 @@ export async function startTrainingWorker(): Promise<() => Promise<void>> {
     stopping = true;
     clearInterval(sweep);
     for (const [runId, controller] of running) {
-      await db().trainingRun.update({ where: { id: runId }, data: { cancelRequestedAt: new Date(), cancelledBy: "system (worker stopped)" } });
+      await requestRunCancel(runId, "system (worker stopped)");
       controller.abort();
     }
     await boss.stop({ graceful: true, timeout: 20_000 });

@@ -11,13 +11,12 @@ import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { config } from "../config";
-import { db } from "../db/client";
-import { audit, registerModelVersion } from "../db/ml";
-import { seedDatabase } from "../db/seed";
+import { audit } from "../db/audit";
+import { registerModelVersion } from "../db/ml";
+import * as runs from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
 import { loadClassifier } from "../models/classifier";
-import { modelStorePath } from "../models/registry";
-import type { Prisma } from "../generated/prisma/client";
+import { modelStorePath } from "../models/store";
 import type { Device, EpochEval, LossPoint, Progress, RunEvent, RunProgress, TrainParams } from "../ml-protocol";
 import { publishRunEvent } from "./events";
 
@@ -45,32 +44,23 @@ function trainerArgs(params: TrainParams): string[] {
 
 /** Records a queued run on a snapshot of the data as it is now (or the given snapshot file). */
 export async function createRun(opts: { snapshotPath?: string; device: Device; params: TrainParams; actor: string }) {
-  await seedDatabase();
   const snapshotPath = opts.snapshotPath
     ? path.resolve(opts.snapshotPath)
     : (await exportSnapshot({ dataDir: config().LOOPDESK_DATA_DIR })).path;
   const snapshotSha256 = createHash("sha256").update(await readFile(snapshotPath)).digest("hex");
-  const run = await db().trainingRun.create({
-    data: { status: "queued", device: opts.device, params: opts.params as Prisma.InputJsonValue, snapshotPath, snapshotSha256, createdBy: opts.actor },
-  });
+  const run = await runs.createRun({ device: opts.device, params: opts.params, snapshotPath, snapshotSha256, createdBy: opts.actor });
   await audit(opts.actor, "training.queued", run.id, { device: opts.device, params: opts.params, snapshotSha256 });
   return run;
 }
-
-export type ExecuteResult = Awaited<ReturnType<typeof executeRun>>;
 
 /**
  * Executes a queued run. Claiming it is one conditional UPDATE, so a run cancelled while queued, or
  * delivered twice, never trains twice. `signal` (or a cancel request seen by the heartbeat) stops it.
  */
 export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) => void; signal?: AbortSignal } = {}) {
-  const prisma = db();
-  const claimed = await prisma.trainingRun.updateMany({
-    where: { id: runId, status: "queued" },
-    data: { status: "running", startedAt: new Date(), heartbeatAt: new Date() },
-  });
-  if (claimed.count === 0) return { run: await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } }), model: null };
-  let run = await prisma.trainingRun.findUniqueOrThrow({ where: { id: runId } });
+  const claim = await runs.claimRun(runId);
+  if (!claim.claimed) return { run: claim.run, model: null };
+  let run = claim.run;
   const params = run.params as TrainParams;
   const emit = (e: RunEvent) => {
     opts.onEvent?.(e);
@@ -93,7 +83,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   const saveProgress = async () => {
     if (Date.now() - lastWrite < 1000) return;
     lastWrite = Date.now();
-    await prisma.trainingRun.update({ where: { id: runId }, data: { progress: progress as unknown as Prisma.InputJsonValue, logs, heartbeatAt: new Date() } });
+    await runs.saveRunProgress(runId, progress, logs);
   };
 
   const child = spawn(PYTHON, [...trainer(), "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
@@ -108,9 +98,9 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   opts.signal?.addEventListener("abort", cancel, { once: true });
   // The heartbeat tells other workers this run is alive, and picks up cancel requests made anywhere.
   const heartbeat = setInterval(() => {
-    void prisma.trainingRun
-      .update({ where: { id: runId }, data: { heartbeatAt: new Date() }, select: { cancelRequestedAt: true } })
-      .then((r) => r.cancelRequestedAt && !cancelled && cancel())
+    void runs
+      .beatRunHeartbeat(runId)
+      .then((cancelRequested) => cancelRequested && !cancelled && cancel())
       .catch(() => {});
   }, HEARTBEAT_MS);
 
@@ -146,7 +136,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   });
   clearInterval(heartbeat);
   const durationMs = Date.now() - started;
-  const finish = { logs, finishedAt: new Date(), durationMs, progress: progress as unknown as Prisma.InputJsonValue };
+  const finish = { logs, finishedAt: new Date(), durationMs, progress };
 
   let failure = trainerFailure(exit, logs);
   let model = null;
@@ -156,7 +146,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
       await loadClassifier(outDir, version);
       const metrics = JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")) as { device?: string };
       model = await registerModelVersion({ version, path: relativeDir, metrics, datasetSha256: run.snapshotSha256, trainingRunId: runId });
-      run = await prisma.trainingRun.update({ where: { id: runId }, data: { ...finish, status: "succeeded", metrics, device: metrics.device ?? run.device } });
+      run = await runs.finishRun(runId, { ...finish, status: "succeeded", metrics, device: metrics.device ?? run.device });
     } catch (err) {
       failure = `the trained model is unusable: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -168,7 +158,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
     for (const f of leftovers) await rm(path.join(path.dirname(outDir), f), { recursive: true, force: true });
     const status = cancelled ? "cancelled" : "failed";
     const error = cancelled ? "cancelled" : failure!;
-    run = await prisma.trainingRun.update({ where: { id: runId }, data: { ...finish, status, error } });
+    run = await runs.finishRun(runId, { ...finish, status, error });
     await audit(run.cancelledBy ?? run.createdBy, `training.${status}`, runId, { error });
   } else {
     await audit(run.createdBy, "training.succeeded", runId, { version });

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PrismaClient } from "../../lib/generated/prisma/client";
-import { splitOf, textKey } from "../../lib/dataset/text";
+import { splitOf, textKey } from "../../lib/text";
 import { createMigratedDatabase } from "../helpers/postgres";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

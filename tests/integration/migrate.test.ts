@@ -1,5 +1,5 @@
 /**
- * scripts/migrate.ts and lib/db/migrations.ts against real PostgreSQL databases created per test,
+ * scripts/migrate.ts and scripts/migrations.ts against real PostgreSQL databases created per test,
  * and the embedded PGlite database in a temporary folder.
  */
 import { execFile } from "node:child_process";
@@ -11,7 +11,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { createMigration, embeddedDatabaseDir, migrateDatabase, migrationStatus } from "../../lib/db/migrations";
+import { createMigration, embeddedDatabaseDir, migrateDatabase, migrationStatus } from "../../scripts/migrations";
 import { createDatabase } from "../helpers/postgres";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");

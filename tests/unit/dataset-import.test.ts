@@ -6,9 +6,9 @@ import {
   formatFromFilename,
   parseDataset,
   type DatasetFormat,
-  type ExistingExamples,
   type ProblemCode,
 } from "@/lib/dataset/import";
+import type { ExistingExamples } from "@/lib/db/examples";
 
 type Row = { text: string; label: string };
 

@@ -1,4 +1,4 @@
-import { pingDatabase } from "@/lib/db/queries";
+import { pingDatabase } from "@/lib/db/retry";
 import { modelStatus } from "@/lib/models/registry";
 
 export const dynamic = "force-dynamic";

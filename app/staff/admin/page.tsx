@@ -1,6 +1,7 @@
 import { StaffNav } from "../_components/staff-nav";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
-import { listCannedResponses, listStaffUsers } from "@/lib/db/staff";
+import { listCannedResponses } from "@/lib/db/canned-responses";
+import { listStaffUsers } from "@/lib/db/staff";
 import { CannedResponses } from "./canned-responses";
 import { StaffUsers } from "./staff-users";
 import styles from "./admin.module.css";

@@ -1,5 +1,5 @@
 import { json, route } from "@/lib/auth/http";
-import { listCannedResponses } from "@/lib/db/staff";
+import { listCannedResponses } from "@/lib/db/canned-responses";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 
 /** Agents pick from these while replying. */

@@ -1,10 +1,7 @@
 /** Helpers shared by the inbox's route handlers (conversations, queue, review, messages). */
-import type { Server } from "socket.io";
 import { z } from "zod";
 import { errorResponse, route } from "@/lib/auth/http";
-import { INBOX_ROOM, STAFF_NAMESPACE } from "@/lib/chat/broadcast";
 import { InboxError, MAX_PAGE_SIZE, type InboxFilters } from "@/lib/db/inbox";
-import { log } from "@/lib/log";
 
 /** Like lib/auth/http's `route`, and an InboxError becomes its `{ error: { code, message } }`. */
 export function inboxRoute<Ctx>(handler: (request: Request, ctx: Ctx) => Promise<Response>) {
@@ -20,21 +17,6 @@ export function inboxRoute<Ctx>(handler: (request: Request, ctx: Ctx) => Promise
 
 export function json(body: unknown, status = 200): Response {
   return Response.json(body, { status, headers: { "cache-control": "no-store" } });
-}
-
-/**
- * Nudges every open inbox to refetch a conversation's row. server.ts exposes its socket.io server
- * on globalThis (route handlers are a separate module copy); without one (e.g. `next dev`) there
- * is nobody to tell.
- */
-export function emitInboxChanged(conversationId: string): void {
-  const io = (globalThis as { __loopdeskIo?: Server }).__loopdeskIo;
-  if (!io) return;
-  try {
-    io.of(STAFF_NAMESPACE).to(INBOX_ROOM).emit("inbox:changed", { conversationId });
-  } catch (err) {
-    log.warn({ err }, "inbox:changed not sent");
-  }
 }
 
 const STATUSES = ["bot", "waiting_for_agent", "agent", "closed"] as const;

@@ -1,6 +1,6 @@
-import { cannedSchema, createCanned } from "@/lib/auth/admin";
+import { cannedSchema } from "@/lib/auth/admin";
 import { json, readJson, route } from "@/lib/auth/http";
-import { listCannedResponses } from "@/lib/db/staff";
+import { createCannedResponse, listCannedResponses } from "@/lib/db/canned-responses";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 
 export const GET = route(async (request) => {
@@ -12,5 +12,5 @@ export const GET = route(async (request) => {
 export const POST = route(async (request) => {
   const staff = await requireStaff(request, AREA_ROLES.admin);
   if (staff instanceof Response) return staff;
-  return json({ cannedResponse: await createCanned(staff, await readJson(request, cannedSchema)) }, 201);
+  return json({ cannedResponse: await createCannedResponse(staff.email, await readJson(request, cannedSchema)) }, 201);
 });

@@ -1,6 +1,7 @@
-import { cannedPatchSchema, deleteCanned, parseId, updateCanned } from "@/lib/auth/admin";
+import { cannedPatchSchema, found, parseId } from "@/lib/auth/admin";
 import { json, readJson, route } from "@/lib/auth/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
+import { deleteCannedResponse, updateCannedResponse } from "@/lib/db/canned-responses";
 
 type Params = { params: Promise<{ id: string }> };
 
@@ -8,12 +9,12 @@ export const PATCH = route(async (request, { params }: Params) => {
   const staff = await requireStaff(request, AREA_ROLES.admin);
   if (staff instanceof Response) return staff;
   const id = parseId((await params).id);
-  return json({ cannedResponse: await updateCanned(staff, id, await readJson(request, cannedPatchSchema)) });
+  return json({ cannedResponse: found(await updateCannedResponse(staff.email, id, await readJson(request, cannedPatchSchema))) });
 });
 
 export const DELETE = route(async (request, { params }: Params) => {
   const staff = await requireStaff(request, AREA_ROLES.admin);
   if (staff instanceof Response) return staff;
-  await deleteCanned(staff, parseId((await params).id));
+  found(await deleteCannedResponse(staff.email, parseId((await params).id)));
   return json({ ok: true });
 });

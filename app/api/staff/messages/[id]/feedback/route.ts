@@ -3,7 +3,8 @@ import { z } from "zod";
 import { readJson } from "@/lib/auth/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { InboxError, setReplyFeedback } from "@/lib/db/inbox";
-import { emitInboxChanged, idSchema, inboxRoute, json } from "../../../conversations/_shared";
+import { emitInboxChanged } from "@/lib/chat/broadcast";
+import { idSchema, inboxRoute, json } from "../../../conversations/_shared";
 
 export const dynamic = "force-dynamic";
 
@@ -15,7 +16,7 @@ export const POST = inboxRoute(async (request: Request, ctx: { params: Promise<{
   const { id } = await ctx.params;
   if (!idSchema.safeParse(id).success) throw new InboxError(404, "not_found", "No such message.");
   const { feedback } = await readJson(request, bodySchema);
-  const message = await setReplyFeedback(id, feedback, staff);
+  const message = await setReplyFeedback(id, feedback, staff.email);
   emitInboxChanged(message.conversationId);
   return json({ message });
 });

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { readJson } from "@/lib/auth/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { InboxError, labelMessage } from "@/lib/db/inbox";
-import { emitInboxChanged, idSchema, inboxRoute, json } from "../../../conversations/_shared";
+import { emitInboxChanged } from "@/lib/chat/broadcast";
+import { idSchema, inboxRoute, json } from "../../../conversations/_shared";
 
 export const dynamic = "force-dynamic";
 
@@ -18,7 +19,7 @@ export const POST = inboxRoute(async (request: Request, ctx: { params: Promise<{
   const { id } = await ctx.params;
   if (!idSchema.safeParse(id).success) throw new InboxError(404, "not_found", "No such message.");
   const { intent } = await readJson(request, bodySchema);
-  const message = await labelMessage(id, intent, staff);
+  const message = await labelMessage(id, intent, staff.email);
   emitInboxChanged(message.conversationId);
   return json({ message });
 });

@@ -16,3 +16,8 @@ export function splitOf(text: string): "train" | "holdout" {
   const bucket = parseInt(createHash("sha256").update(textKey(text)).digest("hex").slice(0, 8), 16) % 100;
   return bucket < HOLDOUT_PERCENT ? "holdout" : "train";
 }
+
+/** Orders strings by UTF-16 code units, never by locale, so that every machine sorts alike. */
+export function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,150 @@
+/**
+ * Customer conversations on the chat path: storing a customer's message once, its classification,
+ * the bot's decision on the conversation, the knowledge a reply is grounded in, and the history.
+ */
+import { createHash } from "node:crypto";
+import type { Conversation, ConversationStatus, Message } from "../generated/prisma/client";
+import type { ChatMessage } from "../protocol";
+import { db } from "./client";
+import { isUniqueViolation } from "./errors";
+
+/** The inbox row's preview of a conversation's last message. */
+export const lastMessagePreview = (text: string) => text.slice(0, 160);
+
+/** The intent classifier's verdict on a customer message, as stored on it. */
+export interface StoredClassification {
+  intent: string;
+  probability: number;
+  runnerUpIntent: string;
+  runnerUpProbability: number;
+  classifierVersion: string;
+}
+
+export function toChatMessage(m: Message): ChatMessage {
+  return {
+    id: m.id,
+    conversationId: m.conversationId,
+    role: m.role,
+    text: m.text,
+    clientMessageId: m.role === "customer" ? m.clientMessageId : null,
+    createdAt: m.createdAt.toISOString(),
+    replyToId: m.replyToId,
+    replyStatus: m.replyStatus,
+  };
+}
+
+/**
+ * A conversation started by a message gets an id derived from (customer, clientMessageId), so a
+ * resend of that first message after a lost acknowledgement lands in the same conversation.
+ */
+function conversationIdFor(customerId: string, clientMessageId: string): string {
+  const h = createHash("sha256").update(`${customerId}:${clientMessageId}`).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export async function findCustomerConversation(conversationId: string, customerId: string) {
+  return db().conversation.findFirst({ where: { id: conversationId, customerId } });
+}
+
+export type StoreCustomerMessageResult =
+  | { ok: true; message: Message; conversation: Conversation; duplicate: boolean }
+  | { ok: false; reason: "unknown_conversation" | "conversation_closed" };
+
+/**
+ * Stores a customer's message exactly once per (conversation, clientMessageId). Each step is
+ * idempotent, so a resend racing the original cannot create a second row.
+ */
+export async function storeCustomerMessage(input: {
+  customerId: string;
+  conversationId?: string;
+  clientMessageId: string;
+  text: string;
+}): Promise<StoreCustomerMessageResult> {
+  const prisma = db();
+  await prisma.customer.upsert({ where: { id: input.customerId }, create: { id: input.customerId }, update: {} });
+
+  let conversationId = input.conversationId;
+  if (conversationId === undefined) {
+    conversationId = conversationIdFor(input.customerId, input.clientMessageId);
+    await prisma.conversation.upsert({
+      where: { id: conversationId },
+      create: { id: conversationId, customerId: input.customerId },
+      update: {},
+    });
+  }
+  const conversation = await findCustomerConversation(conversationId, input.customerId);
+  if (!conversation) return { ok: false, reason: "unknown_conversation" };
+
+  const existing = await findByClientId(conversationId, input.clientMessageId);
+  if (existing) return { ok: true, message: existing, conversation, duplicate: true };
+  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed" };
+
+  try {
+    // One transaction: a failure (say, the database going away) leaves either both writes or neither.
+    const message = await prisma.$transaction(async (tx) => {
+      const created = await tx.message.create({
+        data: { conversationId, role: "customer", text: input.text, clientMessageId: input.clientMessageId },
+      });
+      await tx.conversation.update({
+        where: { id: conversationId },
+        data: { lastMessageAt: created.createdAt, lastMessagePreview: lastMessagePreview(created.text) },
+      });
+      return created;
+    });
+    return { ok: true, message, conversation, duplicate: false };
+  } catch (e) {
+    if (!(isUniqueViolation(e))) throw e;
+    const raced = await findByClientId(conversationId, input.clientMessageId);
+    if (!raced) throw e;
+    return { ok: true, message: raced, conversation, duplicate: true };
+  }
+}
+
+export function findByClientId(conversationId: string, clientMessageId: string) {
+  return db().message.findUnique({ where: { conversationId_clientMessageId: { conversationId, clientMessageId } } });
+}
+
+export async function saveClassification(messageId: string, p: StoredClassification) {
+  const message = await db().message.update({
+    where: { id: messageId },
+    data: {
+      intent: p.intent,
+      intentProbability: p.probability,
+      runnerUpIntent: p.runnerUpIntent,
+      runnerUpProbability: p.runnerUpProbability,
+      classifierVersion: p.classifierVersion,
+    },
+  });
+  // The inbox shows the latest intent and the conversation's least confident turn.
+  await db().$executeRaw`
+    UPDATE "Conversation" SET "lastIntent" = ${p.intent},
+      "minIntentProbability" = LEAST(COALESCE("minIntentProbability", 1), ${p.probability})
+    WHERE id = ${message.conversationId}::uuid`;
+}
+
+/** Records the streak of unsure turns and, for a handoff, moves a bot conversation to the staff queue. */
+export async function updateConversationAfterDecision(
+  conversationId: string,
+  lowConfidenceStreak: number,
+  handoff: boolean,
+): Promise<ConversationStatus> {
+  const data = handoff ? { lowConfidenceStreak, status: "waiting_for_agent" as const, waitingSince: new Date() } : { lowConfidenceStreak };
+  // Only while the bot owns it: an agent may have taken over while the message was being classified.
+  await db().conversation.updateMany({ where: { id: conversationId, status: "bot" }, data });
+  const c = await db().conversation.findUniqueOrThrow({ where: { id: conversationId }, select: { status: true } });
+  return c.status;
+}
+
+export async function knowledgeArticle(intent: string) {
+  return db().knowledgeArticle.findUnique({ where: { intent } });
+}
+
+/** Messages of a conversation, oldest first; `take` keeps only the most recent ones. */
+export async function listMessages(conversationId: string, take?: number): Promise<Message[]> {
+  const rows = await db().message.findMany({
+    where: { conversationId },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take,
+  });
+  return rows.reverse();
+}
