@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide, templateReply } from "@/lib/chat/decide";
+import { decide, replyDecision, templateReply } from "@/lib/chat/decide";
 
 const t = { global: 0.5, perIntent: { complaint: 0.8 } };
 
@@ -38,5 +38,15 @@ describe("decide", () => {
     ]) {
       if (d.action !== "answer") expect(templateReply(d).length).toBeGreaterThan(20);
     }
+  });
+  it("names each decision as the reply stores it", () => {
+    const stored = [
+      decide({ intent: "order_status", probability: 0.9 }, 0, t),
+      decide({ intent: "out_of_scope", probability: 0.9 }, 0, t),
+      decide({ intent: "x", probability: 0.1 }, 0, t),
+      decide({ intent: "talk_to_human", probability: 0.9 }, 0, t),
+      decide({ intent: "x", probability: 0.1 }, 1, t),
+    ].map(replyDecision);
+    expect(stored).toEqual(["answer", "offer_human_out_of_scope", "offer_human_low_confidence", "handoff_asked_for_human", "handoff_low_confidence"]);
   });
 });
