@@ -11,6 +11,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { TEMPLATE_REPLIES } from "../../lib/chat/decide";
 import { createMigration, embeddedDatabaseDir, migrateDatabase, migrationStatus } from "../../scripts/migrations";
 import { createDatabase } from "../helpers/postgres";
 
@@ -200,6 +201,38 @@ SELECT * FROM "NoSuchTable";
       name: first!.name,
       state: "edited",
     });
+  });
+
+  it("backfills the decision of bot replies stored before Message.decision existed", async () => {
+    const db = await database();
+    const { migrationsDir } = await project();
+    const decisionMigration = (await realMigrations()).find((m) => m.name.endsWith("_reply_decision"))!.name;
+    const later = path.join(await tempDir(), decisionMigration);
+    await cp(path.join(migrationsDir, decisionMigration), later, { recursive: true });
+    await rm(path.join(migrationsDir, decisionMigration), { recursive: true });
+    await migrateDatabase({ databaseUrl: db.url, migrationsDir });
+
+    const replies: [string, string, string][] = [
+      [TEMPLATE_REPLIES.out_of_scope, "template", "offer_human_out_of_scope"],
+      [TEMPLATE_REPLIES.low_confidence, "template", "offer_human_low_confidence"],
+      [TEMPLATE_REPLIES.asked_for_human, "template", "handoff_asked_for_human"],
+      [TEMPLATE_REPLIES.handoff_low_confidence, "template", "handoff_low_confidence"],
+      ["Your order ships today.", "smollm2", "answer"],
+    ];
+    const literal = (t: string) => `'${t.replace(/'/g, "''")}'`;
+    await query(
+      db.url,
+      `INSERT INTO "Customer" (id) VALUES ('00000000-0000-4000-a000-000000000001');
+       INSERT INTO "Conversation" (id, "customerId") VALUES ('00000000-0000-4000-a000-000000000002', '00000000-0000-4000-a000-000000000001');
+       INSERT INTO "Message" (id, "conversationId", role, text, "modelVersion") VALUES
+         ${replies.map(([text, version], i) => `('00000000-0000-4000-a000-00000000010${i}', '00000000-0000-4000-a000-000000000002', 'bot', ${literal(text)}, '${version}')`).join(",\n")},
+         ('00000000-0000-4000-a000-000000000200', '00000000-0000-4000-a000-000000000002', 'customer', 'hello', NULL)`,
+    );
+    await cp(later, path.join(migrationsDir, decisionMigration), { recursive: true });
+    expect(await migrateDatabase({ databaseUrl: db.url, migrationsDir })).toEqual([decisionMigration]);
+
+    const rows = await query<{ text: string; decision: string | null }>(db.url, `SELECT text, decision::text FROM "Message" ORDER BY id`);
+    expect(rows).toEqual([...replies.map(([text, , decision]) => ({ text, decision })), { text: "hello", decision: null }]);
   });
 });
 
