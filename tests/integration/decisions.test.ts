@@ -29,7 +29,7 @@ async function conversation(id: string) {
 }
 
 async function botReply(customerMessageId: string) {
-  return (await pool.query(`SELECT text, "modelVersion", "replyStatus" FROM "Message" WHERE "replyToId" = $1`, [customerMessageId])).rows[0];
+  return (await pool.query(`SELECT text, "modelVersion", "replyStatus", decision::text FROM "Message" WHERE "replyToId" = $1`, [customerMessageId])).rows[0];
 }
 
 describe("decisions", () => {
@@ -39,6 +39,7 @@ describe("decisions", () => {
     if (!r.ack.ok) throw new Error("send failed");
     const reply = await botReply(r.ack.messageId);
     expect(reply.modelVersion).toMatch(/^smollm2-135m-instruct@/);
+    expect(reply.decision).toBe("answer");
     expect((await conversation(r.ack.conversationId)).lastIntent).toBe("shipping_info");
   });
 
@@ -47,7 +48,7 @@ describe("decisions", () => {
     const r = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Can you help me with my calculus homework? What is the derivative of x squared?" });
     if (!r.ack.ok) throw new Error("send failed");
     expect(r.text).toBe(TEMPLATE_REPLIES.out_of_scope);
-    expect((await botReply(r.ack.messageId)).modelVersion).toBe("template");
+    expect(await botReply(r.ack.messageId)).toMatchObject({ modelVersion: "template", decision: "offer_human_out_of_scope" });
     expect((await conversation(r.ack.conversationId)).status).toBe("bot");
   });
 
@@ -58,6 +59,7 @@ describe("decisions", () => {
     const r = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "I want to talk to a real person please" });
     if (!r.ack.ok) throw new Error("send failed");
     expect(r.text).toBe(TEMPLATE_REPLIES.asked_for_human);
+    expect((await botReply(r.ack.messageId)).decision).toBe("handoff_asked_for_human");
     const c = await conversation(r.ack.conversationId);
     expect(c.status).toBe("waiting_for_agent");
     expect(c.waitingSince).not.toBeNull();
@@ -89,10 +91,13 @@ describe("decisions", () => {
     const first = await sendAndWait(socket, { clientMessageId: randomUUID(), text: unsure[0]! });
     if (!first.ack.ok) throw new Error("send failed");
     expect(first.text).toBe(TEMPLATE_REPLIES.low_confidence);
+    expect((await botReply(first.ack.messageId)).decision).toBe("offer_human_low_confidence");
     expect(await conversation(first.ack.conversationId)).toMatchObject({ status: "bot", lowConfidenceStreak: 1 });
 
     const second = await sendAndWait(socket, { conversationId: first.ack.conversationId, clientMessageId: randomUUID(), text: unsure[1]! });
     expect(second.text).toBe(TEMPLATE_REPLIES.handoff_low_confidence);
+    if (!second.ack.ok) throw new Error("send failed");
+    expect((await botReply(second.ack.messageId)).decision).toBe("handoff_low_confidence");
     expect(await conversation(first.ack.conversationId)).toMatchObject({ status: "waiting_for_agent", lowConfidenceStreak: 2 });
   });
 });
