@@ -172,8 +172,9 @@ const NUMBER_WORDS: Record<string, string> = {
   sixty: "60", ninety: "90", hundred: "100",
 };
 const DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-// Day words that are not weekday names but still claim when something happens.
-const DAY_WORDS = ["weekend", "tomorrow", "tonight", "overnight"];
+// Day words that are not weekday names but still claim when something happens. ("Weekends" is not
+// one: it is how a right answer says "not Saturday or Sunday" when the facts say "Monday to Friday".)
+const DAY_WORDS = ["tomorrow", "tonight", "overnight"];
 const DURATION_UNITS = ["minute", "hour", "day", "week", "month", "year"];
 
 /** Place names (matched with their capitals as written), each with the place it stands for. */
