@@ -14,11 +14,13 @@
  * chat:token, total send → chat:done.
  *
  * Options: --questions FILE, --only ID,ID, --models-dir DIR (a model store to serve as it is),
- * --max-new-tokens N (default: the server's), --out FILE.
+ * --max-new-tokens N (default: the server's), --out FILE. --rejudge FILE judges the replies of an
+ * earlier run's --out file again, without a server (after a fix to a question or to the judge).
  */
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import { connectCustomer } from "../tests/helpers/chat-client";
 import { type BenchQuestion, judge, type KnowledgeArticle, type ObservedReply, type ReportedSource, type Verdict } from "./replies/judge";
 import { DEFAULT_QUESTIONS_FILE, loadKnowledgeBase, loadQuestions } from "./replies/questions";
@@ -31,6 +33,7 @@ const { values: args } = parseArgs({
     "models-dir": { type: "string" },
     "max-new-tokens": { type: "string" },
     out: { type: "string" },
+    rejudge: { type: "string" },
   },
 });
 /** A reply that has not finished by then counts as no reply. */
@@ -88,9 +91,7 @@ async function ask(url: string, question: BenchQuestion, articles: KnowledgeArti
         sources: reportedSources(outcome.extras.sources),
       };
     }
-    const verdict = judge(question, reply, articles);
-    if ("error" in outcome) verdict.reasons.unshift(outcome.error);
-    return { question, reply, error: "error" in outcome ? outcome.error : undefined, ttftMs, totalMs, verdict: { ...verdict, pass: verdict.pass && !("error" in outcome) } };
+    return withError({ question, reply, ttftMs, totalMs, verdict: judge(question, reply, articles) }, "error" in outcome ? outcome.error : undefined);
   } finally {
     socket.disconnect();
   }
@@ -114,6 +115,39 @@ function printAsked(a: Asked, i: number, n: number): void {
   console.log(`  ${a.verdict.pass ? "PASS" : `FAIL: ${a.verdict.reasons.join("; ")}`}  (ttft ${ms(a.ttftMs)}, total ${ms(a.totalMs)})`);
 }
 
+/** An earlier run's --out file, as far as --rejudge reads it. */
+const previousRunSchema = z.object({
+  replies: z.array(
+    z.object({
+      id: z.string(),
+      reply: z.string(),
+      handedOff: z.boolean(),
+      clarified: z.boolean(),
+      sources: z.array(z.object({ title: z.string().optional(), slug: z.string().optional() })).nullable(),
+      error: z.string().nullable(),
+      ttftMs: z.number().nullable(),
+      totalMs: z.number().nullable(),
+    }),
+  ),
+});
+
+/** Judges the stored replies of an earlier run again, question by question. */
+function rejudge(file: string, questions: BenchQuestion[], articles: KnowledgeArticle[]): Asked[] {
+  const previous = new Map(previousRunSchema.parse(JSON.parse(readFileSync(file, "utf8"))).replies.map((r) => [r.id, r]));
+  return questions.map((question) => {
+    const r = previous.get(question.id);
+    if (!r) throw new Error(`--rejudge: ${file} has no reply to ${question.id}`);
+    const reply = { text: r.reply, handedOff: r.handedOff, clarified: r.clarified, sources: r.sources ?? undefined };
+    return withError({ question, reply, ttftMs: r.ttftMs ?? undefined, totalMs: r.totalMs ?? undefined, verdict: judge(question, reply, articles) }, r.error ?? undefined);
+  });
+}
+
+/** A question that got no reply fails, whatever the judge made of the empty reply. */
+function withError(a: Asked, error: string | undefined): Asked {
+  if (error === undefined) return a;
+  return { ...a, error, verdict: { ...a.verdict, pass: false, reasons: [error, ...a.verdict.reasons] } };
+}
+
 async function main() {
   const articles = loadKnowledgeBase();
   let questions = loadQuestions(args.questions, articles);
@@ -127,6 +161,11 @@ async function main() {
   if (maxNewTokens !== undefined && !(Number.isInteger(Number(maxNewTokens)) && Number(maxNewTokens) > 0))
     throw new Error("--max-new-tokens must be a positive whole number");
 
+  if (args.rejudge) {
+    const asked = rejudge(args.rejudge, questions, articles);
+    asked.forEach((a, i) => printAsked(a, i, asked.length));
+    return report(asked);
+  }
   let underTest: ServerUnderTest | undefined;
   try {
     underTest = await startServerUnderTest(
@@ -147,49 +186,53 @@ async function main() {
       asked.push(a);
       printAsked(a, i, questions.length);
     }
-
-    const n = asked.length;
-    const count = (f: (a: Asked) => boolean) => asked.filter(f).length;
-    const fraction = (f: (a: Asked) => boolean) => (n === 0 ? 0 : count(f) / n).toFixed(2);
-    const ms = (xs: (number | undefined)[]) => {
-      const p = pct(xs.filter((x) => x !== undefined), 50);
-      return Number.isFinite(p) ? Math.round(p) : "nan";
-    };
-    const result = {
-      replies: n,
-      pass: fraction((a) => a.verdict.pass),
-      facts: fraction((a) => a.verdict.facts),
-      contradictions: count((a) => a.verdict.contradictions.length > 0),
-      invented: count((a) => a.verdict.invented.length > 0),
-      repetitive: count((a) => a.verdict.repetitive !== null),
-      cut_off: count((a) => a.verdict.cutOff),
-      abstained: count((a) => a.verdict.abstained),
-      ttft_p50_ms: ms(asked.map((a) => a.ttftMs)),
-      total_p50_ms: ms(asked.map((a) => a.totalMs)),
-    };
-    if (args.out) {
-      const replies = asked.map((a) => ({
-        id: a.question.id,
-        intent: a.question.intent,
-        expect: a.question.expect,
-        question: a.question.text,
-        reply: a.reply.text,
-        handedOff: a.reply.handedOff,
-        clarified: a.reply.clarified,
-        sources: a.reply.sources ?? null,
-        error: a.error ?? null,
-        ttftMs: a.ttftMs ?? null,
-        totalMs: a.totalMs ?? null,
-        verdict: a.verdict,
-      }));
-      writeFileSync(args.out, `${JSON.stringify({ result, replies }, null, 2)}\n`);
-    }
-    const errors = count((a) => a.error !== undefined);
+    const errors = asked.filter((a) => a.error !== undefined).length;
     if (errors > 0) console.log(`\n${errors} questions got no reply; server log (last errors):\n${underTest.server.output().split("\n").filter((l) => /"level":(50|60)/.test(l)).slice(-5).join("\n")}`);
-    console.log(`\nRESULT ${Object.entries(result).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    report(asked);
   } finally {
     await underTest?.close();
   }
+}
+
+/** Writes --out and prints the RESULT line. */
+function report(asked: Asked[]): void {
+  const n = asked.length;
+  const count = (f: (a: Asked) => boolean) => asked.filter(f).length;
+  const fraction = (f: (a: Asked) => boolean) => (n === 0 ? 0 : count(f) / n).toFixed(2);
+  const ms = (xs: (number | undefined)[]) => {
+    const p = pct(xs.filter((x) => x !== undefined), 50);
+    return Number.isFinite(p) ? Math.round(p) : "nan";
+  };
+  const result = {
+    replies: n,
+    pass: fraction((a) => a.verdict.pass),
+    facts: fraction((a) => a.verdict.facts),
+    contradictions: count((a) => a.verdict.contradictions.length > 0),
+    invented: count((a) => a.verdict.invented.length > 0),
+    repetitive: count((a) => a.verdict.repetitive !== null),
+    cut_off: count((a) => a.verdict.cutOff),
+    abstained: count((a) => a.verdict.abstained),
+    ttft_p50_ms: ms(asked.map((a) => a.ttftMs)),
+    total_p50_ms: ms(asked.map((a) => a.totalMs)),
+  };
+  if (args.out) {
+    const replies = asked.map((a) => ({
+      id: a.question.id,
+      intent: a.question.intent,
+      expect: a.question.expect,
+      question: a.question.text,
+      reply: a.reply.text,
+      handedOff: a.reply.handedOff,
+      clarified: a.reply.clarified,
+      sources: a.reply.sources ?? null,
+      error: a.error ?? null,
+      ttftMs: a.ttftMs ?? null,
+      totalMs: a.totalMs ?? null,
+      verdict: a.verdict,
+    }));
+    writeFileSync(args.out, `${JSON.stringify({ result, replies }, null, 2)}\n`);
+  }
+  console.log(`\nRESULT ${Object.entries(result).map(([k, v]) => `${k}=${v}`).join(" ")}`);
 }
 
 await main();

@@ -271,7 +271,8 @@ function capitalisedNames(text: string): string[] {
       words.shift();
       dropped++;
     }
-    const name = words.join(" ");
+    // "Northwind's" and "Northwind-related" name Northwind.
+    const name = words.join(" ").replace(/['’]s$|-\p{Ll}+$/u, "");
     if (words.length === 0 || isPlaceOrDay(name)) continue;
     const acronym = /^[\p{Lu}\p{N}-]{2,}$/u.test(name);
     if (words.length === 1 && startsSentence && dropped === 0 && !acronym) continue;

@@ -71,6 +71,7 @@ describe("invented: numbers, durations, days, places and names in neither the qu
     ["Please click Submit in the Returns Portal.", ["name:Submit", "name:Returns Portal"]],
     ["Sorry, I can help. Yes, PayPal works.", []],
     ["We send it with DHL.", ["name:DHL"]],
+    ["Your PayPal's receipt is in My Orders, for PayPal-related questions.", []],
     ["Hi Sarah, thanks for asking.", ["name:Sarah"]],
   ])("%s", (text, invented) => expect(inventedTerms(text, grounding)).toEqual(invented));
 
