@@ -32,7 +32,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import pg from "pg";
-import type { SendAck } from "../lib/protocol";
+import type { SendAck } from "../lib/protocol/chat";
 import { connectCustomer, type ChatClient } from "../tests/helpers/chat-client";
 import { createModelStore } from "../tests/helpers/model-store";
 import { createMigratedDatabase } from "../tests/helpers/postgres";

@@ -5,19 +5,9 @@
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
-import {
-  CHAT_NAMESPACE,
-  ErrorCode,
-  extendReply,
-  type ChatError,
-  type ChatMessage,
-  type ClientToServerEvents,
-  type ConversationStatus,
-  type RateAck,
-  type ReplyPiece,
-  type SendAck,
-  type ServerToClientEvents,
-} from "@/lib/protocol";
+import { ErrorCode, type ChatError } from "@/lib/protocol/errors";
+import { CHAT_NAMESPACE, type ChatMessage, type ClientToServerEvents, type ConversationStatus, type RateAck, type SendAck, type ServerToClientEvents } from "@/lib/protocol/chat";
+import { extendReply, type ReplyPiece } from "@/lib/protocol/reply-stream";
 import { newClientMessageId } from "@/lib/client-message-id";
 
 const TOKEN_KEY = "loopdesk.customerToken";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extendReply } from "@/lib/protocol";
+import { extendReply } from "@/lib/protocol/reply-stream";
 
 describe("extendReply: merging live pieces of a reply by offset", () => {
   it("appends pieces in order", () => {

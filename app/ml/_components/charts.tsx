@@ -18,7 +18,7 @@ import {
 } from "chart.js";
 import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import { Bar, Chart, Line } from "react-chartjs-2";
-import type { Confusion, DatasetIntent, EpochEval, LossPoint, ProductionStats } from "@/lib/ml-protocol";
+import type { Confusion, DatasetIntent, EpochEval, LossPoint, ProductionStats } from "@/lib/protocol/ml";
 import { pct } from "./format";
 import styles from "./ml.module.css";
 

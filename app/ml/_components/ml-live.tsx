@@ -8,7 +8,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
-import { ML_NAMESPACE, type MlToServerEvents, type RunEvent, type RunView, type ServerToMlEvents } from "@/lib/ml-protocol";
+import { ML_NAMESPACE, type MlToServerEvents, type RunEvent, type RunView, type ServerToMlEvents } from "@/lib/protocol/ml";
 import { LiveIndicator, type LiveState } from "@/app/staff/_components/inbox-live";
 
 // The same interval LiveIndicator announces while offline.

@@ -1,7 +1,7 @@
 "use client";
 /** What production saw over the last day or week: volume, intents, confidence, handoffs and bad replies. */
 import { useState } from "react";
-import type { ProductionStats, ProductionWindow } from "@/lib/ml-protocol";
+import type { ProductionStats, ProductionWindow } from "@/lib/protocol/ml";
 import staff from "@/app/staff/_components/inbox.module.css";
 import { callApi } from "./api";
 import { IntentDistributionChart } from "./charts";

@@ -1,6 +1,6 @@
 /** A list of training runs, newest first, each linking to its page. */
 import Link from "next/link";
-import type { RunView } from "@/lib/ml-protocol";
+import type { RunView } from "@/lib/protocol/ml";
 import { Ago } from "@/app/staff/_components/inbox-time";
 import { duration } from "@/app/staff/_components/inbox-format";
 import staff from "@/app/staff/_components/inbox.module.css";

@@ -2,7 +2,7 @@
 /** Start a fine-tuning run on a snapshot of the current data; the page of the new run opens. */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/ml-protocol";
+import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/protocol/ml";
 import staff from "@/app/staff/_components/inbox.module.css";
 import { callApi } from "../_components/api";
 import styles from "../_components/ml.module.css";

@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import type { ConversationSummary } from "@/lib/staff-types";
+import type { ConversationSummary } from "@/lib/protocol/staff";
 import { confidenceLevel, duration, percent, shortId } from "./inbox-format";
 import { LiveIndicator, useInboxLive } from "./inbox-live";
 import { Ago, Elapsed, useNow } from "./inbox-time";

@@ -7,7 +7,7 @@
  */
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Page, ReviewItem, StaffMessage } from "@/lib/staff-types";
+import type { Page, ReviewItem, StaffMessage } from "@/lib/protocol/staff";
 import { shortId } from "./inbox-format";
 import { Ago } from "./inbox-time";
 import { IntentLabelControl } from "./message-review";

@@ -7,8 +7,8 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useRef, useState, type FormEvent, type ReactNode } from "react";
-import type { ConversationSummary, Page } from "@/lib/staff-types";
-import { STATUS_LABELS } from "@/lib/staff-types";
+import type { ConversationSummary, Page } from "@/lib/protocol/staff";
+import { STATUS_LABELS } from "@/lib/protocol/staff";
 import { confidenceLevel, EMPTY_FORM, percent, shortId, type InboxFormValues } from "./inbox-format";
 import { LiveIndicator, useInboxLive } from "./inbox-live";
 import { Ago, Elapsed } from "./inbox-time";

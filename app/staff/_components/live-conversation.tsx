@@ -8,18 +8,10 @@
  */
 import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { io, type Socket } from "socket.io-client";
-import {
-  ErrorCode,
-  MAX_MESSAGE_CHARS,
-  type ChatError,
-  type ChatMessage,
-  type ConversationStatus,
-  type ServerToStaffEvents,
-  type StaffConversationState,
-  type StaffStateAck,
-  type StaffToServerEvents,
-} from "@/lib/protocol";
-import { bareStaffMessage, STATUS_LABELS, type StaffMessage } from "@/lib/staff-types";
+import { ErrorCode, type ChatError } from "@/lib/protocol/errors";
+import { MAX_MESSAGE_CHARS, type ChatMessage, type ConversationStatus } from "@/lib/protocol/chat";
+import type { ServerToStaffEvents, StaffConversationState, StaffStateAck, StaffToServerEvents } from "@/lib/protocol/staff";
+import { bareStaffMessage, STATUS_LABELS, type StaffMessage } from "@/lib/protocol/staff";
 import { Ago } from "./inbox-time";
 import { IntentLabelControl, ReplyFeedbackControl } from "./message-review";
 import styles from "./inbox.module.css";

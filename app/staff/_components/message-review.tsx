@@ -9,8 +9,8 @@
  * c opens the list (arrows move, Enter picks, Esc closes).
  */
 import { useId, useRef, useState, type KeyboardEvent, type Ref } from "react";
-import type { MessageUpdateResponse, ReplyFeedback, StaffMessage } from "@/lib/staff-types";
-import { tokensPerSecond } from "@/lib/staff-types";
+import type { MessageUpdateResponse, ReplyFeedback, StaffMessage } from "@/lib/protocol/staff";
+import { tokensPerSecond } from "@/lib/protocol/staff";
 import { confidenceLevel, percent } from "./inbox-format";
 import { Ago } from "./inbox-time";
 import styles from "./inbox.module.css";

@@ -6,7 +6,7 @@
  */
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import type { Comparison } from "@/lib/ml-protocol";
+import type { Comparison } from "@/lib/protocol/ml";
 import staff from "@/app/staff/_components/inbox.module.css";
 import { callApi } from "../../_components/api";
 import { ConfusionHeatmap } from "../../_components/charts";

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { getRun } from "@/lib/db/ml-console";
-import { watchRunSchema } from "@/lib/ml-protocol";
+import { watchRunSchema } from "@/lib/protocol/ml";
 import staff from "@/app/staff/_components/inbox.module.css";
 import { MlPage } from "../../_components/ml-page";
 import { RunLive } from "./run-live";

@@ -6,7 +6,7 @@
  */
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
-import { FINISHED_STATUSES, type RunEvent, type RunView } from "@/lib/ml-protocol";
+import { FINISHED_STATUSES, type RunEvent, type RunView } from "@/lib/protocol/ml";
 import { LiveIndicator } from "@/app/staff/_components/inbox-live";
 import { duration } from "@/app/staff/_components/inbox-format";
 import staff from "@/app/staff/_components/inbox.module.css";
