@@ -4,10 +4,10 @@ import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { intentLabels, listConversations } from "@/lib/db/inbox";
 import { ApiError } from "@/lib/http";
 import { listQuerySchema, toFilters } from "@/lib/protocol/staff";
-import { StaffNav } from "./_components/staff-nav";
-import { EMPTY_FORM, type InboxFormValues } from "./_components/inbox-format";
+import { StaffNav } from "@/app/_console/staff-nav";
+import { EMPTY_FORM, type InboxFormValues } from "./_components/inbox-form";
 import { InboxView } from "./_components/inbox-view";
-import styles from "./_components/inbox.module.css";
+import styles from "@/app/_console/console.module.css";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Inbox · Loopdesk" };

@@ -22,3 +22,29 @@ export function extendReply(text: string, pieces: ReplyPiece[]): { text: string;
   }
   return { text, waiting };
 }
+
+/**
+ * One client's live pieces that arrived ahead of the text before them (missed while disconnected),
+ * by reply id: `extend` applies them once the gap is filled and keeps the rest waiting.
+ */
+export class WaitingPieces {
+  private readonly byReply = new Map<string, ReplyPiece[]>();
+
+  /** A reply's text extended by its waiting pieces and `more`; what still has a gap before it keeps waiting. */
+  extend(messageId: string, text: string, more: ReplyPiece[] = []): string {
+    const r = extendReply(text, [...(this.byReply.get(messageId) ?? []), ...more]);
+    if (r.waiting.length > 0) this.byReply.set(messageId, r.waiting);
+    else this.byReply.delete(messageId);
+    return r.text;
+  }
+
+  /** Whether a reply has pieces waiting for the text before them. */
+  has(messageId: string): boolean {
+    return this.byReply.has(messageId);
+  }
+
+  /** Forgets a reply's pieces (its final text has arrived). */
+  delete(messageId: string): void {
+    this.byReply.delete(messageId);
+  }
+}

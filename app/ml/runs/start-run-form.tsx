@@ -3,8 +3,8 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/protocol/ml";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../_components/api";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import styles from "../_components/ml.module.css";
 
 /** training/train.py's defaults, shown so nobody has to guess what an untouched field means. */
@@ -43,7 +43,7 @@ export function StartRunForm() {
 
   return (
     <form className={styles.form} onSubmit={submit} aria-label="Start a run">
-      <label className={staff.field}>
+      <label className={ui.field}>
         Device
         <select name="device" defaultValue="auto">
           {DEVICES.map((d) => (
@@ -54,12 +54,12 @@ export function StartRunForm() {
         </select>
       </label>
       {PARAMS.map((p) => (
-        <label key={p.name} className={staff.field}>
+        <label key={p.name} className={ui.field}>
           {p.label}
           <input name={p.name} type="number" defaultValue={p.defaultValue} step={p.step} min={p.min} required />
         </label>
       ))}
-      <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy}>
+      <button type="submit" className={`${ui.btn} ${ui.btnPrimary}`} disabled={busy}>
         {busy ? "Starting…" : "Start run"}
       </button>
       {error && (

@@ -4,11 +4,12 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import type { ConversationSummary } from "@/lib/protocol/staff";
-import { confidenceLevel, duration, percent, shortId } from "./inbox-format";
-import { LiveIndicator, useInboxLive } from "./inbox-live";
-import { Ago, Elapsed, useNow } from "./inbox-time";
+import { confidenceLevel, duration, percent, shortId } from "@/app/_console/format";
+import { LiveIndicator } from "@/app/_console/live-socket";
+import { useInboxLive } from "./inbox-live";
+import { Ago, Elapsed, useNow } from "@/app/_console/time";
 import { ConfidenceBar } from "./message-review";
-import styles from "./inbox.module.css";
+import styles from "@/app/_console/console.module.css";
 
 /** Waits longer than this show in red. */
 const LONG_WAIT_MS = 5 * 60_000;

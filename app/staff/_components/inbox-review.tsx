@@ -8,10 +8,10 @@
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
 import type { Page, ReviewItem, StaffMessage } from "@/lib/protocol/staff";
-import { shortId } from "./inbox-format";
-import { Ago } from "./inbox-time";
+import { shortId } from "@/app/_console/format";
+import { Ago } from "@/app/_console/time";
 import { IntentLabelControl } from "./message-review";
-import styles from "./inbox.module.css";
+import styles from "@/app/_console/console.module.css";
 
 export function InboxReview({ initial, labels, backlog: initialBacklog }: { initial: Page<ReviewItem>; labels: string[]; backlog: number }) {
   const [items, setItems] = useState(initial.items);

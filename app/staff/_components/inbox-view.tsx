@@ -9,11 +9,13 @@ import { useRouter } from "next/navigation";
 import { useCallback, useRef, useState, type FormEvent, type ReactNode } from "react";
 import type { ConversationSummary, Page } from "@/lib/protocol/staff";
 import { STATUS_LABELS } from "@/lib/protocol/staff";
-import { confidenceLevel, EMPTY_FORM, percent, shortId, type InboxFormValues } from "./inbox-format";
-import { LiveIndicator, useInboxLive } from "./inbox-live";
-import { Ago, Elapsed } from "./inbox-time";
+import { confidenceLevel, percent, shortId } from "@/app/_console/format";
+import { EMPTY_FORM, type InboxFormValues } from "./inbox-form";
+import { LiveIndicator } from "@/app/_console/live-socket";
+import { useInboxLive } from "./inbox-live";
+import { Ago, Elapsed } from "@/app/_console/time";
 import { ConfidenceBar } from "./message-review";
-import styles from "./inbox.module.css";
+import styles from "@/app/_console/console.module.css";
 
 export type InboxRow = ConversationSummary & { snippet?: string | null };
 

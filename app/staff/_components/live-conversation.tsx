@@ -12,9 +12,9 @@ import { ErrorCode, type ChatError } from "@/lib/protocol/errors";
 import { MAX_MESSAGE_CHARS, type ChatMessage, type ConversationStatus } from "@/lib/protocol/chat";
 import type { ServerToStaffEvents, StaffConversationState, StaffStateAck, StaffToServerEvents } from "@/lib/protocol/staff";
 import { bareStaffMessage, STATUS_LABELS, type StaffMessage } from "@/lib/protocol/staff";
-import { Ago } from "./inbox-time";
+import { Ago } from "@/app/_console/time";
 import { IntentLabelControl, ReplyFeedbackControl } from "./message-review";
-import styles from "./inbox.module.css";
+import styles from "@/app/_console/console.module.css";
 import { newClientMessageId } from "@/lib/client-message-id";
 
 type StaffSocket = Socket<ServerToStaffEvents, StaffToServerEvents>;

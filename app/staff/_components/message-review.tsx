@@ -11,9 +11,9 @@
 import { useId, useRef, useState, type KeyboardEvent, type Ref } from "react";
 import type { MessageUpdateResponse, ReplyFeedback, StaffMessage } from "@/lib/protocol/staff";
 import { tokensPerSecond } from "@/lib/protocol/staff";
-import { confidenceLevel, percent } from "./inbox-format";
-import { Ago } from "./inbox-time";
-import styles from "./inbox.module.css";
+import { confidenceLevel, percent } from "@/app/_console/format";
+import { Ago } from "@/app/_console/time";
+import styles from "@/app/_console/console.module.css";
 
 type PostResult = { ok: true; message: StaffMessage } | { ok: false; code: string; message: string };
 

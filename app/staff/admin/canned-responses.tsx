@@ -1,6 +1,6 @@
 "use client";
 import { useState, type FormEvent } from "react";
-import { useApi } from "./use-api";
+import { useApi } from "@/app/_console/api";
 import styles from "./admin.module.css";
 
 interface Canned {

@@ -1,4 +1,4 @@
-import { StaffNav } from "../_components/staff-nav";
+import { StaffNav } from "@/app/_console/staff-nav";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listCannedResponses, listStaffUsers } from "@/lib/db/staff";
 import { CannedResponses } from "./canned-responses";

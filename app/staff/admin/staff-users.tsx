@@ -1,7 +1,7 @@
 "use client";
 import type { FormEvent } from "react";
 import { STAFF_ROLES, type StaffRole } from "@/lib/auth/roles";
-import { useApi } from "./use-api";
+import { useApi } from "@/app/_console/api";
 import styles from "./admin.module.css";
 
 interface StaffRow {
