@@ -4,11 +4,11 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import type { ConversationSummary } from "@/lib/protocol/staff";
-import { confidenceLevel, duration, percent, shortId } from "@/app/_console/format";
+import { duration, shortId } from "@/app/_console/format";
 import { LiveIndicator } from "@/app/_console/live-socket";
 import { useInboxLive } from "./inbox-live";
 import { Ago, Elapsed, useNow } from "@/app/_console/time";
-import { ConfidenceBar } from "./confidence-bar";
+import { IntentCells } from "./intent-cells";
 import { ErrorAlert } from "@/app/_console/error-alert";
 import { TableCard } from "@/app/_console/table-card";
 import styles from "@/app/_console/console.module.css";
@@ -93,13 +93,7 @@ export function InboxQueue({ initial }: { initial: ConversationSummary[] }) {
                   </div>
                 </Link>
               </td>
-              <td>{c.lastIntent ? <span className={styles.tag}>{c.lastIntent}</span> : <span className={styles.muted}>–</span>}</td>
-              <td>
-                <span className={styles.confCell}>
-                  <ConfidenceBar p={c.minIntentProbability} />
-                  <span className={`${styles.num} ${styles[`text_${confidenceLevel(c.minIntentProbability)}`]}`}>{percent(c.minIntentProbability)}</span>
-                </span>
-              </td>
+              <IntentCells conversation={c} />
               <td className={`${styles.nowrap} ${styles.muted}`}>
                 <Ago iso={c.lastMessageAt} />
               </td>

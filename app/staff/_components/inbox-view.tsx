@@ -11,12 +11,12 @@ import type { ConversationSummary, Page } from "@/lib/protocol/staff";
 import { STATUS_LABELS } from "@/lib/protocol/staff";
 import { Stars } from "./stars";
 import { StatusBadge } from "./status-badge";
-import { confidenceLevel, percent, shortId } from "@/app/_console/format";
+import { shortId } from "@/app/_console/format";
 import { EMPTY_FORM, type InboxFormValues } from "./inbox-form";
 import { LiveIndicator } from "@/app/_console/live-socket";
 import { useInboxLive } from "./inbox-live";
 import { Ago, Elapsed } from "@/app/_console/time";
-import { ConfidenceBar } from "./confidence-bar";
+import { IntentCells } from "./intent-cells";
 import { ErrorAlert } from "@/app/_console/error-alert";
 import { TableCard } from "@/app/_console/table-card";
 import styles from "@/app/_console/console.module.css";
@@ -298,13 +298,7 @@ export function InboxView({
                   </div>
                 </Link>
               </td>
-              <td>{c.lastIntent ? <span className={styles.tag}>{c.lastIntent}</span> : <span className={styles.muted}>–</span>}</td>
-              <td>
-                <span className={styles.confCell}>
-                  <ConfidenceBar p={c.minIntentProbability} />
-                  <span className={`${styles.num} ${styles[`text_${confidenceLevel(c.minIntentProbability)}`]}`}>{percent(c.minIntentProbability)}</span>
-                </span>
-              </td>
+              <IntentCells conversation={c} />
               <td className={styles.nowrap}>
                 {c.status === "waiting_for_agent" && c.waitingSince ? (
                   <Elapsed iso={c.waitingSince} className={styles.wait} />
