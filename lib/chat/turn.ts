@@ -22,7 +22,8 @@ import {
 import { log } from "../log";
 import { GenerationStopper, type GenerationResult } from "../models/lm";
 import { classifier, languageModel } from "../models/registry";
-import { ErrorCode, type SendAck, type SendPayload, validateText } from "../protocol";
+import { ErrorCode } from "../protocol/errors";
+import { type SendAck, type SendPayload, validateText } from "../protocol/chat";
 import { conversationEmitter } from "./broadcast";
 import { decide, templateReply } from "./decide";
 import { generationQueueFull, queueGeneration } from "./generation-queue";
