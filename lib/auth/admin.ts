@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { audit } from "../db/audit";
 import { deleteSessionsOf, updateStaffUser } from "../db/staff";
-import { ApiError } from "./http";
+import { ApiError } from "../http";
 import type { StaffIdentity } from "./roles";
 import { hashPassword, passwordSchema, staffRoleSchema } from "./session";
 

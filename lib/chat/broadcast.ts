@@ -6,11 +6,8 @@
 import type { Namespace, Server } from "socket.io";
 import { log } from "../log";
 import { shared } from "../process";
-import { CHAT_NAMESPACE, type ServerToClientEvents } from "../protocol";
-import { conversationRoom, customerRoom } from "./rooms";
-
-export const STAFF_NAMESPACE = "/staff";
-export const INBOX_ROOM = "inbox";
+import { CHAT_NAMESPACE, customerRoom, type ServerToClientEvents } from "../protocol/chat";
+import { conversationRoom, INBOX_ROOM, STAFF_NAMESPACE } from "../protocol/staff";
 
 export type ConversationEmitter = <E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]) => void;
 

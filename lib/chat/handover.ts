@@ -14,9 +14,10 @@ import {
   type HandoverResult,
   type StaffConversationRow,
 } from "../db/handover";
-import { ErrorCode, type ChatError, type ChatMessage, type ServerToStaffEvents, type StaffConversationState, validateText } from "../protocol";
-import { conversationEmitter, STAFF_NAMESPACE, tellOtherInstances } from "./broadcast";
-import { conversationRoom } from "./rooms";
+import { ErrorCode, type ChatError } from "../protocol/errors";
+import { type ChatMessage, validateText } from "../protocol/chat";
+import { conversationRoom, STAFF_NAMESPACE, type ServerToStaffEvents, type StaffConversationState } from "../protocol/staff";
+import { conversationEmitter, tellOtherInstances } from "./broadcast";
 import { stopConversationReplies } from "./replies";
 
 /** Other instances stop the bot's replies they are generating for a conversation taken over. */

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Conversation, ConversationStatus, Message } from "../generated/prisma/client";
-import type { ChatMessage } from "../protocol";
+import type { ChatMessage } from "../protocol/chat";
 import { db } from "./client";
 import { isUniqueViolation } from "./errors";
 

@@ -2,20 +2,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { TrainingRun } from "../generated/prisma/client";
-import {
-  PRODUCTION_WINDOWS,
-  type AuditEntry,
-  type DatasetIntent,
-  type DatasetSummary,
-  type DatasetWarning,
-  type ModelView,
-  type ProductionStats,
-  type ProductionWindow,
-  type RunProgress,
-  type RunStatus,
-  type RunView,
-  type TrainParams,
-} from "../ml-protocol";
+import { PRODUCTION_WINDOWS, type AuditEntry, type DatasetIntent, type DatasetSummary, type DatasetWarning, type ModelView, type ProductionStats, type ProductionWindow, type RunProgress, type RunStatus, type RunView, type TrainParams } from "../protocol/ml";
 import { config } from "../config";
 import { db } from "./client";
 import { labelledSources } from "./examples";

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Message, ReplyDecision } from "../generated/prisma/client";
-import type { ReplyStatus } from "../protocol";
+import type { ReplyStatus } from "../protocol/chat";
 import { db } from "./client";
 import { findByClientId, lastMessagePreview } from "./conversations";
 import { isUniqueViolation } from "./errors";

@@ -4,7 +4,7 @@
  * starts, a run delivered twice never trains twice, and a finished run is never failed by a sweep.
  */
 import type { Prisma, TrainingRun } from "../generated/prisma/client";
-import type { Device, RunProgress, TrainParams } from "../ml-protocol";
+import type { Device, RunProgress, TrainParams } from "../protocol/ml";
 import { db } from "./client";
 
 export async function findRun(runId: string): Promise<TrainingRun | null> {

@@ -7,18 +7,20 @@ import { findModelVersion, latestCandidate, markModelFailed, previousDeployment,
 import { findRun } from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
 import { config } from "../config";
+import { ApiError } from "../http";
 import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/store";
 import { evaluate, readHoldout } from "./evaluate";
 import { gateVerdict, type GateVerdict } from "./gate";
-import type { Comparison } from "../ml-protocol";
+import type { Comparison } from "../protocol/ml";
 
-export class PromotionError extends Error {
+/** A promotion or rollback that may not happen: a 409 over HTTP, with the verdict when the gate refused. */
+export class PromotionError extends ApiError {
   constructor(
     message: string,
     readonly verdict?: GateVerdict,
   ) {
-    super(message);
+    super(409, verdict ? "gate_refused" : "promotion_refused", message, verdict ? { verdict } : {});
   }
 }
 

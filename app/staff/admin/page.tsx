@@ -1,4 +1,5 @@
-import { StaffNav } from "../_components/staff-nav";
+/** /staff/admin: staff accounts and canned responses, for admins. */
+import { StaffNav } from "@/app/_console/staff-nav";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listCannedResponses } from "@/lib/db/canned-responses";
 import { listStaffUsers } from "@/lib/db/staff";

@@ -1,5 +1,5 @@
 import { cannedSchema } from "@/lib/auth/admin";
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { createCannedResponse, listCannedResponses } from "@/lib/db/canned-responses";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 

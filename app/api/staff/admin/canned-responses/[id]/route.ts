@@ -1,5 +1,5 @@
 import { cannedPatchSchema, found, parseId } from "@/lib/auth/admin";
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { deleteCannedResponse, updateCannedResponse } from "@/lib/db/canned-responses";
 

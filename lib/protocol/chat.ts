@@ -1,0 +1,109 @@
+/**
+ * The public chat protocol: socket.io namespace `/chat`, its event names, payloads and rooms.
+ * Typed once here and shared by the server, the browser client, tests and benchmarks.
+ */
+import { z } from "zod";
+import { ErrorCode, type Ack, type ChatError } from "./errors";
+
+export const CHAT_NAMESPACE = "/chat";
+export const MAX_MESSAGE_CHARS = 2000;
+
+/** A customer's room: all their tabs. Rooms (not socket ids) are how any instance reaches them. */
+export const customerRoom = (customerId: string) => `customer:${customerId}`;
+
+const id = z.string().uuid();
+
+export const sendSchema = z.object({
+  conversationId: id.optional(),
+  clientMessageId: z.string().min(1).max(100),
+  text: z.string(),
+});
+export const stopSchema = z.object({ messageId: id });
+export const historySchema = z.object({ conversationId: id });
+
+export type SendPayload = z.infer<typeof sendSchema>;
+export type StopPayload = z.infer<typeof stopSchema>;
+export type HistoryPayload = z.infer<typeof historySchema>;
+
+export type SendAck = Ack<{ conversationId: string; messageId: string }>;
+export type HistoryAck = Ack<{
+  conversationId: string;
+  status: ConversationStatus;
+  /** The customer's rating once a closed conversation is rated, else null. */
+  rating: number | null;
+  messages: ChatMessage[];
+}>;
+export type StopAck = Ack<{ messageId: string }>;
+
+export type ConversationStatus = "bot" | "waiting_for_agent" | "agent" | "closed";
+export type MessageRole = "customer" | "bot" | "agent" | "system";
+export type ReplyStatus = "streaming" | "complete" | "stopped" | "failed" | "interrupted";
+
+/** A stored message as a customer may see it. */
+export interface ChatMessage {
+  id: string;
+  conversationId: string;
+  role: MessageRole;
+  text: string;
+  clientMessageId: string | null;
+  createdAt: string;
+  replyToId: string | null;
+  replyStatus: ReplyStatus | null;
+}
+
+export interface ServerToClientEvents {
+  /** Sent on connect: the customer's (possibly new) signed token, to keep in the browser. */
+  "chat:session": (p: { customerToken: string }) => void;
+  /** A stored message of one of the customer's conversations (e.g. their own, sent from another tab). */
+  "chat:message": (p: ChatMessage) => void;
+  /** The conversation changed hands, e.g. to `waiting_for_agent` after a handoff. */
+  "chat:status": (p: { conversationId: string; status: ConversationStatus }) => void;
+  /** The bot is preparing a reply: `queued` while the reply waits for a free generation slot. */
+  "chat:typing": (p: { conversationId: string; messageId: string; replyToId: string; queued: boolean }) => void;
+  /** A piece of a reply; `offset` is where `text` starts in the reply's text (see `extendReply`). */
+  "chat:token": (p: { conversationId: string; messageId: string; text: string; offset: number }) => void;
+  "chat:done": (p: { conversationId: string; messageId: string; text: string; stopped: boolean }) => void;
+  "chat:error": (p: ChatError & { conversationId?: string; messageId?: string }) => void;
+  /** A member of staff is typing in this conversation (sent at most about once a second while they type). */
+  "chat:agent-typing": (p: { conversationId: string; name: string }) => void;
+  /** The customer rated a closed conversation. */
+  "chat:rated": (p: { conversationId: string; rating: number; comment: string | null }) => void;
+}
+export const MAX_RATING_COMMENT_CHARS = 1000;
+
+export const typingSchema = z.object({ conversationId: id });
+export const rateSchema = z.object({
+  conversationId: id,
+  rating: z.number().int().min(1).max(5),
+  comment: z.string().max(MAX_RATING_COMMENT_CHARS).nullish(),
+});
+export type TypingPayload = z.infer<typeof typingSchema>;
+export type RatePayload = z.infer<typeof rateSchema>;
+export type RateAck = Ack<{ conversationId: string; rating: number }>;
+export interface ClientToServerEvents {
+  "chat:send": (p: SendPayload, ack: (r: SendAck) => void) => void;
+  "chat:stop": (p: StopPayload, ack?: (r: StopAck) => void) => void;
+  "chat:history": (p: HistoryPayload, ack: (r: HistoryAck) => void) => void;
+  /** The customer is typing (throttled); staff watching the conversation see it. */
+  "chat:typing": (p: TypingPayload) => void;
+  /** Rates one's own closed conversation 1-5, once, with an optional comment. */
+  "chat:rate": (p: RatePayload, ack: (r: RateAck) => void) => void;
+}
+
+/** The events a client may send, by namespace, for the server to refuse others (and tests to cover all). */
+export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:typing", "chat:rate"] as const satisfies readonly (keyof ClientToServerEvents)[];
+
+/** Validates a customer message's text; returns the trimmed text or an error. */
+export function validateText(text: string): { ok: true; text: string } | { ok: false; error: ChatError } {
+  if (!text.isWellFormed())
+    return { ok: false, error: { code: ErrorCode.invalidPayload, message: "Message is not valid Unicode text." } };
+  // Control characters (NUL above all, which Postgres rejects) are dropped; newlines and tabs stay.
+  const trimmed = text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, "").trim();
+  if (trimmed.length === 0) return { ok: false, error: { code: ErrorCode.emptyText, message: "Message is empty." } };
+  if (trimmed.length > MAX_MESSAGE_CHARS)
+    return {
+      ok: false,
+      error: { code: ErrorCode.textTooLong, message: `Message is longer than ${MAX_MESSAGE_CHARS} characters.` },
+    };
+  return { ok: true, text: trimmed };
+}
