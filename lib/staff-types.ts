@@ -5,7 +5,7 @@
  */
 import type { ConversationStatus, MessageRole, ReplyStatus } from "./protocol";
 
-export type LabelSource = "confirmed" | "corrected";
+export type LabelSource = "confirmed" | "corrected" | "customer_clarification";
 export type ReplyFeedback = "good" | "bad";
 
 /** The newest IntentLabel of a message: the one that wins in the next dataset export. */

@@ -32,7 +32,7 @@ const TYPING_SEND_MS = 1500;
 /** …and an agent counts as typing until this long after their last one. */
 const TYPING_SHOW_MS = 4000;
 
-export interface UiMessage extends Omit<ChatMessage, "createdAt"> {
+export interface UiMessage extends Omit<ChatMessage, "createdAt" | "sources" | "clarify" | "helpful">, Partial<Pick<ChatMessage, "sources" | "clarify" | "helpful">> {
   /** A customer message not yet acknowledged, or a reply still being generated. */
   pending: boolean;
   queued?: boolean;
@@ -228,12 +228,12 @@ export function useChat() {
         }, GAP_REFETCH_MS);
       }
     });
-    socket.on("chat:done", ({ conversationId, messageId, text, stopped }) => {
+    socket.on("chat:done", ({ conversationId, messageId, text, stopped, sources, clarify }) => {
       if (!ours(conversationId)) return;
       waitingPieces.current.delete(messageId);
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
-        const done = { text, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
+        const done = { text, sources, clarify, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
         if (existing) return l.map((x) => (x.id === messageId ? { ...x, ...done } : x));
         return [...l, { id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: null, ...done }];
       });

@@ -6,7 +6,7 @@ export const COMPANY = "Northwind Goods";
 
 // Short on purpose: a 135M-parameter model follows a brief instruction and nearby facts far better
 // than a long system prompt (measured on the demo questions).
-export const SYSTEM_PROMPT = `You are a helpful customer support assistant for ${COMPANY}. Answer briefly using only the facts given.`;
+export const SYSTEM_PROMPT = `You are a helpful customer support assistant for ${COMPANY}. Answer the customer in one or two short sentences, using only the facts given.`;
 
 export interface HistoryMessage {
   role: MessageRole;
@@ -15,15 +15,15 @@ export interface HistoryMessage {
 
 /**
  * System prompt, then as many of the most recent turns as fit in `historyTokens`, ending with the
- * customer's newest message (always kept), which carries the knowledge-base facts right before the
- * question. Staff system notes are not part of the dialogue.
+ * customer's newest message (always kept), which carries the retrieved fact sentences right before
+ * the question. Staff system notes are not part of the dialogue.
  */
 export function buildPrompt(opts: {
   history: HistoryMessage[];
   countTokens: (text: string) => number;
   historyTokens: number;
-  /** The knowledge-base article of the message's intent, which the reply must be grounded in. */
-  knowledge?: { title: string; body: string } | null;
+  /** The help-centre sentences the reply must be grounded in, best first. */
+  facts?: string[];
 }): ChatTurn[] {
   const dialogue: ChatTurn[] = opts.history
     .filter((m) => m.role !== "system" && m.text.trim() !== "")
@@ -41,8 +41,9 @@ export function buildPrompt(opts: {
   // The chat template expects the dialogue to open with the user.
   while (kept.length > 1 && kept[0]!.role !== "user") kept.shift();
   const last = kept.at(-1);
-  if (opts.knowledge && last?.role === "user") {
-    kept[kept.length - 1] = { role: "user", content: `Facts: ${opts.knowledge.body}\n\nCustomer question: ${last.content}` };
+  if (opts.facts?.length && last?.role === "user") {
+    const facts = opts.facts.map((f) => `- ${f}`).join("\n");
+    kept[kept.length - 1] = { role: "user", content: `Facts:\n${facts}\n\nCustomer question: ${last.content}` };
   }
   return [{ role: "system", content: SYSTEM_PROMPT }, ...kept];
 }

@@ -1,15 +1,19 @@
 /**
  * One chat turn, start to finish: validate → persist the customer's message (and acknowledge) →
- * classify → decide → retrieve → generate (queued, streamed) → persist the reply → broadcast.
+ * classify → decide → retrieve the help-centre facts → generate (queued, checked sentence by sentence,
+ * streamed) → persist the reply with its grounding → broadcast. A click on a clarifying question
+ * answers the clarified message the same way.
  */
 import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
 import { config } from "../config";
+import { rankSentencesByText } from "../db/knowledge";
+import { storeClarification } from "../db/customer-feedback";
 import {
   createBotReply,
   finishBotReply,
+  groundingOf,
   interruptAbandonedReplies,
-  knowledgeArticle,
   listMessages,
   retryWhileDatabaseUnavailable,
   saveClassification,
@@ -20,12 +24,24 @@ import {
   updateConversationAfterDecision,
 } from "../db/queries";
 import { log } from "../log";
-import { GenerationStopper, type GenerationResult } from "../models/lm";
-import { classifier, languageModel } from "../models/registry";
-import { ErrorCode, type SendAck, type SendPayload, validateText } from "../protocol";
+import { retrieve } from "../knowledge/retrieve";
+import { GenerationStopper } from "../models/lm";
+import { classifier, encoder, knowledge, languageModel } from "../models/registry";
+import {
+  ErrorCode,
+  type ClarifyAck,
+  type ClarifyOption,
+  type ClarifyPayload,
+  type ReplyGrounding,
+  type ReplySource,
+  type SendAck,
+  type SendPayload,
+  validateText,
+} from "../protocol";
 import { conversationEmitter } from "./broadcast";
-import { decide, templateReply } from "./decide";
+import { decide, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
 import { generationQueueFull, queueGeneration } from "./generation-queue";
+import { writeGroundedReply, type GroundedReply } from "./grounded-reply";
 import { buildPrompt } from "./prompt";
 
 /** Replies being generated (or queued) in this process, by bot message id, so Stop can reach them. */
@@ -108,6 +124,13 @@ export function startReplyWatch(io: Server): void {
 /** Bot messages written from a template rather than by the language model carry this version. */
 export const TEMPLATE_MODEL_VERSION = "template";
 
+/** The retrieved facts must be at least this relevant (encoder similarity plus bonuses) to answer from. */
+const MIN_FACT_SCORE = 0.35;
+/** A reply is at most this many sentences: a 135M model's later sentences are rarely worth reading. */
+const MAX_REPLY_SENTENCES = 2;
+
+type Emit = ReturnType<typeof conversationEmitter>;
+
 export async function runCustomerTurn(
   io: Server,
   customerId: string,
@@ -150,87 +173,167 @@ export async function runCustomerTurn(
   if (conversation.status !== "bot") return; // staff own it: the bot stays silent
 
   // Decide.
-  const decision = decide(prediction, conversation.lowConfidenceStreak, config().intentThresholds);
+  const decision = decide(prediction, conversation.lowConfidenceStreak, config().intentThresholds, helpCentreTopics());
   const handoff = decision.action === "handoff";
   const status = await persist("update conversation", () => updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff));
   if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
-  if (decision.action !== "answer") {
-    const replyId = randomUUID();
-    const { message: reply, created } = await persist("create reply", () => createBotReply(conversationId, message.id, TEMPLATE_MODEL_VERSION, replyId));
-    if (!created) return;
-    const text = templateReply(decision);
-    emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
-    await persist("finish reply", () => finishBotReply(reply.id, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0 }));
-    emit("chat:token", { conversationId, messageId: reply.id, text, offset: 0 });
-    emit("chat:done", { conversationId, messageId: reply.id, text, stopped: false });
-    if (handoff) emit("chat:status", { conversationId, status });
-    return;
-  }
+  if (decision.action === "answer") return answerFromHelpCentre(emit, { customerId, message, intent: decision.intent, kind: "reply" });
+  const { message: reply, created } = await persist("create reply", () =>
+    createBotReply(conversationId, message.id, TEMPLATE_MODEL_VERSION, randomUUID()),
+  );
+  if (!created) return;
+  await replyWithTemplate(emit, { conversationId, id: reply.id, replyToId: message.id }, templateReply(decision), {
+    sources: [],
+    clarify: clarifyOptions(decision),
+  });
+  if (handoff) emit("chat:status", { conversationId, status });
+}
+
+/**
+ * The customer picked an option of a clarifying question: the pick is stored as a label of the
+ * question's message (training data, like a staff label), then the question is answered as that
+ * intent. Once per clarifying question; only the customer's own, with an offered intent.
+ */
+export async function answerClarification(io: Server, customerId: string, payload: ClarifyPayload, ack: (r: ClarifyAck) => void): Promise<void> {
+  const lm = languageModel();
+  const stored = await storeClarification(payload.messageId, customerId, payload.intent, lm.version);
+  if (!stored.ok) return ack({ ok: false, error: stored.error });
+  ack({ ok: true, messageId: payload.messageId, intent: payload.intent });
+  const { question, reply } = stored;
+  const emit = conversationEmitter(io, customerId, question.conversationId);
+  await answerFromHelpCentre(emit, { customerId, message: question, intent: payload.intent, kind: "clarified", reply });
+}
+
+/** The intents the help centre has an article for (the topics a clarifying question may offer). */
+function helpCentreTopics(): Set<string> {
+  return new Set(knowledge().articles.flatMap((a) => (a.intent ? [a.intent] : [])));
+}
+
+function clarifyOptions(decision: Exclude<Decision, { action: "answer" }>): ClarifyOption[] | undefined {
+  if (decision.action !== "clarify") return undefined;
+  const articles = knowledge().articles;
+  return decision.intents.map((intent) => ({ intent, title: articles.find((a) => a.intent === intent)?.title ?? intent }));
+}
+
+function sourcesOf(reply: GroundedReply): ReplySource[] {
+  const sent = new Set(reply.check.sentences.filter((s) => s.sent).length ? reply.check.facts.map((f) => f.id) : reply.check.quoted);
+  const articles = new Map(reply.check.facts.filter((f) => sent.has(f.id)).map((f) => [f.article.slug, f.article.title]));
+  return [...articles].map(([slug, title]) => ({ slug, title, url: `/help/${slug}` }));
+}
+
+/** A fixed reply: stored complete, then sent whole. */
+async function replyWithTemplate(
+  emit: Emit,
+  reply: { conversationId: string; id: string; replyToId: string },
+  text: string,
+  grounding: ReplyGrounding,
+): Promise<void> {
+  const { conversationId, id: messageId, replyToId } = reply;
+  emit("chat:typing", { conversationId, messageId, replyToId, queued: false });
+  await retryWhileDatabaseUnavailable("finish reply", () =>
+    finishBotReply(messageId, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0, grounding }),
+  );
+  emit("chat:token", { conversationId, messageId, text, offset: 0 });
+  emit("chat:done", { conversationId, messageId, text, stopped: false, sources: grounding.sources, clarify: grounding.clarify ?? null });
+}
+
+/**
+ * Answers a customer message from the help centre: retrieve the facts → generate, queued behind other
+ * customers' replies, checked sentence by sentence and streamed → persist with its grounding → done.
+ */
+async function answerFromHelpCentre(
+  emit: Emit,
+  turn: {
+    customerId: string;
+    message: { id: string; conversationId: string; text: string };
+    intent: string;
+    kind: "reply" | "clarified";
+    /** Already created (a clarification creates it to answer once). */
+    reply?: { id: string };
+  },
+): Promise<void> {
+  const persist = retryWhileDatabaseUnavailable;
+  const { customerId, message } = turn;
+  const conversationId = message.conversationId;
   if (generationQueueFull()) {
     emit("chat:error", { code: ErrorCode.busy, message: "We are very busy right now; please try again in a moment.", conversationId });
     return;
   }
 
-  // Retrieve the knowledge the reply is grounded in; the model object is held for the whole turn.
-  const article = await persist("read knowledge", () => knowledgeArticle(decision.intent));
+  // Retrieve the facts the reply is grounded in; the models and index are held for the whole turn.
   const lm = languageModel();
-  const replyId = randomUUID();
-  const { message: reply, created } = await persist("create reply", () => createBotReply(conversationId, message.id, lm.version, replyId));
-  if (!created) return;
+  const index = knowledge();
+  const facts = await retrieve(index, encoder(), message.text, {
+    intent: turn.intent,
+    minScore: MIN_FACT_SCORE,
+    textRank: (q) => persist("rank knowledge", () => rankSentencesByText(q)),
+  });
+  let reply = turn.reply;
+  if (!reply) {
+    const created = await persist("create reply", () =>
+      createBotReply(conversationId, message.id, facts.length ? lm.version : TEMPLATE_MODEL_VERSION, randomUUID(), turn.kind),
+    );
+    if (!created.created) return;
+    reply = created.message;
+  }
+  const replyId = reply.id;
+  if (facts.length === 0) {
+    return replyWithTemplate(emit, { conversationId, id: replyId, replyToId: message.id }, TEMPLATE_REPLIES.no_facts, { sources: [] });
+  }
 
   // Generate, queued behind other customers' replies; the customer sees "typing" meanwhile.
   const stopper = new GenerationStopper();
-  const progress = new ReplyProgress(reply.id);
+  const progress = new ReplyProgress(replyId);
   let streamed = "";
-  let heldWhitespace = "";
-  activeReplies.set(reply.id, stopper);
-  activeReplyConversations.set(reply.id, conversationId);
-  emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: true });
-  let result: GenerationResult;
+  activeReplies.set(replyId, stopper);
+  activeReplyConversations.set(replyId, conversationId);
+  emit("chat:typing", { conversationId, messageId: replyId, replyToId: message.id, queued: true });
+  let result: GroundedReply;
   try {
     result = await queueGeneration(customerId, async () => {
-      emit("chat:typing", { conversationId, messageId: reply.id, replyToId: message.id, queued: false });
+      emit("chat:typing", { conversationId, messageId: replyId, replyToId: message.id, queued: false });
       const history = await persist("read history", () => listMessages(conversationId, 40));
       const turns = buildPrompt({
-        history: history.filter((m) => m.id !== reply.id),
+        history: history.filter((m) => m.id !== replyId && (m.role !== "bot" || !groundingOf(m)?.clarify)),
         countTokens: lm.countTokens,
         historyTokens: config().LM_HISTORY_TOKENS,
-        knowledge: article,
+        facts: facts.map((f) => f.text),
       });
-      return lm.generate(turns, {
+      return writeGroundedReply({
+        lm,
+        encoder: encoder(),
+        question: message.text,
+        facts,
+        turns,
         maxNewTokens: config().LM_MAX_NEW_TOKENS,
+        maxSentences: MAX_REPLY_SENTENCES,
         stopper,
-        onText: (piece) => {
-          // The streamed text is kept equal to the stored one, which is trimmed: leading whitespace is
-          // dropped, trailing whitespace held back until more text follows it.
-          const combined = streamed ? heldWhitespace + piece : piece.trimStart();
-          const text = combined.trimEnd();
-          heldWhitespace = combined.slice(text.length);
-          if (!text) return;
-          emit("chat:token", { conversationId, messageId: reply.id, text, offset: streamed.length });
+        emit: (text) => {
+          emit("chat:token", { conversationId, messageId: replyId, text, offset: streamed.length });
           streamed += text;
           progress.save(streamed);
         },
       });
     });
   } catch (err) {
-    log.error({ err, messageId: reply.id }, "generation failed");
+    log.error({ err, messageId: replyId }, "generation failed");
     await progress.settled();
-    await persist("finish reply", () => finishBotReply(reply.id, { text: "", status: "failed", timeToFirstTokenMs: null, tokenCount: 0, generationMs: 0 }));
+    await persist("finish reply", () => finishBotReply(replyId, { text: "", status: "failed", timeToFirstTokenMs: null, tokenCount: 0, generationMs: 0 }));
     emit("chat:error", {
       code: ErrorCode.generationFailed,
       message: "Sorry, the assistant could not answer. Please try again.",
       conversationId,
-      messageId: reply.id,
+      messageId: replyId,
     });
     return;
   } finally {
-    activeReplies.delete(reply.id);
-    activeReplyConversations.delete(reply.id);
+    activeReplies.delete(replyId);
+    activeReplyConversations.delete(replyId);
   }
 
   // Persist, then broadcast the final text.
   await progress.settled();
-  await persist("finish reply", () => finishBotReply(reply.id, { ...result, status: result.stopped ? "stopped" : "complete" }));
-  emit("chat:done", { conversationId, messageId: reply.id, text: result.text, stopped: result.stopped });
+  const grounding: ReplyGrounding = { sources: sourcesOf(result), check: result.check, ...(turn.kind === "clarified" ? { clarifiedIntent: turn.intent } : {}) };
+  await persist("finish reply", () => finishBotReply(replyId, { ...result, grounding, status: result.stopped ? "stopped" : "complete" }));
+  emit("chat:done", { conversationId, messageId: replyId, text: result.text, stopped: result.stopped, sources: grounding.sources, clarify: null });
 }

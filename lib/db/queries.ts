@@ -6,7 +6,7 @@ import { log } from "../log";
 import { Prisma } from "../generated/prisma/client";
 import type { Conversation, ConversationStatus as DbConversationStatus, Message } from "../generated/prisma/client";
 import type { IntentPrediction } from "../models/classifier";
-import type { ChatMessage, ReplyStatus } from "../protocol";
+import type { ChatMessage, ReplyGrounding, ReplyStatus } from "../protocol";
 
 const preview = (text: string) => text.slice(0, 160);
 
@@ -65,7 +65,15 @@ export function toChatMessage(m: Message): ChatMessage {
     createdAt: m.createdAt.toISOString(),
     replyToId: m.replyToId,
     replyStatus: m.replyStatus,
+    sources: groundingOf(m)?.sources ?? [],
+    clarify: groundingOf(m)?.clarify ?? null,
+    helpful: m.customerHelpful,
   };
+}
+
+/** A bot reply's stored grounding (written only by finishBotReply, from the typed value). */
+export function groundingOf(m: Pick<Message, "grounding">): ReplyGrounding | null {
+  return (m.grounding as ReplyGrounding | null) ?? null;
 }
 
 /**
@@ -170,17 +178,24 @@ export async function updateConversationAfterDecision(
   return c.status;
 }
 
-export async function knowledgeArticle(intent: string) {
-  return db().knowledgeArticle.findUnique({ where: { intent } });
-}
 
 /**
  * The bot reply row for a customer message: created once (its clientMessageId is derived), then
  * finished. Safe to retry: the row's id is chosen here, so a retry after a lost commit knows the row
  * it finds is its own.
  */
-export async function createBotReply(conversationId: string, replyToId: string, modelVersion: string, id: string = randomUUID()) {
-  const clientMessageId = `reply:${replyToId}`;
+/**
+ * Creates the bot's reply to a customer message, once per `kind`: a resent message finds the reply
+ * already there (`created: false`). A clarified question gets a second reply, of kind "clarified".
+ */
+export async function createBotReply(
+  conversationId: string,
+  replyToId: string,
+  modelVersion: string,
+  id: string = randomUUID(),
+  kind: "reply" | "clarified" = "reply",
+) {
+  const clientMessageId = `${kind}:${replyToId}`;
   try {
     const message = await db().message.create({
       data: { id, conversationId, role: "bot", text: "", replyToId, clientMessageId, replyStatus: "streaming", modelVersion, replyHeartbeatAt: new Date() },
@@ -231,11 +246,19 @@ export async function interruptAbandonedReplies(staleMs: number, aliveHere: stri
 
 export async function finishBotReply(
   messageId: string,
-  result: { text: string; status: ReplyStatus; timeToFirstTokenMs: number | null; tokenCount: number; generationMs: number },
+  result: {
+    text: string;
+    status: ReplyStatus;
+    timeToFirstTokenMs: number | null;
+    tokenCount: number;
+    generationMs: number;
+    grounding?: ReplyGrounding;
+  },
 ) {
   const message = await db().message.update({
     where: { id: messageId },
     data: {
+      grounding: result.grounding as Prisma.InputJsonValue | undefined,
       text: result.text,
       replyStatus: result.status,
       timeToFirstTokenMs: result.timeToFirstTokenMs,

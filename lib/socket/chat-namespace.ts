@@ -1,6 +1,7 @@
 /** The customer-facing socket.io namespace `/chat`: authentication and the protocol's events. */
 import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
+import { storeReplyFeedback } from "../db/customer-feedback";
 import { findCustomerBotMessage, findCustomerConversation, listMessages, toChatMessage } from "../db/queries";
 import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
 import { guarded, refuseUnknownEvents } from "./guarded";
@@ -12,6 +13,8 @@ import {
   type ChatError,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  clarifySchema,
+  feedbackSchema,
   historySchema,
   parsePayload,
   rateSchema,
@@ -22,7 +25,7 @@ import {
 import { STAFF_NAMESPACE, tellOtherInstances } from "../chat/broadcast";
 import { rate } from "../chat/handover";
 import { conversationRoom, customerRoom } from "../chat/rooms";
-import { runCustomerTurn, stopReply } from "../chat/turn";
+import { answerClarification, runCustomerTurn, stopReply } from "../chat/turn";
 
 interface SocketData {
   customerId: string;
@@ -131,6 +134,27 @@ export function attachChatNamespace(io: Server): ChatNamespace {
           ownConversations.add(conversationId);
         }
         io.of(STAFF_NAMESPACE).to(conversationRoom(conversationId)).emit("chat:customer-typing", { conversationId });
+      }),
+    );
+
+    socket.on("chat:feedback", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
+        const parsed = parsePayload(feedbackSchema, payload);
+        if (!parsed.ok) return reply(parsed);
+        const { messageId, helpful } = parsed.value;
+        const stored = await storeReplyFeedback(messageId, customerId, helpful);
+        reply(stored.ok ? { ok: true, messageId, helpful } : stored);
+      }),
+    );
+
+    // Answering a clarified question is a message like chat:send, under the same rate limit.
+    socket.on("chat:clarify", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
+        const parsed = parsePayload(clarifySchema, payload);
+        if (!parsed.ok) return reply(parsed);
+        const refused = await (await limits).message(customerId, socket.handshake.address);
+        if (refused) return reply({ ok: false, error: refused });
+        await answerClarification(io, customerId, parsed.value, reply);
       }),
     );
 

@@ -61,7 +61,7 @@ describe("buildPrompt", () => {
 });
 
 describe("buildPrompt grounding", () => {
-  it("puts the intent's knowledge-base facts right before the customer's newest question", () => {
+  it("puts the retrieved fact sentences right before the customer's newest question", () => {
     const turns = buildPrompt({
       history: [
         { role: "customer", text: "hi" },
@@ -70,10 +70,13 @@ describe("buildPrompt grounding", () => {
       ],
       countTokens,
       historyTokens: 100,
-      knowledge: { title: "Returns", body: "Returns are free within 30 days." },
+      facts: ["Returns are free within 30 days.", "Start a return in My Orders."],
     });
     expect(turns[0]).toEqual({ role: "system", content: SYSTEM_PROMPT });
     expect(turns[1]).toEqual({ role: "user", content: "hi" }); // earlier turns stay as they were
-    expect(turns.at(-1)).toEqual({ role: "user", content: "Facts: Returns are free within 30 days.\n\nCustomer question: how do I return this?" });
+    expect(turns.at(-1)).toEqual({
+      role: "user",
+      content: "Facts:\n- Returns are free within 30 days.\n- Start a return in My Orders.\n\nCustomer question: how do I return this?",
+    });
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * The help-centre knowledge base: articles, their saved versions, and their sentences (the unit
+ * retrieval ranks; full-text search runs here). Every save bumps the article's version, keeps the
+ * text, rewrites its sentences and tells every server to re-index (NOTIFY).
+ */
+import { articleSentences } from "../sentences";
+import type { Prisma } from "../generated/prisma/client";
+import { db } from "./client";
+
+export const KNOWLEDGE_CHANNEL = "loopdesk_knowledge";
+
+export interface ArticleInput {
+  title: string;
+  body: string;
+  intent: string | null;
+  retired: boolean;
+}
+
+/** The articles replies may use and the help centre shows. */
+export async function liveArticles() {
+  return db().knowledgeArticle.findMany({ where: { retiredAt: null }, orderBy: { title: "asc" } });
+}
+
+/** Every article, retired ones included, for staff. */
+export async function allArticles() {
+  return db().knowledgeArticle.findMany({ orderBy: [{ retiredAt: { sort: "asc", nulls: "first" } }, { title: "asc" }] });
+}
+
+export async function findArticle(slug: string) {
+  return db().knowledgeArticle.findUnique({ where: { slug } });
+}
+
+export async function articleVersions(slug: string) {
+  return db().knowledgeArticleVersion.findMany({ where: { articleSlug: slug }, orderBy: { version: "desc" } });
+}
+
+async function writeSentences(tx: Prisma.TransactionClient, slug: string, body: string, retired: boolean) {
+  await tx.knowledgeSentence.deleteMany({ where: { articleSlug: slug } });
+  if (retired) return;
+  const sentences = articleSentences(body);
+  // Ids as lib/knowledge/retrieve.ts `factId` makes them, so full-text ranks meet the encoder's.
+  await tx.knowledgeSentence.createMany({ data: sentences.map((text, position) => ({ id: `${slug}#${position}`, articleSlug: slug, position, text })) });
+}
+
+/**
+ * Creates an article (when `slug` is new) or saves a new version of it, in one transaction with its
+ * sentences, then tells every server. Returns the saved article, or null when `expectedVersion` is
+ * stale (someone else saved meanwhile).
+ */
+export async function saveArticle(slug: string, input: ArticleInput, editedBy: string, expectedVersion: number | null) {
+  const saved = await db().$transaction(async (tx) => {
+    const current = await tx.knowledgeArticle.findUnique({ where: { slug } });
+    if ((current?.version ?? null) !== expectedVersion) return null;
+    const version = (current?.version ?? 0) + 1;
+    const fields = { title: input.title, body: input.body, intent: input.intent, version, retiredAt: input.retired ? (current?.retiredAt ?? new Date()) : null };
+    const article = current
+      ? await tx.knowledgeArticle.update({ where: { slug }, data: fields })
+      : await tx.knowledgeArticle.create({ data: { slug, ...fields } });
+    await tx.knowledgeArticleVersion.create({
+      data: { articleSlug: slug, version, title: input.title, body: input.body, intent: input.intent, retired: input.retired, editedBy },
+    });
+    await writeSentences(tx, slug, input.body, input.retired);
+    return article;
+  });
+  if (saved) await notifyKnowledgeChanged();
+  return saved;
+}
+
+/** Ships the seed articles that are not in the database yet (staff edits are kept), with their sentences. */
+export async function seedArticles(articles: { slug: string; intent: string | null; title: string; body: string }[]) {
+  for (const a of articles) {
+    await db().$transaction(async (tx) => {
+      const created = await tx.knowledgeArticle.createMany({ data: [{ ...a, version: 1 }], skipDuplicates: true });
+      if (created.count === 0) return;
+      await tx.knowledgeArticleVersion.create({ data: { articleSlug: a.slug, version: 1, title: a.title, body: a.body, intent: a.intent, editedBy: "system" } });
+    });
+  }
+  // Articles from before sentences were stored (or from the migration) get theirs.
+  const missing = await db().knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
+  for (const a of missing) await db().$transaction((tx) => writeSentences(tx, a.slug, a.body, false));
+}
+
+/**
+ * Full-text rank of the live sentences for a message, scaled to 0..1 (best = 1). Any of the message's
+ * words may match (an OR query): a customer's question rarely shares all its words with the answer.
+ */
+export async function rankSentencesByText(message: string): Promise<Map<string, number>> {
+  const words = (message.toLowerCase().match(/[a-z0-9]+/g) ?? []).slice(0, 32);
+  if (words.length === 0) return new Map();
+  const rows = await db().$queryRaw<{ id: string; rank: number }[]>`
+    WITH q AS (SELECT to_tsquery('english', array_to_string(ARRAY(
+      SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', ${words.join(" ")})) AS t(lexeme, positions, weights)
+    ), ' | ')) AS query)
+    SELECT s.id, ts_rank(s."searchVector", q.query) AS rank
+    FROM "KnowledgeSentence" s, q
+    WHERE q.query::text <> '' AND s."searchVector" @@ q.query
+    ORDER BY rank DESC LIMIT 50`;
+  const best = rows[0]?.rank ?? 0;
+  return new Map(rows.map((r) => [r.id, best > 0 ? r.rank / best : 0]));
+}
+
+export async function notifyKnowledgeChanged(): Promise<void> {
+  await db().$executeRaw`SELECT pg_notify(${KNOWLEDGE_CHANNEL}, '')`;
+}
