@@ -14,6 +14,8 @@ export interface CheckedFact {
   id: string;
   text: string;
   vector: Float32Array;
+  /** The fact's clauses (lib/sentences.ts `clauses`) with their vectors; polarity is judged on the closest. */
+  clauses: { text: string; vector: Float32Array }[];
 }
 
 export type Verdict =
@@ -73,14 +75,6 @@ export function isNegative(clause: string): boolean {
   return NEGATIVE.test(clause);
 }
 
-/** A fact's clauses, for polarity: "X; Y, but Z" → X, Y, Z. */
-export function clauses(text: string): string[] {
-  return text
-    .split(/;|,\s*(?:but|while|and|so|or)\s+|\.\s+/)
-    .map((c) => c.trim())
-    .filter(Boolean);
-}
-
 const META = /\b(?:the customer|customer's|customers' question|this question|the question|the facts|as an ai|assistant|i'?m (?:here|glad)|you(?:'ve| have) (?:asked|answered))\b/i;
 
 /** Word 4-grams of a text, lower-cased. */
@@ -104,7 +98,7 @@ export function repeatedPhrase(sentence: string, earlier: string): string | null
 export function checkSentence(
   sentence: string,
   vector: Float32Array,
-  ctx: { facts: CheckedFact[]; question: string; earlier: string; clauseVectors: Map<string, Float32Array[]> },
+  ctx: { facts: CheckedFact[]; question: string; earlier: string },
 ): Verdict {
   if (META.test(sentence)) return { ok: false, reason: "meta", detail: "talks about the conversation" };
   const repeated = repeatedPhrase(sentence, ctx.earlier);
@@ -120,15 +114,12 @@ export function checkSentence(
     return { ok: false, reason: "unsupported", detail: `best similarity ${best ? best.similarity.toFixed(2) : "none"}` };
   }
   // Polarity against the closest clause of the supporting fact.
-  const factClauses = clauses(best.fact.text);
-  const clauseVectors = ctx.clauseVectors.get(best.fact.id) ?? [];
-  let closest = factClauses[0]!;
+  let closest = best.fact.text;
   let closestSimilarity = -1;
-  factClauses.forEach((clause, i) => {
-    const v = clauseVectors[i];
-    const s = v ? cosine(vector, v) : -1;
-    if (s > closestSimilarity) [closest, closestSimilarity] = [clause, s];
-  });
+  for (const clause of best.fact.clauses) {
+    const s = cosine(vector, clause.vector);
+    if (s > closestSimilarity) [closest, closestSimilarity] = [clause.text, s];
+  }
   const saysYes = /^\s*(?:yes|sure|of course|absolutely)\b/i.test(sentence);
   if (isNegative(sentence) !== isNegative(closest) || (saysYes && isNegative(best.fact.text))) {
     return { ok: false, reason: "contradicts", detail: `"${closest}"` };

@@ -4,7 +4,8 @@
  * model actually wrote for these facts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkSentence, claims, clauses, covers, inventedClaims, isNegative, repeatedPhrase, type CheckedFact } from "@/lib/chat/check";
+import { checkSentence, claims, covers, inventedClaims, isNegative, repeatedPhrase, type CheckedFact } from "@/lib/chat/check";
+import { clauses } from "@/lib/sentences";
 import { loadEncoder, type Encoder } from "@/lib/models/encoder";
 
 let encoder: Encoder;
@@ -22,11 +23,16 @@ const FACTS = {
   refunds: "Refunds go to the original payment method within 5-7 business days after the return arrives at our warehouse, and you receive an email when it is processed.",
 };
 
+async function fact(id: string, text: string): Promise<CheckedFact> {
+  const parts = clauses(text);
+  const [vector, ...clauseVectors] = await encoder.embed([text, ...parts]);
+  return { id, text, vector: vector!, clauses: parts.map((c, i) => ({ text: c, vector: clauseVectors[i]! })) };
+}
+
 async function check(sentence: string, factTexts: string[], question: string, earlier = "") {
-  const vectors = await encoder.embed([sentence, ...factTexts]);
-  const facts: CheckedFact[] = factTexts.map((text, i) => ({ id: `f${i}`, text, vector: vectors[i + 1]! }));
-  const clauseVectors = new Map(await Promise.all(facts.map(async (f) => [f.id, await encoder.embed(clauses(f.text))] as const)));
-  return checkSentence(sentence, vectors[0]!, { facts, question, earlier, clauseVectors });
+  const [vector] = await encoder.embed([sentence]);
+  const facts = await Promise.all(factTexts.map((text, i) => fact(`f${i}`, text)));
+  return checkSentence(sentence, vector!, { facts, question, earlier });
 }
 
 describe("checkSentence: supported sentences pass", () => {
@@ -111,12 +117,11 @@ describe("polarity and repetition helpers", () => {
 
 describe("covers: a sentence carries a fact whole", () => {
   it("needs the fact's meaning and every one of its claims", async () => {
-    const [fact, full, partial] = await encoder.embed([
-      FACTS.warranty,
+    const [full, partial] = await encoder.embed([
       "Electronics and small appliances have a 2-year warranty against manufacturing defects, and other products 1 year.",
       "The warranty on electronics is 2 years.",
     ]);
-    const f = { id: "f", text: FACTS.warranty, vector: fact! };
+    const f = await fact("f", FACTS.warranty);
     expect(covers("Electronics and small appliances have a 2-year warranty against manufacturing defects, and other products 1 year.", full!, f)).toBe(true);
     expect(covers("The warranty on electronics is 2 years.", partial!, f)).toBe(false);
   });
