@@ -1,5 +1,5 @@
 "use client";
-/** What production saw over the last day or week: volume, intents, confidence, handoffs and bad replies. */
+/** What production saw over the last day or week: volume, intents, confidence, handoffs, staff's bad marks and customers' 👍/👎. */
 import { useState } from "react";
 import type { ProductionStats, ProductionWindow } from "@/lib/ml-protocol";
 import staff from "@/app/staff/_components/inbox.module.css";
@@ -64,6 +64,24 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
             {pct(stats.badReplyShare)}
             <small>
               {stats.badReplies} of {stats.botReplies}
+            </small>
+          </dd>
+        </div>
+        <div>
+          <dt>Customers: 👍 helpful</dt>
+          <dd data-testid="helpful-share">
+            {pct(stats.helpfulReplyShare)}
+            <small>
+              {stats.helpfulReplies} of {stats.botReplies}
+            </small>
+          </dd>
+        </div>
+        <div>
+          <dt>Customers: 👎 not helpful</dt>
+          <dd data-testid="unhelpful-share">
+            {pct(stats.unhelpfulReplyShare)}
+            <small>
+              {stats.unhelpfulReplies} of {stats.botReplies}
             </small>
           </dd>
         </div>
