@@ -7,6 +7,7 @@
 import { readFileSync } from "node:fs";
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { findAmbiguousMessage } from "../tests/helpers/ambiguous";
+import { E2E_STAFF } from "./staff";
 
 const REFUNDS = "How long do refunds take after I send something back?";
 const REFUNDS_ARTICLE = "Returns, exchanges and refunds";
@@ -51,7 +52,7 @@ test("in the widget, a source opens in a new tab", async ({ page, baseURL }) => 
   await expect(article.getByRole("heading", { name: REFUNDS_ARTICLE })).toBeVisible();
 });
 
-test("👍/👎 on each reply is sent once, kept after a reload, and a 👎 offers a person", async ({ page }) => {
+test("👍/👎 on each reply is sent once, kept after a reload, a 👎 offers a person, and staff see both in the transcript", async ({ page, browser }) => {
   await page.goto("/");
   await expect(page.getByText("Support is online")).toBeVisible();
   const first = await ask(page, REFUNDS);
@@ -82,6 +83,19 @@ test("👍/👎 on each reply is sent once, kept after a reload, and a 👎 offe
   await expect(page.locator('li[data-role="customer"]').last()).toHaveText("talk to a human");
   await expect(page.getByTestId("waiting")).toBeVisible();
   await expect(page.getByRole("button", { name: "Talk to a person" })).toHaveCount(0);
+
+  // Staff see under each bot reply its sources, its sentence check and the customer's answer.
+  const conversationId = await page.evaluate(() => localStorage.getItem("loopdesk.conversationId"));
+  const staff = await (await browser.newContext()).newPage();
+  await staff.goto(`/staff/login?next=/staff/conversations/${conversationId}`);
+  await staff.getByLabel("Email").fill(E2E_STAFF.agent.email);
+  await staff.getByLabel("Password").fill(E2E_STAFF.agent.password);
+  await staff.getByRole("button", { name: "Log in" }).click();
+  const grounding = staff.getByTestId("live-conversation").locator('li[data-role="bot"]').getByTestId("reply-grounding");
+  await expect(grounding.nth(0)).toContainText(`Sources: ${REFUNDS_ARTICLE}`);
+  await expect(grounding.nth(0)).toContainText(/Checked: \d+ of \d+ sentences sent/);
+  await expect(grounding.nth(0).getByTestId("customer-helpful")).toHaveText("Customer: 👍 helpful");
+  await expect(grounding.nth(1).getByTestId("customer-helpful")).toHaveText("Customer: 👎 not helpful");
 });
 
 test("a clarifying question offers one button per topic, and a click answers it", async ({ page, request }) => {
