@@ -19,8 +19,10 @@ const REASONS: Record<NonNullable<ReplyCheck["sentences"][number]["reason"]>, st
 
 export function ReplyGrounding({ message }: { message: Pick<StaffMessage, "grounding" | "customerHelpful"> }) {
   const { grounding, customerHelpful } = message;
-  if (!grounding && customerHelpful === null) return null;
   const check = grounding?.check;
+  // Template replies (thanks, handoff) carry an empty grounding: nothing to show for them.
+  const grounded = !!grounding && (grounding.sources.length > 0 || !!check || !!grounding.clarify || !!grounding.clarifiedIntent);
+  if (!grounded && customerHelpful === null) return null;
   return (
     <div className={styles.grounding} data-testid="reply-grounding">
       {grounding && grounding.sources.length > 0 && (
