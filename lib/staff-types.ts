@@ -3,7 +3,7 @@
  * the review queue and the live transcript. Dates are ISO strings (they cross JSON and the
  * server/client component boundary). Types and plain values only, so client components may import this file.
  */
-import type { ConversationStatus, MessageRole, ReplyStatus } from "./protocol";
+import type { ConversationStatus, MessageRole, ReplyGrounding, ReplyStatus } from "./protocol";
 
 export type LabelSource = "confirmed" | "corrected" | "customer_clarification";
 export type ReplyFeedback = "good" | "bad";
@@ -43,6 +43,10 @@ export interface StaffMessage {
   feedback: ReplyFeedback | null;
   /** Email of whoever gave the feedback. */
   feedbackBy: string | null;
+  /** What the reply rests on: its sources and sentence check, or the clarifying options it offered. */
+  grounding: ReplyGrounding | null;
+  /** The customer's "Did this answer your question?" (👍 true, 👎 false), null until given. */
+  customerHelpful: boolean | null;
 
   /** Agent messages: the author's name. */
   authorName: string | null;
@@ -128,6 +132,8 @@ export function bareStaffMessage(m: Pick<StaffMessage, "id" | "conversationId" |
     generationMs: null,
     feedback: null,
     feedbackBy: null,
+    grounding: null,
+    customerHelpful: null,
     authorName: null,
   };
 }

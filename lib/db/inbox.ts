@@ -11,6 +11,7 @@ import { Prisma } from "../generated/prisma/client";
 import type { ConversationStatus } from "../protocol";
 import { bareStaffMessage, type ConversationDetail, type ConversationSummary, type Page, type ReplyFeedback, type ReviewItem, type StaffMessage } from "../staff-types";
 import { db } from "./client";
+import { groundingOf } from "./queries";
 
 /** Thrown for requests that cannot be served; route handlers turn it into `{ error: { code, message } }`. */
 export class InboxError extends Error {
@@ -379,6 +380,8 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
     replyStatus: m.replyStatus,
     feedback: m.feedback,
     feedbackBy: m.feedbackBy,
+    grounding: groundingOf(m),
+    customerHelpful: m.customerHelpful,
     authorName: m.authorStaff?.name ?? null,
   };
 }

@@ -22,6 +22,7 @@ import {
 import { bareStaffMessage, STATUS_LABELS, type StaffMessage } from "@/lib/staff-types";
 import { Ago } from "./inbox-time";
 import { IntentLabelControl, ReplyFeedbackControl } from "./message-review";
+import { ReplyGrounding } from "./reply-grounding";
 import styles from "./inbox.module.css";
 import { newClientMessageId } from "@/lib/client-message-id";
 
@@ -414,6 +415,7 @@ export function LiveConversation({ conversationId, initialMessages, initialStatu
             {m.role === "customer" && (
               <IntentLabelControl key={`${m.id}:${m.intent ?? ""}`} message={m} labels={labels} compact />
             )}
+            {m.role === "bot" && !m.pending && <ReplyGrounding message={m} />}
             {m.role === "bot" && !m.pending && <ReplyFeedbackControl message={m} />}
           </li>
         ))}
