@@ -7,7 +7,7 @@
  * checked, dropped or replaced is returned for the reply's record.
  */
 import { NEAR_BEST, type RankedFact } from "../knowledge/retrieve";
-import { completeSentencesLength, splitSentences } from "../sentences";
+import { clauses, completeSentencesLength, splitSentences } from "../sentences";
 import type { Encoder } from "../models/encoder";
 import { GenerationStopper, type ChatTurn, type GenerationResult, type LanguageModel } from "../models/lm";
 import type { ReplyCheck } from "../protocol";
@@ -54,8 +54,10 @@ export async function writeGroundedReply(opts: {
   let accepted = 0;
   const judge = async (sentence: string) => {
     if (enough.interrupted || stopper.interrupted) return;
-    const [vector] = await encoder.embed([sentence]);
-    const verdict = checkSentence(sentence, vector!, { facts, question, earlier: sent });
+    const parts = clauses(sentence);
+    const [vector, ...clauseVectors] = await encoder.embed([sentence, ...parts]);
+    const candidate = { text: sentence, vector: vector!, clauses: parts.map((text, i) => ({ text, vector: clauseVectors[i]! })) };
+    const verdict = checkSentence(candidate, { facts, question, earlier: sent });
     if (verdict.ok && accepted === 0 && !covers(sentence, vector!, facts[0]!)) {
       record.sentences.push({ text: sentence, sent: false, reason: "does_not_cover", detail: facts[0]!.id });
       enough.interrupt();

@@ -30,15 +30,15 @@ async function fact(id: string, text: string): Promise<CheckedFact> {
 }
 
 async function check(sentence: string, factTexts: string[], question: string, earlier = "") {
-  const [vector] = await encoder.embed([sentence]);
   const facts = await Promise.all(factTexts.map((text, i) => fact(`f${i}`, text)));
-  return checkSentence(sentence, vector!, { facts, question, earlier });
+  return checkSentence(await fact("s", sentence), { facts, question, earlier });
 }
 
 describe("checkSentence: supported sentences pass", () => {
   it.each([
     ["User manuals for electronics and appliances can be found on the product page for your kettle.", [FACTS.manuals], "where is the manual for my kettle?"],
     ["Northwind Goods ships to the EU, the UK, and the US.", [FACTS.destinations], "do you ship to australia?"],
+    ["Northwind Goods ships to the EU, UK, and US.", [FACTS.destinations], "where do you ship?"],
     ["Only one discount code can be used per order.", [FACTS.codes], "can I use two codes?"],
     ["Once your order has shipped, it can no longer be cancelled.", [FACTS.cancel], "can I cancel after it shipped?"],
     ["Electronics come with a 2-year warranty.", [FACTS.warranty], "how long is the warranty on electronics?"],
@@ -65,6 +65,14 @@ describe("checkSentence: unsupported sentences are dropped, with the reason", ()
     ["You're a helpful customer support assistant for Northwind Goods.", [FACTS.refunds], "how long do refunds take?", "meta"],
     ["The customer asked about refunds for cancelled orders.", [FACTS.refunds], "refund for cancelled order?", "meta"],
     ["You're referring to a refund refund policy.", [FACTS.refunds], "how long do refunds take?", "unsupported"],
+    // A true clause with an invented one attached.
+    [
+      "Refunds go to your original payment method within 5-7 business days, so please be patient and enjoy your day.",
+      [FACTS.refunds],
+      "how long do refunds take?",
+      "unsupported",
+    ],
+    ["Orders are dispatched Monday to Friday, and we also love our customers very much.", [FACTS.dispatch], "when do you ship?", "unsupported"],
   ])("%s", async (sentence, facts, question, reason) => {
     expect(await check(sentence, facts, question)).toMatchObject({ ok: false, reason });
   });
