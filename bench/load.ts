@@ -29,7 +29,7 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { parseArgs, promisify } from "node:util";
 import pg from "pg";
-import type { SendAck } from "../lib/protocol";
+import type { SendAck } from "../lib/protocol/chat";
 import { connectCustomer, type ChatClient } from "../tests/helpers/chat-client";
 import { pct, type ServerUnderTest, startServerUnderTest } from "./server-under-test";
 

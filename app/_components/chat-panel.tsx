@@ -1,6 +1,6 @@
 "use client";
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { MAX_MESSAGE_CHARS, MAX_RATING_COMMENT_CHARS } from "@/lib/protocol";
+import { MAX_MESSAGE_CHARS, MAX_RATING_COMMENT_CHARS } from "@/lib/protocol/chat";
 import { ASK_FOR_HUMAN, ClarifyButtons, ReplyFeedback, ReplySources } from "./reply-extras";
 import { useChat, type UiMessage } from "./use-chat";
 

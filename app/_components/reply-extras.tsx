@@ -4,7 +4,7 @@
  * question?" 👍/👎 (a 👎 offers a person), and the option buttons of a clarifying question.
  */
 import { useState } from "react";
-import type { ClarifyOption, ReplySource } from "@/lib/protocol";
+import type { ClarifyOption, ReplySource } from "@/lib/protocol/chat";
 
 /** The text a "Talk to a person" click sends: the classifier hands such a message over to staff. */
 export const ASK_FOR_HUMAN = "talk to a human";

@@ -5,21 +5,19 @@
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
+import { ErrorCode, type ChatError } from "@/lib/protocol/errors";
 import {
   CHAT_NAMESPACE,
-  ErrorCode,
-  extendReply,
-  type ChatError,
   type ChatMessage,
   type ClarifyAck,
   type ClientToServerEvents,
   type ConversationStatus,
   type FeedbackAck,
   type RateAck,
-  type ReplyPiece,
   type SendAck,
   type ServerToClientEvents,
-} from "@/lib/protocol";
+} from "@/lib/protocol/chat";
+import { WaitingPieces, type ReplyPiece } from "@/lib/protocol/reply-stream";
 import { newClientMessageId } from "@/lib/client-message-id";
 
 const TOKEN_KEY = "loopdesk.customerToken";
@@ -122,17 +120,13 @@ export function useChat() {
   const [agentTyping, setAgentTyping] = useState<string | null>(null);
   const agentTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const lastTypingSent = useRef(0);
-  /** Live pieces of replies that arrived ahead of the text before them (missed while disconnected), by reply id. */
-  const waitingPieces = useRef(new Map<string, ReplyPiece[]>());
+  const waitingPieces = useRef(new WaitingPieces());
   const gapRefetch = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
-  /** A reply's text extended by its waiting pieces and `more`; what still has a gap before it keeps waiting. */
-  const extendText = useCallback((messageId: string, text: string, more: ReplyPiece[] = []) => {
-    const r = extendReply(text, [...(waitingPieces.current.get(messageId) ?? []), ...more]);
-    if (r.waiting.length > 0) waitingPieces.current.set(messageId, r.waiting);
-    else waitingPieces.current.delete(messageId);
-    return r.text;
-  }, []);
+  const extendText = useCallback(
+    (messageId: string, text: string, more: ReplyPiece[] = []) => waitingPieces.current.extend(messageId, text, more),
+    [],
+  );
 
   const setConversation = useCallback((id: string | null) => {
     conversationRef.current = id;

@@ -10,7 +10,7 @@ import { NEAR_BEST, type RankedFact } from "../knowledge/retrieve";
 import { clauses, completeSentencesLength, splitSentences } from "../sentences";
 import type { Encoder } from "../models/encoder";
 import { GenerationStopper, type ChatTurn, type GenerationResult, type LanguageModel } from "../models/lm";
-import type { ReplyCheck } from "../protocol";
+import type { ReplyCheck } from "../protocol/chat";
 import { checkSentence, covers, repeatedPhrase } from "./check";
 
 /** Introduces facts quoted verbatim when the model's own words did not pass. */

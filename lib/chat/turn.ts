@@ -28,7 +28,6 @@ import { retrieve } from "../knowledge/retrieve";
 import { GenerationStopper } from "../models/lm";
 import { classifier, encoder, knowledge, languageModel } from "../models/registry";
 import {
-  ErrorCode,
   type ClarifyAck,
   type ClarifyOption,
   type ClarifyPayload,
@@ -37,7 +36,8 @@ import {
   type SendAck,
   type SendPayload,
   validateText,
-} from "../protocol";
+} from "../protocol/chat";
+import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter } from "./broadcast";
 import { decide, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
 import { generationQueueFull, queueGeneration } from "./generation-queue";

@@ -4,20 +4,7 @@ import path from "node:path";
 import { TEMPLATE_REPLIES } from "../chat/decide";
 import { labelledSources } from "../dataset/export";
 import type { TrainingRun } from "../generated/prisma/client";
-import {
-  PRODUCTION_WINDOWS,
-  type AuditEntry,
-  type DatasetIntent,
-  type DatasetSummary,
-  type DatasetWarning,
-  type ModelView,
-  type ProductionStats,
-  type ProductionWindow,
-  type RunProgress,
-  type RunStatus,
-  type RunView,
-  type TrainParams,
-} from "../ml-protocol";
+import { PRODUCTION_WINDOWS, type AuditEntry, type DatasetIntent, type DatasetSummary, type DatasetWarning, type ModelView, type ProductionStats, type ProductionWindow, type RunProgress, type RunStatus, type RunView, type TrainParams } from "../protocol/ml";
 import { config } from "../config";
 import { db } from "./client";
 import { productionDeployment } from "./ml";

@@ -5,7 +5,8 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ErrorCode, MAX_MESSAGE_CHARS } from "@/lib/protocol";
+import { ErrorCode } from "@/lib/protocol/errors";
+import { MAX_MESSAGE_CHARS } from "@/lib/protocol/chat";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");

@@ -8,7 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TEMPLATE_REPLIES } from "@/lib/chat/decide";
 import { QUOTE_INTRO } from "@/lib/chat/grounded-reply";
-import type { ReplyGrounding } from "@/lib/protocol";
+import type { ReplyGrounding } from "@/lib/protocol/chat";
 import { findAmbiguousMessage } from "../helpers/ambiguous";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 

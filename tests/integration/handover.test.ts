@@ -6,12 +6,9 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  ErrorCode,
-  MAX_MESSAGE_CHARS,
-  type ServerToStaffEvents,
-  type StaffToServerEvents,
-} from "@/lib/protocol";
+import { ErrorCode } from "@/lib/protocol/errors";
+import { MAX_MESSAGE_CHARS } from "@/lib/protocol/chat";
+import type { ServerToStaffEvents, StaffToServerEvents } from "@/lib/protocol/staff";
 import { staffLogin } from "../helpers/staff";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 

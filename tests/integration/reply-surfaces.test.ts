@@ -5,8 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, inject, it } from "vitest";
-import type { ConversationDetail } from "@/lib/staff-types";
-import type { ProductionStats } from "@/lib/ml-protocol";
+import type { ConversationDetail } from "@/lib/protocol/staff";
+import type { ProductionStats } from "@/lib/protocol/ml";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { staffLogin } from "../helpers/staff";
 

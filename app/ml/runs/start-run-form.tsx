@@ -2,9 +2,9 @@
 /** Start a fine-tuning run on a snapshot of the current data; the page of the new run opens. */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/ml-protocol";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../_components/api";
+import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/protocol/ml";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import styles from "../_components/ml.module.css";
 
 /**
@@ -47,7 +47,7 @@ export function StartRunForm() {
 
   return (
     <form className={styles.form} onSubmit={submit} aria-label="Start a run">
-      <label className={staff.field}>
+      <label className={ui.field}>
         Device
         <select name="device" defaultValue="auto">
           {DEVICES.map((d) => (
@@ -58,12 +58,12 @@ export function StartRunForm() {
         </select>
       </label>
       {PARAMS.map((p) => (
-        <label key={p.name} className={staff.field}>
+        <label key={p.name} className={ui.field}>
           {p.label}
           <input name={p.name} type="number" step={p.step} min={p.min} placeholder="trainer default" />
         </label>
       ))}
-      <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy}>
+      <button type="submit" className={`${ui.btn} ${ui.btnPrimary}`} disabled={busy}>
         {busy ? "Starting…" : "Start run"}
       </button>
       {error && (

@@ -3,8 +3,8 @@
  * sentence check: each generated sentence sent or dropped and why, or replaced by quoted facts; the
  * clarifying options offered) and the customer's 👍/👎. Set apart from the reply's own text.
  */
-import type { ReplyCheck } from "@/lib/protocol";
-import type { StaffMessage } from "@/lib/staff-types";
+import type { ReplyCheck } from "@/lib/protocol/chat";
+import type { StaffMessage } from "@/lib/protocol/staff";
 import styles from "./reply-grounding.module.css";
 
 const REASONS: Record<NonNullable<ReplyCheck["sentences"][number]["reason"]>, string> = {
