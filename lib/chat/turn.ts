@@ -267,7 +267,11 @@ async function answerFromHelpCentre(
   // Retrieve the facts the reply is grounded in; the models and index are held for the whole turn.
   const lm = languageModel();
   const index = knowledge();
-  const facts = await retrieve(index, encoder(), message.text, { intent: turn.intent, minScore: MIN_FACT_SCORE, textRank: rankText });
+  // A topic the customer picked is answered from that topic's articles (any article if none has a match).
+  const search = (onlyIntent: boolean) =>
+    retrieve(index, encoder(), message.text, { intent: turn.intent, minScore: MIN_FACT_SCORE, textRank: rankText, onlyIntent });
+  let facts = await search(turn.kind === "clarified");
+  if (facts.length === 0 && turn.kind === "clarified") facts = await search(false);
   let reply = turn.reply;
   if (!reply) {
     const created = await persist("create reply", () =>

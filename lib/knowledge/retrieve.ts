@@ -89,13 +89,20 @@ export async function retrieve(
   index: KnowledgeIndex,
   encoder: Encoder,
   message: string,
-  opts: { intent: string | null; textRank?: TextRank; minScore: number },
+  opts: {
+    intent: string | null;
+    textRank?: TextRank;
+    minScore: number;
+    /** Only the intent's articles, e.g. when the customer picked the topic themselves. */
+    onlyIntent?: boolean;
+  },
 ): Promise<RankedFact[]> {
+  const preferred = new Set(index.articles.filter((a) => a.intent === opts.intent).map((a) => a.slug));
+  if (opts.onlyIntent) index = { ...index, facts: index.facts.filter((f) => preferred.has(f.article.slug)) };
   if (index.facts.length === 0) return [];
   const parts = questionParts(message);
   const queries = parts.length > 1 ? [message, ...parts] : [message];
   const [vectors, textRanks] = await Promise.all([encoder.embed(queries), opts.textRank?.(message) ?? new Map<string, number>()]);
-  const preferred = new Set(index.articles.filter((a) => a.intent === opts.intent).map((a) => a.slug));
   const rank = (vector: Float32Array): RankedFact[] =>
     index.facts
       .map((fact) => ({

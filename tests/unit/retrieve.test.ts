@@ -38,6 +38,12 @@ describe("retrieve", () => {
     expect((await best("how many days does express take?", "shipping_info"))?.article.slug).toBe("shipping-options-costs-and-destinations");
   });
 
+  it("keeps to the intent's articles when asked to (a topic the customer picked)", async () => {
+    const facts = await retrieve(index, encoder, "the code for my order", { intent: "order_status", minScore: 0, onlyIntent: true });
+    expect(facts.length).toBeGreaterThan(0);
+    expect(new Set(facts.map((f) => f.article.slug))).toEqual(new Set(["tracking-your-order"]));
+  });
+
   it("finds a fact for each question of a message that asks two", async () => {
     const facts = await retrieve(index, encoder, "Do you ship to the UK? And can I pay with PayPal?", { intent: "shipping_info", minScore: 0.3 });
     expect(facts.map((f) => f.article.slug)).toEqual(expect.arrayContaining(["shipping-options-costs-and-destinations", "payment-issues"]));
