@@ -98,11 +98,11 @@ test("👍/👎 on each reply is sent once, kept after a reload, a 👎 offers a
   await expect(grounding.nth(1).getByTestId("customer-helpful")).toHaveText("Customer: 👎 not helpful");
 });
 
-test("a clarifying question offers one button per topic, and a click answers it", async ({ page, request }) => {
+test("a clarifying question offers one button per topic, and a click answers it", async ({ page, request, baseURL }) => {
   const health = await (await request.get("/api/health")).json();
   const articles = JSON.parse(readFileSync("training/data/knowledge_base.json", "utf8")) as { intent: string | null }[];
   const topics = new Set(articles.flatMap((a) => (a.intent ? [a.intent] : [])));
-  const ambiguous = await findAmbiguousMessage("models", health.models.classifier.version, topics);
+  const ambiguous = await findAmbiguousMessage(baseURL!, "models", health.models.classifier.version, topics);
 
   await page.goto("/");
   await expect(page.getByText("Support is online")).toBeVisible();

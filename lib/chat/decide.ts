@@ -16,7 +16,7 @@ export interface Classification {
 }
 
 /** An unsure top intent and its runner-up are offered as a clarifying question when together this likely. */
-export const CLARIFY_MIN_PROBABILITY = 0.5;
+export const CLARIFY_MIN_PROBABILITY = 0.4;
 
 /** The help centre's best match for the message: retrieval's top fact, its article's intent and score. */
 export interface KnowledgeMatch {

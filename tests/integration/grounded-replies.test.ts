@@ -119,7 +119,7 @@ describe("clarifying questions", () => {
     // A message the production classifier is torn between two help-centre topics on.
     const health = await (await fetch(`${serverUrl}/api/health`)).json();
     const { rows } = await pool.query<{ intent: string }>(`SELECT intent FROM "KnowledgeArticle" WHERE intent IS NOT NULL AND "retiredAt" IS NULL`);
-    ambiguous = await findAmbiguousMessage(inject("modelsDir"), health.models.classifier.version, new Set(rows.map((r) => r.intent)));
+    ambiguous = await findAmbiguousMessage(serverUrl, inject("modelsDir"), health.models.classifier.version, new Set(rows.map((r) => r.intent)));
   });
 
   it("asks 'Do you mean …?' with one option per topic, stores the pick as a label and answers as that topic", async () => {
