@@ -1,7 +1,7 @@
 /**
  * Staff editing of the help-centre knowledge base, behind the /api/staff/knowledge routes and the
- * console's pages: validation, slugs, saving a version (audited; lib/db/knowledge.ts re-indexes every
- * server), and what changed between two versions.
+ * console's pages: validation, slugs, saving a version (audited, and re-indexed here before the save
+ * returns; lib/db/knowledge.ts tells the other servers), and what changed between two versions.
  */
 import { diffWords } from "diff";
 import { z } from "zod";
@@ -10,10 +10,9 @@ import type { StaffIdentity } from "../auth/roles";
 import { intentLabels } from "../db/inbox";
 import { allArticles, articleVersions, findArticle, findArticleVersion, saveArticle } from "../db/knowledge";
 import { audit } from "../db/ml";
+import { MAX_BODY_CHARS, MAX_TITLE_CHARS } from "./article-limits";
+import { reindexKnowledgeNow } from "../models/registry";
 import { articleSentences, MAX_SENTENCES_PER_ARTICLE, splitSentences } from "../sentences";
-
-export const MAX_TITLE_CHARS = 200;
-export const MAX_BODY_CHARS = 20_000;
 
 // Tabs and line breaks lay out a body; every other control character is refused (titles are one line).
 const BODY_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
@@ -113,6 +112,7 @@ export async function createArticle(actor: StaffIdentity, input: z.output<typeof
   const article = await saveArticle(slug, { ...input, retired: false }, actor.email, null);
   if (!article) throw new ApiError(409, "slug_taken", `An article at /help/${slug} already exists: edit it, or choose another title.`);
   await audit(actor.email, "knowledge.created", slug, { version: article.version, title: article.title });
+  await reindexKnowledgeNow();
   return article;
 }
 
@@ -125,6 +125,7 @@ export async function saveArticleVersion(actor: StaffIdentity, slug: string, inp
     throw new ApiError(409, "stale_version", `Someone saved this article after version ${expectedVersion}: reload it, then make your change again.`);
   }
   await audit(actor.email, "knowledge.saved", slug, { version: article.version, title: article.title, retired: fields.retired });
+  await reindexKnowledgeNow();
   return article;
 }
 

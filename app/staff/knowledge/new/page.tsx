@@ -1,0 +1,25 @@
+/** /staff/knowledge/new: a new help-centre article (its address comes from its title). */
+import type { Metadata } from "next";
+import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
+import { intentLabels } from "@/lib/db/inbox";
+import { StaffNav } from "../../_components/staff-nav";
+import { ArticleForm } from "../article-form";
+import styles from "../knowledge.module.css";
+
+export const dynamic = "force-dynamic";
+export const metadata: Metadata = { title: "New article · Loopdesk" };
+
+export default async function NewArticlePage() {
+  const staff = await requireStaffPage(AREA_ROLES.knowledge, "/staff/knowledge/new");
+  return (
+    <>
+      <StaffNav staff={staff} />
+      <main className={styles.page}>
+        <h1>New article</h1>
+        <section>
+          <ArticleForm intents={await intentLabels()} />
+        </section>
+      </main>
+    </>
+  );
+}
