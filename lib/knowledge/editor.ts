@@ -3,7 +3,7 @@
  * console's pages: validation, slugs, saving a version (audited, and re-indexed here before the save
  * returns; lib/db/knowledge.ts tells the other servers), and what changed between two versions.
  */
-import { diffWords } from "diff";
+import { diffWordsWithSpace } from "diff";
 import { z } from "zod";
 import { ApiError } from "../auth/http";
 import type { StaffIdentity } from "../auth/roles";
@@ -139,7 +139,7 @@ export interface DiffPart {
 const DIFF_TIMEOUT_MS = 250;
 
 function wordDiff(before: string, after: string): DiffPart[] {
-  const changes = diffWords(before, after, { timeout: DIFF_TIMEOUT_MS });
+  const changes = diffWordsWithSpace(before, after, { timeout: DIFF_TIMEOUT_MS });
   if (!changes) return [{ text: before, change: "removed" }, { text: after, change: "added" }];
   return changes.map((c) => ({ text: c.value, change: c.added ? "added" : c.removed ? "removed" : "same" }));
 }

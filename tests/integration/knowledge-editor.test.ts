@@ -107,8 +107,9 @@ describe("knowledge editor", () => {
     expect(diff.json.to).toMatchObject({ version: 2, editedBy: editorEmail });
     expect(diff.json.title).toEqual([{ text: TITLE, change: "same" }]);
     const text = (change: string) => diff.json.body.filter((p) => p.change === change).map((p) => p.text).join("");
-    expect(text("added")).toContain("$19");
-    expect(text("removed")).toContain("Check back soon");
+    // Words, not whole sentences: the spaces and words both versions share are unchanged parts.
+    expect(text("added")).toMatch(/19.*business/);
+    expect(text("removed")).toMatch(/ready.*soon/);
     // Unchanged and added parts give the new text, unchanged and removed ones the old.
     expect(diff.json.body.filter((p) => p.change !== "removed").map((p) => p.text).join("")).toBe(V2_BODY);
     expect(diff.json.body.filter((p) => p.change !== "added").map((p) => p.text).join("")).toBe(V1_BODY);
@@ -171,10 +172,10 @@ describe("knowledge editor", () => {
   });
 
   it("accepts an article of thousands of sentences and indexes only the first 200", async () => {
-    const body = Array.from({ length: 2500 }, (_, i) => `Note ${i}.`).join(" ");
+    const body = Array.from({ length: 2000 }, (_, i) => `Ok ${i}.`).join(" ");
     const res = await api<ArticleForEditor>("/api/staff/knowledge", { method: "POST", body: { title: `Long notes ${run}`, body, intent: null } });
     expect(res.status).toBe(201);
-    expect(res.json.indexing).toEqual({ sentences: 2500, indexed: 200, limit: 200 });
+    expect(res.json.indexing).toEqual({ sentences: 2000, indexed: 200, limit: 200 });
     expect(await stored(res.json.article.slug)).toEqual({ versions: 1, sentences: 200 });
     // Retire it again so that later tests' replies do not draw on these notes.
     expect((await save(res.json.article.slug, { title: `Long notes ${run}`, body, intent: null, retired: true, expectedVersion: 1 })).status).toBe(200);
