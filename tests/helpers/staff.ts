@@ -18,11 +18,15 @@ export async function staffLogin(serverUrl: string, email: string, password: str
  * A staff API call as the browser makes it: the session cookie, and an Origin of this site on
  * state-changing requests (the CSRF check) unless `origin` says otherwise (null: none).
  */
-export async function staffApi<T = any>(
-  serverUrl: string,
-  urlPath: string,
-  opts: { cookie?: string; method?: string; body?: unknown; origin?: string | null } = {},
-): Promise<{ status: number; json: T }> {
+export interface StaffApiOptions {
+  cookie?: string;
+  method?: string;
+  body?: unknown;
+  origin?: string | null;
+}
+
+/** `text` is the raw body (for failure messages); `json` its parse, or null when it is not JSON. */
+export async function staffApi<T = any>(serverUrl: string, urlPath: string, opts: StaffApiOptions = {}): Promise<{ status: number; json: T; text: string }> {
   const method = opts.method ?? "GET";
   const headers: Record<string, string> = {};
   if (opts.cookie) headers.cookie = opts.cookie;
@@ -30,5 +34,12 @@ export async function staffApi<T = any>(
   if (origin) headers.origin = origin;
   if (opts.body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(`${serverUrl}${urlPath}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), redirect: "manual" });
-  return { status: res.status, json: (await res.json().catch(() => null)) as T };
+  const text = await res.text();
+  let json: T | null = null;
+  try {
+    json = JSON.parse(text) as T;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, json: json as T, text };
 }

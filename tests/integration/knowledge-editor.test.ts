@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ReplyGrounding } from "@/lib/protocol";
 import type { ArticleForEditor, ArticleSummary, VersionDiff } from "@/lib/knowledge/editor";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
-import { staffApi, staffLogin } from "../helpers/staff";
+import { staffApi, staffLogin, type StaffApiOptions } from "../helpers/staff";
 
 const serverUrl = inject("serverUrl");
 // lib modules read DATABASE_URL when first used, so it is set before they are imported.
@@ -45,7 +45,7 @@ beforeAll(async () => {
   }
 });
 
-const api = <T = any>(urlPath: string, opts: Parameters<typeof staffApi>[2] = {}) => staffApi<T>(serverUrl, urlPath, { cookie: cookies.editor, ...opts });
+const api = <T = any>(urlPath: string, opts: StaffApiOptions = {}) => staffApi<T>(serverUrl, urlPath, { cookie: cookies.editor, ...opts });
 
 /** The article after a save, or the error that refused it. */
 type Saved = ArticleForEditor & { error: { code: string; message: string } };
