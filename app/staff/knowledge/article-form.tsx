@@ -2,6 +2,8 @@
 /**
  * The form that creates an article or saves a new version of one. A save names the version it started
  * from, so one editor cannot overwrite another's save unseen (the API answers 409 and we say so).
+ * After a save the page re-renders with the new version, which the next save then names; the fields
+ * keep what the editor typed, which is what was saved.
  */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";

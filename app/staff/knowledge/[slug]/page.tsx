@@ -54,8 +54,7 @@ export default async function ArticlePage({ params, searchParams }: Props) {
               characters).
             </p>
           )}
-          {/* Keyed by version: after a save the form starts again from the saved text. */}
-          <ArticleForm key={article.version} intents={intents} article={article} />
+          <ArticleForm intents={intents} article={article} />
         </section>
         {diff && <DiffView diff={diff} />}
         <section aria-labelledby="history-heading">
