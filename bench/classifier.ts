@@ -24,6 +24,7 @@ import { parseArgs } from "node:util";
 import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { formatFromFilename, LABEL_PATTERN, parseDataset, type DatasetFormat, type DatasetRow, type Problem } from "../lib/dataset/import";
 import { loadClassifier } from "../lib/models/classifier";
+import { score } from "../lib/training/evaluate";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PYTHON = process.env.LOOPDESK_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");
@@ -39,7 +40,7 @@ const USAGE = `usage: npm run bench:classifier -- --train FILE [options]
   --limit N            train on a stratified subsample of N training rows (quick runs)
   --device D           auto | cpu | cuda, passed to the trainer (default auto)
   --epochs N, --max-len N, --batch-size N
-                       passed to the trainer (its defaults otherwise: 5, 64, 32)
+                       passed to the trainer (its own defaults otherwise)
   --keep DIR           keep the trained model in DIR (DIR/fold-K with several folds); must not exist
   --normalize-labels   rename labels the import refuses (lower case, other characters than a-z 0-9 _
                        become _), e.g. Banking77's "Refund_not_showing_up" and "reverted_card_payment?";
@@ -456,24 +457,6 @@ function percentile(xs: number[], p: number): number {
   return s[lo]! + (s[hi]! - s[lo]!) * (idx - lo);
 }
 
-/** Mean F1 over the labels present in the test set. */
-function macroF1(truth: string[], pred: string[]): number {
-  const labels = [...new Set(truth)];
-  const f1s = labels.map((label) => {
-    let tp = 0;
-    let fp = 0;
-    let fn = 0;
-    truth.forEach((t, i) => {
-      const p = pred[i];
-      if (t === label && p === label) tp++;
-      else if (p === label) fp++;
-      else if (t === label) fn++;
-    });
-    return tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
-  });
-  return f1s.reduce((a, b) => a + b, 0) / labels.length;
-}
-
 interface TrainerMetrics {
   accuracy: number;
   macro_f1: number;
@@ -574,9 +557,7 @@ async function runFold(opts: Options, tmp: string, name: string, index: number, 
     if (i % 50 === 0) progress.update(`${tag}evaluating in Node: ${i}/${test.length}`);
   }
   progress.done();
-  const truth = test.map((r) => r.label);
-  const accuracy = truth.filter((t, i) => t === preds[i]).length / truth.length;
-  const f1 = macroF1(truth, preds);
+  const { accuracy, macroF1: f1 } = score(test.map((r) => r.label), preds);
 
   // The trainer scored the same texts with the same int8 file in Python: compare text by text.
   const trainerPred = new Map<string, string>();

@@ -221,7 +221,7 @@ async function main() {
 
     type Sql = import("../lib/generated/prisma/client").Prisma.Sql;
     type Case = { group: "list" | "search" | "review" | "other"; name: string; run: () => Promise<unknown>; sql: () => Promise<Sql[]> | Sql[] };
-    const list = (name: string, filters: import("../lib/db/inbox").InboxFilters, cursor: string | null = null): Case => ({
+    const list = (name: string, filters: import("../lib/protocol/staff").InboxFilters, cursor: string | null = null): Case => ({
       group: filters.q ? "search" : "list",
       name,
       run: () => inbox.listConversations(filters, cursor, inbox.DEFAULT_PAGE_SIZE),

@@ -29,7 +29,7 @@ import * as ort from "onnxruntime-node";
 import pg from "pg";
 import { AutoTokenizer, env, type PreTrainedTokenizer, type Tensor } from "@huggingface/transformers";
 import { connectCustomer } from "../tests/helpers/chat-client";
-import type { ReplyGrounding } from "../lib/protocol";
+import type { ReplyGrounding } from "../lib/protocol/chat";
 import { createDatabase } from "../tests/helpers/postgres";
 import { startServer } from "../tests/helpers/server";
 import { buildPrompt } from "../lib/chat/prompt";

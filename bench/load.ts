@@ -1,9 +1,8 @@
 /**
  * `npm run bench:load`: many customers at once against a real server on loopback.
  *
- * Creates a throw-away PostgreSQL database (TEST_POSTGRES_URL's server), migrates it, starts the real
- * server (server.ts, production build, real models) on 127.0.0.1 with the rate limits raised (every
- * simulated customer comes from the same loopback address), then from this separate process:
+ * Starts the real server on a throw-away database (bench/server-under-test.ts) with the rate limits
+ * raised (every simulated customer comes from the same loopback address), then from this separate process:
  *   1. ramps up to --connections idle customers (socket.io over websocket, in batches);
  *   2. connects --chatting customers, who send in-scope questions at --rate messages per second in all
  *      (round robin) for --duration seconds, measuring per message the acknowledgement latency (send →
@@ -26,17 +25,13 @@
  * every error of every phase.
  */
 import { execFile } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import os from "node:os";
-import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import pg from "pg";
-import type { SendAck } from "../lib/protocol";
+import type { SendAck } from "../lib/protocol/chat";
 import { connectCustomer, type ChatClient } from "../tests/helpers/chat-client";
-import { createModelStore } from "../tests/helpers/model-store";
-import { createMigratedDatabase } from "../tests/helpers/postgres";
-import { startServer } from "../tests/helpers/server";
+import { pct, type ServerUnderTest, startServerUnderTest } from "./server-under-test";
 
 const { values: args } = parseArgs({
   options: {
@@ -78,11 +73,6 @@ const QUESTIONS = [
   "Where is my order NW-482913? It was supposed to arrive yesterday.",
 ];
 
-/** Nearest-rank percentile. */
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
 const round = (x: number) => (Number.isFinite(x) ? Math.round(x) : "nan");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -109,32 +99,24 @@ const countError = (phase: Phase | undefined, code: string) => {
 };
 
 async function main() {
-  const database = await createMigratedDatabase("loopdesk_load");
-  const store = createModelStore();
-  const modelsDir = store.dir;
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-load-data-"));
   const sockets: ChatClient[] = [];
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let underTest: ServerUnderTest | undefined;
   try {
-    const serverEnv = {
-      DATABASE_URL: database.url,
-      LOOPDESK_MODELS_DIR: modelsDir,
-      LOOPDESK_DATA_DIR: dataDir,
+    underTest = await startServerUnderTest("load", {
       LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS),
-      CUSTOMER_TOKEN_SECRET: randomBytes(32).toString("hex"),
       // Every simulated customer comes from 127.0.0.1: the per-address limits are raised, not switched off.
       RATE_LIMIT_CONNECTIONS_PER_IP: String(IDLE + CHATTING + 100),
       RATE_LIMIT_MESSAGES_PER_IP: "1000000",
       RATE_LIMIT_MESSAGES_PER_CUSTOMER: "1000000",
-    };
-    server = await startServer(serverEnv);
+    });
+    const { server, env: serverEnv } = underTest;
     console.log(`server ${server.url}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; LM_MAX_NEW_TOKENS=${MAX_NEW_TOKENS}`);
 
     // 1. Idle customers.
     const rampStart = performance.now();
     let connectFailures = 0;
     for (let i = 0; i < IDLE; i += CONNECT_BATCH) {
-      const batch = await Promise.allSettled(Array.from({ length: Math.min(CONNECT_BATCH, IDLE - i) }, () => connectCustomer(server!.url)));
+      const batch = await Promise.allSettled(Array.from({ length: Math.min(CONNECT_BATCH, IDLE - i) }, () => connectCustomer(server.url)));
       for (const r of batch) {
         if (r.status === "fulfilled") sockets.push(r.value.socket);
         else {
@@ -146,7 +128,7 @@ async function main() {
     console.log(`idle: ${sockets.length} connected in ${((performance.now() - rampStart) / 1000).toFixed(1)} s, ${connectFailures} failed`);
 
     // 2. Chatting customers.
-    const chatters = await Promise.all(Array.from({ length: CHATTING }, () => connectCustomer(server!.url).then((c) => c.socket)));
+    const chatters = await Promise.all(Array.from({ length: CHATTING }, () => connectCustomer(server.url).then((c) => c.socket)));
     sockets.push(...chatters);
     const byMessageId = new Map<string, Sent>();
     const byReplyId = new Map<string, Sent>();
@@ -219,7 +201,7 @@ async function main() {
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
         inFlight.push(send(chatters[i % chatters.length]!, phase));
-        if (args.promote && !promotion && i >= total / 2) promotion = promoteUnderLoad(serverEnv, server!.url);
+        if (args.promote && !promotion && i >= total / 2) promotion = promoteUnderLoad(serverEnv, server.url);
       }
       await Promise.all(inFlight);
       phase.elapsedS = (performance.now() - start) / 1000;
@@ -251,7 +233,7 @@ async function main() {
 
     // 3. Every acknowledged message stored exactly once.
     const acked = phases.flatMap((p) => p.sent.flatMap((s) => (s.messageId ? [s.messageId] : [])));
-    const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+    const pool = new pg.Pool({ connectionString: serverEnv.DATABASE_URL, max: 2 });
     const { rows } = await pool.query<{ stored: number; duplicates: number }>(
       `SELECT count(DISTINCT id)::int AS stored,
               (SELECT count(*)::int FROM (SELECT 1 FROM "Message" WHERE role = 'customer' GROUP BY "conversationId", "clientMessageId" HAVING count(*) > 1) d) AS duplicates
@@ -289,10 +271,7 @@ async function main() {
     );
   } finally {
     for (const s of sockets) s.disconnect();
-    await server?.stop();
-    await database.drop();
-    store.remove();
-    rmSync(dataDir, { recursive: true, force: true });
+    await underTest?.close();
   }
 }
 

@@ -46,3 +46,11 @@ export function articleSentences(body: string): string[] {
     .slice(0, MAX_SENTENCES_PER_ARTICLE)
     .filter((text) => text.length <= MAX_FACT_CHARS);
 }
+
+/** A sentence's clauses: "X; Y, but Z" → X, Y, Z (a sentence without such breaks is its own clause). */
+export function clauses(text: string): string[] {
+  return text
+    .split(/;|,\s*(?:but|while|and|so|or)\s+|\.\s+/)
+    .map((c) => c.trim())
+    .filter(Boolean);
+}

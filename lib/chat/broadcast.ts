@@ -4,11 +4,8 @@
  * inbox. Rooms, not sockets, so with socket.io's Redis adapter any instance reaches everyone.
  */
 import type { Namespace, Server } from "socket.io";
-import { CHAT_NAMESPACE, type ServerToClientEvents } from "../protocol";
-import { conversationRoom, customerRoom } from "./rooms";
-
-export const STAFF_NAMESPACE = "/staff";
-export const INBOX_ROOM = "inbox";
+import { CHAT_NAMESPACE, customerRoom, type ServerToClientEvents } from "../protocol/chat";
+import { conversationRoom, INBOX_ROOM, STAFF_NAMESPACE } from "../protocol/staff";
 
 export type ConversationEmitter = <E extends keyof ServerToClientEvents>(event: E, payload: Parameters<ServerToClientEvents[E]>[0]) => void;
 

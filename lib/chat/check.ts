@@ -3,7 +3,8 @@
  * it. Pure (the sentence's and facts' vectors come from the encoder), so every rule is unit-tested:
  *  - claims: every number, amount, duration, weekday, place and product/feature name must appear in
  *    the facts or the question;
- *  - support: the sentence must say what some fact sentence says (encoder similarity);
+ *  - support: the sentence must say what some fact sentence says (encoder similarity), and each of its
+ *    clauses must be close to some fact or fact clause (no true clause with an invented one attached);
  *  - polarity: a "yes"/"can" sentence must not rest on a fact that says "no"/"only"/"cannot", and the
  *    reverse;
  *  - no talk about the conversation ("the customer asked…"), no repeated 4-word phrase.
@@ -14,6 +15,8 @@ export interface CheckedFact {
   id: string;
   text: string;
   vector: Float32Array;
+  /** The fact's clauses (lib/sentences.ts `clauses`) with their vectors; polarity is judged on the closest. */
+  clauses: { text: string; vector: Float32Array }[];
 }
 
 export type Verdict =
@@ -22,6 +25,14 @@ export type Verdict =
 
 /** Below this similarity to every fact, a sentence is not supported (chosen on bench:replies). */
 export const SUPPORT_THRESHOLD = 0.6;
+/**
+ * Below this similarity to every fact and fact clause, a clause of the sentence is not supported
+ * (measured: tacked-on inventions such as "…, and it's a reminder to pay your bills on time" score
+ * 0.26-0.35, paraphrased fact clauses 0.58 and up). Clauses under CLAUSE_MIN_WORDS words (list tails
+ * such as "and US.") are not judged alone.
+ */
+export const CLAUSE_SUPPORT_THRESHOLD = 0.45;
+const CLAUSE_MIN_WORDS = 3;
 /** A sentence covers a fact when it is this close and carries all of the fact's claims. */
 export const COVER_THRESHOLD = 0.7;
 
@@ -73,14 +84,6 @@ export function isNegative(clause: string): boolean {
   return NEGATIVE.test(clause);
 }
 
-/** A fact's clauses, for polarity: "X; Y, but Z" → X, Y, Z. */
-export function clauses(text: string): string[] {
-  return text
-    .split(/;|,\s*(?:but|while|and|so|or)\s+|\.\s+/)
-    .map((c) => c.trim())
-    .filter(Boolean);
-}
-
 const META = /\b(?:the customer|customer's|customers' question|this question|the question|the facts|as an ai|assistant|i'?m (?:here|glad)|you(?:'ve| have) (?:asked|answered))\b/i;
 
 /** Word 4-grams of a text, lower-cased. */
@@ -101,11 +104,15 @@ export function repeatedPhrase(sentence: string, earlier: string): string | null
   return null;
 }
 
-export function checkSentence(
-  sentence: string,
-  vector: Float32Array,
-  ctx: { facts: CheckedFact[]; question: string; earlier: string; clauseVectors: Map<string, Float32Array[]> },
-): Verdict {
+/** A sentence to check: its text and vector, and its clauses' (lib/sentences.ts `clauses`). */
+export interface CheckedSentence {
+  text: string;
+  vector: Float32Array;
+  clauses: { text: string; vector: Float32Array }[];
+}
+
+export function checkSentence(candidate: CheckedSentence, ctx: { facts: CheckedFact[]; question: string; earlier: string }): Verdict {
+  const { text: sentence, vector } = candidate;
   if (META.test(sentence)) return { ok: false, reason: "meta", detail: "talks about the conversation" };
   const repeated = repeatedPhrase(sentence, ctx.earlier);
   if (repeated) return { ok: false, reason: "repeats", detail: repeated };
@@ -119,16 +126,19 @@ export function checkSentence(
   if (!best || best.similarity < SUPPORT_THRESHOLD) {
     return { ok: false, reason: "unsupported", detail: `best similarity ${best ? best.similarity.toFixed(2) : "none"}` };
   }
+  const factVectors = ctx.facts.flatMap((f) => [f.vector, ...f.clauses.map((c) => c.vector)]);
+  for (const clause of candidate.clauses) {
+    if (clause.text.split(/\s+/).length < CLAUSE_MIN_WORDS) continue;
+    const similarity = Math.max(...factVectors.map((v) => cosine(clause.vector, v)));
+    if (similarity < CLAUSE_SUPPORT_THRESHOLD) return { ok: false, reason: "unsupported", detail: `clause "${clause.text}" (${similarity.toFixed(2)})` };
+  }
   // Polarity against the closest clause of the supporting fact.
-  const factClauses = clauses(best.fact.text);
-  const clauseVectors = ctx.clauseVectors.get(best.fact.id) ?? [];
-  let closest = factClauses[0]!;
+  let closest = best.fact.text;
   let closestSimilarity = -1;
-  factClauses.forEach((clause, i) => {
-    const v = clauseVectors[i];
-    const s = v ? cosine(vector, v) : -1;
-    if (s > closestSimilarity) [closest, closestSimilarity] = [clause, s];
-  });
+  for (const clause of best.fact.clauses) {
+    const s = cosine(vector, clause.vector);
+    if (s > closestSimilarity) [closest, closestSimilarity] = [clause.text, s];
+  }
   const saysYes = /^\s*(?:yes|sure|of course|absolutely)\b/i.test(sentence);
   if (isNegative(sentence) !== isNegative(closest) || (saysYes && isNegative(best.fact.text))) {
     return { ok: false, reason: "contradicts", detail: `"${closest}"` };

@@ -18,6 +18,18 @@ export interface Classification {
 /** An unsure top intent and its runner-up are offered as a clarifying question when together this likely. */
 export const CLARIFY_MIN_PROBABILITY = 0.5;
 
+/** The help centre's best match for the message: retrieval's top fact, its article's intent and score. */
+export interface KnowledgeMatch {
+  intent: string | null;
+  score: number;
+}
+/**
+ * A help-centre sentence this close to the message answers it even when the classifier is unsure
+ * (chosen on bench:replies: above it the best sentence's article was the question's topic or answered it,
+ * out-of-scope messages scored under 0.4).
+ */
+export const KNOWLEDGE_ANSWER_SCORE = 0.55;
+
 export type Decision =
   /** Answer with the language model, grounded in the help centre (the intent's article preferred). */
   | { action: "answer"; intent: string; lowConfidenceStreak: 0 }
@@ -37,13 +49,21 @@ export interface Thresholds {
 
 /**
  * `topics`: the intents the help centre has an article for, the only ones worth a clarifying question.
+ * `match`: the help centre's best sentence for the message, which answers an unsure one if close enough.
  * Two unsure turns in a row hand the conversation to staff, whether the first was clarified or not.
  */
-export function decide(c: Classification, previousStreak: number, thresholds: Thresholds, topics: ReadonlySet<string> = new Set()): Decision {
+export function decide(
+  c: Classification,
+  previousStreak: number,
+  thresholds: Thresholds,
+  topics: ReadonlySet<string> = new Set(),
+  match: KnowledgeMatch | null = null,
+): Decision {
   if (c.intent === TALK_TO_HUMAN && c.probability >= threshold(c.intent, thresholds)) {
     return { action: "handoff", reason: "asked_for_human", lowConfidenceStreak: 0 };
   }
   if (c.probability < threshold(c.intent, thresholds)) {
+    if (match && match.score >= KNOWLEDGE_ANSWER_SCORE) return { action: "answer", intent: match.intent ?? c.intent, lowConfidenceStreak: 0 };
     const streak = previousStreak + 1;
     if (streak >= 2) return { action: "handoff", reason: "low_confidence", lowConfidenceStreak: streak };
     const runnerUp = c.runnerUpIntent;

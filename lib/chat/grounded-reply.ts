@@ -6,12 +6,12 @@
  * sentence limit, or at its token budget, and a reply always ends at a complete sentence. What was
  * checked, dropped or replaced is returned for the reply's record.
  */
-import type { RankedFact } from "../knowledge/retrieve";
-import { completeSentencesLength, splitSentences } from "../sentences";
+import { NEAR_BEST, type RankedFact } from "../knowledge/retrieve";
+import { clauses, completeSentencesLength, splitSentences } from "../sentences";
 import type { Encoder } from "../models/encoder";
 import { GenerationStopper, type ChatTurn, type GenerationResult, type LanguageModel } from "../models/lm";
-import type { ReplyCheck } from "../protocol";
-import { checkSentence, clauses, covers, repeatedPhrase } from "./check";
+import type { ReplyCheck } from "../protocol/chat";
+import { checkSentence, covers, repeatedPhrase } from "./check";
 
 /** Introduces facts quoted verbatim when the model's own words did not pass. */
 export const QUOTE_INTRO = "Here is what our help centre says:";
@@ -34,10 +34,6 @@ export async function writeGroundedReply(opts: {
   emit: (text: string) => void;
 }): Promise<GroundedReply> {
   const { encoder, question, facts, stopper } = opts;
-  const clauseVectors = new Map<string, Float32Array[]>();
-  await Promise.all(
-    facts.map(async (f) => clauseVectors.set(f.id, await encoder.embed(clauses(f.text)))),
-  );
   const record: ReplyCheck = {
     facts: facts.map((f) => ({ id: f.id, text: f.text, score: Number(f.score.toFixed(3)), article: f.article })),
     sentences: [],
@@ -58,8 +54,10 @@ export async function writeGroundedReply(opts: {
   let accepted = 0;
   const judge = async (sentence: string) => {
     if (enough.interrupted || stopper.interrupted) return;
-    const [vector] = await encoder.embed([sentence]);
-    const verdict = checkSentence(sentence, vector!, { facts, question, earlier: sent, clauseVectors });
+    const parts = clauses(sentence);
+    const [vector, ...clauseVectors] = await encoder.embed([sentence, ...parts]);
+    const candidate = { text: sentence, vector: vector!, clauses: parts.map((text, i) => ({ text, vector: clauseVectors[i]! })) };
+    const verdict = checkSentence(candidate, { facts, question, earlier: sent });
     if (verdict.ok && accepted === 0 && !covers(sentence, vector!, facts[0]!)) {
       record.sentences.push({ text: sentence, sent: false, reason: "does_not_cover", detail: facts[0]!.id });
       enough.interrupt();
@@ -97,19 +95,20 @@ export async function writeGroundedReply(opts: {
 
   if (!stopper.interrupted) {
     if (accepted === 0) {
-      // Nothing of the model's passed: quote the facts that answer, after a fixed phrase.
+      // Nothing of the model's passed: quote the facts that answer, after a fixed phrase: the best,
+      // and the best for another question of the message, or else the next if nearly as good.
       record.replaced = true;
-      const answer = facts.filter((f, i) => i === 0 || f.article.slug !== facts[0]!.article.slug || f.score >= facts[0]!.score - 0.03);
-      send(`${QUOTE_INTRO} ${answer[0]!.text}`);
-      record.quoted.push(answer[0]!.id);
-      for (const fact of answer.slice(1, 2)) {
-        if (repeatedPhrase(fact.text, sent)) continue;
-        send(fact.text);
-        record.quoted.push(fact.id);
+      const [top, ...rest] = facts;
+      const second = rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
+      send(`${QUOTE_INTRO} ${top!.text}`);
+      record.quoted.push(top!.id);
+      if (second && !repeatedPhrase(second.text, sent)) {
+        send(second.text);
+        record.quoted.push(second.id);
       }
     } else {
       // The other questions' facts, when the model's sentences did not carry them.
-      for (const fact of facts.slice(1).filter((f) => f.article.slug !== facts[0]!.article.slug)) {
+      for (const fact of facts.filter((f) => f.answersPart)) {
         if (sent.includes(fact.text) || repeatedPhrase(fact.text, sent)) continue;
         send(fact.text);
         record.quoted.push(fact.id);

@@ -13,9 +13,10 @@ import {
   type HandoverResult,
   type StaffConversationRow,
 } from "../db/queries";
-import { ErrorCode, type ChatError, type ChatMessage, type ServerToStaffEvents, type StaffConversationState, validateText } from "../protocol";
-import { conversationEmitter, STAFF_NAMESPACE, tellOtherInstances } from "./broadcast";
-import { conversationRoom } from "./rooms";
+import { ErrorCode, type ChatError } from "../protocol/errors";
+import { type ChatMessage, validateText } from "../protocol/chat";
+import { conversationRoom, STAFF_NAMESPACE, type ServerToStaffEvents, type StaffConversationState } from "../protocol/staff";
+import { conversationEmitter, tellOtherInstances } from "./broadcast";
 import { stopConversationReplies } from "./turn";
 
 /** The member of staff acting; role is checked by the caller (the /staff namespace). */

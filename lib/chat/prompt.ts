@@ -1,6 +1,6 @@
 /** Builds the language model's chat turns for one reply. Pure, so it is unit-tested without a model. */
 import type { ChatTurn } from "../models/lm";
-import type { MessageRole } from "../protocol";
+import type { MessageRole } from "../protocol/chat";
 
 export const COMPANY = "Northwind Goods";
 

@@ -28,7 +28,6 @@ import { retrieve } from "../knowledge/retrieve";
 import { GenerationStopper } from "../models/lm";
 import { classifier, encoder, knowledge, languageModel } from "../models/registry";
 import {
-  ErrorCode,
   type ClarifyAck,
   type ClarifyOption,
   type ClarifyPayload,
@@ -37,7 +36,8 @@ import {
   type SendAck,
   type SendPayload,
   validateText,
-} from "../protocol";
+} from "../protocol/chat";
+import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter } from "./broadcast";
 import { decide, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
 import { generationQueueFull, queueGeneration } from "./generation-queue";
@@ -172,8 +172,10 @@ export async function runCustomerTurn(
   await persist("save classification", () => saveClassification(message.id, prediction));
   if (conversation.status !== "bot") return; // staff own it: the bot stays silent
 
-  // Decide.
-  const decision = decide(prediction, conversation.lowConfidenceStreak, config().intentThresholds, helpCentreTopics());
+  // Decide, with the help centre's best match for the message as a second opinion.
+  const [best] = await retrieve(knowledge(), encoder(), message.text, { intent: null, minScore: 0, textRank: rankText });
+  const match = best ? { intent: knowledge().articles.find((a) => a.slug === best.article.slug)?.intent ?? null, score: best.score } : null;
+  const decision = decide(prediction, conversation.lowConfidenceStreak, config().intentThresholds, helpCentreTopics(), match);
   const handoff = decision.action === "handoff";
   const status = await persist("update conversation", () => updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff));
   if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
@@ -203,6 +205,8 @@ export async function answerClarification(io: Server, customerId: string, payloa
   const emit = conversationEmitter(io, customerId, question.conversationId);
   await answerFromHelpCentre(emit, { customerId, message: question, intent: payload.intent, kind: "clarified", reply });
 }
+
+const rankText = (message: string) => retryWhileDatabaseUnavailable("rank knowledge", () => rankSentencesByText(message));
 
 /** The intents the help centre has an article for (the topics a clarifying question may offer). */
 function helpCentreTopics(): Set<string> {
@@ -263,11 +267,11 @@ async function answerFromHelpCentre(
   // Retrieve the facts the reply is grounded in; the models and index are held for the whole turn.
   const lm = languageModel();
   const index = knowledge();
-  const facts = await retrieve(index, encoder(), message.text, {
-    intent: turn.intent,
-    minScore: MIN_FACT_SCORE,
-    textRank: (q) => persist("rank knowledge", () => rankSentencesByText(q)),
-  });
+  // A topic the customer picked is answered from that topic's articles (any article if none has a match).
+  const search = (onlyIntent: boolean) =>
+    retrieve(index, encoder(), message.text, { intent: turn.intent, minScore: MIN_FACT_SCORE, textRank: rankText, onlyIntent });
+  let facts = await search(turn.kind === "clarified");
+  if (facts.length === 0 && turn.kind === "clarified") facts = await search(false);
   let reply = turn.reply;
   if (!reply) {
     const created = await persist("create reply", () =>

@@ -3,7 +3,8 @@
  * their pick on a clarifying question (once per question; stored as a label of the clarified message,
  * which makes it training data). Only on the customer's own bot replies.
  */
-import { ErrorCode, type ChatError, type ReplyGrounding } from "../protocol";
+import type { ReplyGrounding } from "../protocol/chat";
+import { ErrorCode, type ChatError } from "../protocol/errors";
 import { db } from "./client";
 import { createBotReply } from "./queries";
 

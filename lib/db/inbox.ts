@@ -8,20 +8,21 @@
  * Message."searchVector" column and its GIN index.
  */
 import { Prisma } from "../generated/prisma/client";
-import type { ConversationStatus } from "../protocol";
-import { bareStaffMessage, type ConversationDetail, type ConversationSummary, type Page, type ReplyFeedback, type ReviewItem, type StaffMessage } from "../staff-types";
+import {
+  bareStaffMessage,
+  MAX_PAGE_SIZE,
+  type ConversationDetail,
+  type ConversationSummary,
+  type InboxFilters,
+  type Page,
+  type ReplyFeedback,
+  type ReviewItem,
+  type StaffMessage,
+} from "../protocol/staff";
+import type { ConversationStatus } from "../protocol/chat";
+import { ApiError } from "../http";
 import { db } from "./client";
-
-/** Thrown for requests that cannot be served; route handlers turn it into `{ error: { code, message } }`. */
-export class InboxError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { groundingOf } from "./queries";
 
 /** Who is acting, as far as these queries care. */
 export interface Actor {
@@ -29,23 +30,7 @@ export interface Actor {
   email: string;
 }
 
-export interface InboxFilters {
-  status?: ConversationStatus[];
-  /** The latest intent of the conversation. */
-  intent?: string;
-  /** Bounds (inclusive) on the lowest intent probability in the conversation. */
-  minConfidence?: number;
-  maxConfidence?: number;
-  /** Last activity in [from, to). */
-  from?: Date;
-  to?: Date;
-  hasCorrection?: boolean;
-  /** Web-search syntax over message text: words (stemmed), "phrases", -exclusions, or. */
-  q?: string;
-}
-
 export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 100;
 
 // ---------------------------------------------------------------------------------------------
 // Cursors: opaque base64url of the sort key of the last row served.
@@ -61,7 +46,7 @@ function decodeCursor(cursor: string): unknown[] {
   } catch {
     // falls through
   }
-  throw new InboxError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
+  throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -74,7 +59,7 @@ export function conversationCursorAfter(row: { lastMessageAt: string; id: string
 function conversationCursor(cursor: string): { at: string; id: string } {
   const [at, id] = decodeCursor(cursor);
   if (typeof at !== "string" || typeof id !== "string" || !UUID.test(id) || Number.isNaN(Date.parse(at))) {
-    throw new InboxError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
+    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
   }
   return { at, id };
 }
@@ -82,7 +67,7 @@ function conversationCursor(cursor: string): { at: string; id: string } {
 function reviewCursor(cursor: string): { margin: number; id: string } {
   const [margin, id] = decodeCursor(cursor);
   if (typeof margin !== "number" || !Number.isFinite(margin) || typeof id !== "string" || !UUID.test(id)) {
-    throw new InboxError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
+    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
   }
   return { margin, id };
 }
@@ -379,6 +364,8 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
     replyStatus: m.replyStatus,
     feedback: m.feedback,
     feedbackBy: m.feedbackBy,
+    grounding: groundingOf(m),
+    customerHelpful: m.customerHelpful,
     authorName: m.authorStaff?.name ?? null,
   };
 }
@@ -460,19 +447,19 @@ export function clearIntentLabelCache(): void {
  * dataset export). Marks the message reviewed and recomputes the conversation's hasCorrection.
  */
 export async function labelMessage(messageId: string, intent: string, staff: Actor): Promise<StaffMessage> {
-  if (!UUID.test(messageId)) throw new InboxError(404, "not_found", "No such message.");
+  if (!UUID.test(messageId)) throw new ApiError(404, "not_found", "No such message.");
   const allowed = await intentLabels();
   if (!allowed.includes(intent)) {
     clearIntentLabelCache(); // a label added a moment ago deserves a second look
-    if (!(await intentLabels()).includes(intent)) throw new InboxError(400, "unknown_intent", `"${intent}" is not an intent of the classifier.`);
+    if (!(await intentLabels()).includes(intent)) throw new ApiError(400, "unknown_intent", `"${intent}" is not an intent of the classifier.`);
   }
   const prisma = db();
   const message = await prisma.$transaction(async (tx) => {
     // Row lock: concurrent labels of one message are applied one after the other.
     const [row] = await tx.$queryRaw<{ role: string; intent: string | null; conversationId: string }[]>`
       SELECT role::text AS role, intent, "conversationId" FROM "Message" WHERE id = ${messageId}::uuid FOR UPDATE`;
-    if (!row) throw new InboxError(404, "not_found", "No such message.");
-    if (row.role !== "customer") throw new InboxError(409, "not_customer_message", "Only customer messages have an intent to label.");
+    if (!row) throw new ApiError(404, "not_found", "No such message.");
+    if (row.role !== "customer") throw new ApiError(409, "not_customer_message", "Only customer messages have an intent to label.");
     await tx.intentLabel.create({
       data: { messageId, intent, source: intent === row.intent ? "confirmed" : "corrected", labeledBy: staff.email },
     });
@@ -492,10 +479,10 @@ export async function labelMessage(messageId: string, intent: string, staff: Act
 
 /** Staff's verdict on a bot reply. */
 export async function setReplyFeedback(messageId: string, feedback: ReplyFeedback, staff: Actor): Promise<StaffMessage> {
-  if (!UUID.test(messageId)) throw new InboxError(404, "not_found", "No such message.");
+  if (!UUID.test(messageId)) throw new ApiError(404, "not_found", "No such message.");
   const existing = await db().message.findUnique({ where: { id: messageId }, select: { role: true } });
-  if (!existing) throw new InboxError(404, "not_found", "No such message.");
-  if (existing.role !== "bot") throw new InboxError(409, "not_bot_message", "Only bot replies take feedback.");
+  if (!existing) throw new ApiError(404, "not_found", "No such message.");
+  if (existing.role !== "bot") throw new ApiError(409, "not_bot_message", "Only bot replies take feedback.");
   const m = await db().message.update({ where: { id: messageId }, data: { feedback, feedbackBy: staff.email }, include: MESSAGE_INCLUDE });
   return toStaffMessage(m);
 }

@@ -8,6 +8,8 @@ import type { Prisma } from "../generated/prisma/client";
 import { db } from "./client";
 
 export const KNOWLEDGE_CHANNEL = "loopdesk_knowledge";
+/** A busy machine may take a while to hand out a connection for the transaction. */
+const TRANSACTION_WAIT = { maxWait: 10_000, timeout: 20_000 };
 
 export interface ArticleInput {
   title: string;
@@ -42,12 +44,14 @@ export async function findArticleVersion(slug: string, version: number) {
   return db().knowledgeArticleVersion.findUnique({ where: { articleSlug_version: { articleSlug: slug, version } } });
 }
 
-async function writeSentences(tx: Prisma.TransactionClient, slug: string, body: string, retired: boolean) {
-  await tx.knowledgeSentence.deleteMany({ where: { articleSlug: slug } });
-  if (retired) return;
-  const sentences = articleSentences(body);
+/** The statements that replace an article's sentences (none when it is retired). */
+function writeSentences(tx: Prisma.TransactionClient, slug: string, body: string, retired: boolean) {
   // Ids as lib/knowledge/retrieve.ts `factId` makes them, so full-text ranks meet the encoder's.
-  await tx.knowledgeSentence.createMany({ data: sentences.map((text, position) => ({ id: `${slug}#${position}`, articleSlug: slug, position, text })) });
+  const sentences = retired ? [] : articleSentences(body);
+  return [
+    tx.knowledgeSentence.deleteMany({ where: { articleSlug: slug } }),
+    tx.knowledgeSentence.createMany({ data: sentences.map((text, position) => ({ id: `${slug}#${position}`, articleSlug: slug, position, text })) }),
+  ];
 }
 
 /**
@@ -67,25 +71,23 @@ export async function saveArticle(slug: string, input: ArticleInput, editedBy: s
     await tx.knowledgeArticleVersion.create({
       data: { articleSlug: slug, version, title: input.title, body: input.body, intent: input.intent, retired: input.retired, editedBy },
     });
-    await writeSentences(tx, slug, input.body, input.retired);
+    for (const statement of writeSentences(tx, slug, input.body, input.retired)) await statement;
     return article;
-  });
+  }, TRANSACTION_WAIT);
   if (saved) await notifyKnowledgeChanged();
   return saved;
 }
 
 /** Ships the seed articles that are not in the database yet (staff edits are kept), with their sentences. */
 export async function seedArticles(articles: { slug: string; intent: string | null; title: string; body: string }[]) {
-  for (const a of articles) {
-    await db().$transaction(async (tx) => {
-      const created = await tx.knowledgeArticle.createMany({ data: [{ ...a, version: 1 }], skipDuplicates: true });
-      if (created.count === 0) return;
-      await tx.knowledgeArticleVersion.create({ data: { articleSlug: a.slug, version: 1, title: a.title, body: a.body, intent: a.intent, editedBy: "system" } });
-    });
-  }
-  // Articles from before sentences were stored (or from the migration) get theirs.
+  await db().knowledgeArticle.createMany({ data: articles.map((a) => ({ ...a, version: 1 })), skipDuplicates: true });
+  await db().$executeRaw`
+    INSERT INTO "KnowledgeArticleVersion" (id, "articleSlug", version, title, body, intent, "editedBy")
+    SELECT gen_random_uuid(), a.slug, a.version, a.title, a.body, a.intent, 'system' FROM "KnowledgeArticle" a
+    WHERE NOT EXISTS (SELECT 1 FROM "KnowledgeArticleVersion" v WHERE v."articleSlug" = a.slug)`;
+  // Articles without sentences yet (new, or from before sentences were stored) get theirs.
   const missing = await db().knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
-  for (const a of missing) await db().$transaction((tx) => writeSentences(tx, a.slug, a.body, false));
+  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false));
 }
 
 /**

@@ -6,7 +6,7 @@ import { log } from "../log";
 import { Prisma } from "../generated/prisma/client";
 import type { Conversation, ConversationStatus as DbConversationStatus, Message } from "../generated/prisma/client";
 import type { IntentPrediction } from "../models/classifier";
-import type { ChatMessage, ReplyGrounding, ReplyStatus } from "../protocol";
+import type { ChatMessage, ReplyGrounding, ReplyStatus } from "../protocol/chat";
 
 const preview = (text: string) => text.slice(0, 160);
 

@@ -5,7 +5,7 @@
  */
 import { diffWordsWithSpace } from "diff";
 import { z } from "zod";
-import { ApiError } from "../auth/http";
+import { ApiError } from "../http";
 import type { StaffIdentity } from "../auth/roles";
 import { intentLabels } from "../db/inbox";
 import { allArticles, articleVersions, findArticle, findArticleVersion, saveArticle } from "../db/knowledge";

@@ -5,7 +5,7 @@
  * classified intent's article. A message with two questions gets the best sentence for each.
  */
 import { cosine, type Encoder } from "../models/encoder";
-import { articleSentences } from "../sentences";
+import { articleSentences, clauses } from "../sentences";
 
 export interface Article {
   slug: string;
@@ -22,10 +22,14 @@ export interface Fact {
   text: string;
   article: Pick<Article, "slug" | "title" | "version">;
   vector: Float32Array;
+  /** Its clauses: a question may be about one part of a long sentence. */
+  clauses: { text: string; vector: Float32Array }[];
 }
 
 export interface RankedFact extends Fact {
   score: number;
+  /** The best fact for one of the questions of a message that asks several. */
+  answersPart: boolean;
 }
 
 /** Full-text rank of fact ids for a question, from Postgres (0..1); injected so ranking stays testable. */
@@ -36,7 +40,7 @@ const TEXT_RANK_WEIGHT = 0.15;
 /** A second question's best fact is used when it is about this good. */
 const MIN_PART_SCORE = 0.45;
 /** Facts this close to the best one go in the prompt too (at most MAX_FACTS). */
-const NEAR_BEST = 0.06;
+export const NEAR_BEST = 0.1;
 const MAX_FACTS = 3;
 
 export interface KnowledgeIndex {
@@ -50,15 +54,20 @@ export function factId(slug: string, position: number): string {
 }
 
 export async function buildIndex(articles: Article[], encoder: Encoder): Promise<KnowledgeIndex> {
-  const rows = articles.flatMap((article) => articleSentences(article.body).map((text, i) => ({ id: factId(article.slug, i), text, article })));
-  const vectors = await encoder.embed(rows.map((r) => r.text));
+  const rows = articles.flatMap((article) =>
+    articleSentences(article.body).map((text, i) => ({ id: factId(article.slug, i), text, article, clauses: clauses(text) })),
+  );
+  // One batch for every sentence and clause: [sentence, its clauses…] per row.
+  const vectors = await encoder.embed(rows.flatMap((r) => [r.text, ...r.clauses]));
+  let next = 0;
   return {
     articles,
-    facts: rows.map((r, i) => ({
+    facts: rows.map((r) => ({
       id: r.id,
       text: r.text,
       article: { slug: r.article.slug, title: r.article.title, version: r.article.version },
-      vector: vectors[i]!,
+      vector: vectors[next++]!,
+      clauses: r.clauses.map((text) => ({ text, vector: vectors[next++]! })),
     })),
   };
 }
@@ -80,19 +89,27 @@ export async function retrieve(
   index: KnowledgeIndex,
   encoder: Encoder,
   message: string,
-  opts: { intent: string | null; textRank?: TextRank; minScore: number },
+  opts: {
+    intent: string | null;
+    textRank?: TextRank;
+    minScore: number;
+    /** Only the intent's articles, e.g. when the customer picked the topic themselves. */
+    onlyIntent?: boolean;
+  },
 ): Promise<RankedFact[]> {
+  const preferred = new Set(index.articles.filter((a) => a.intent === opts.intent).map((a) => a.slug));
+  if (opts.onlyIntent) index = { ...index, facts: index.facts.filter((f) => preferred.has(f.article.slug)) };
   if (index.facts.length === 0) return [];
   const parts = questionParts(message);
   const queries = parts.length > 1 ? [message, ...parts] : [message];
   const [vectors, textRanks] = await Promise.all([encoder.embed(queries), opts.textRank?.(message) ?? new Map<string, number>()]);
-  const preferred = new Set(index.articles.filter((a) => a.intent === opts.intent).map((a) => a.slug));
   const rank = (vector: Float32Array): RankedFact[] =>
     index.facts
       .map((fact) => ({
         ...fact,
+        answersPart: false,
         score:
-          cosine(vector, fact.vector) +
+          Math.max(cosine(vector, fact.vector), ...fact.clauses.map((c) => cosine(vector, c.vector))) +
           (preferred.has(fact.article.slug) ? INTENT_BONUS : 0) +
           TEXT_RANK_WEIGHT * (textRanks.get(fact.id) ?? 0),
       }))
@@ -104,7 +121,7 @@ export async function retrieve(
   const chosen = new Map<string, RankedFact>([[best.id, best]]);
   for (const vector of vectors.slice(1)) {
     const top = rank(vector)[0]!;
-    if (top.score >= MIN_PART_SCORE && chosen.size < MAX_FACTS) chosen.set(top.id, top);
+    if (top.score >= MIN_PART_SCORE && chosen.size < MAX_FACTS && !chosen.has(top.id)) chosen.set(top.id, { ...top, answersPart: true });
   }
   for (const fact of whole.slice(1)) {
     if (chosen.size >= MAX_FACTS || fact.score < best.score - NEAR_BEST) break;

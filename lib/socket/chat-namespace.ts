@@ -6,25 +6,24 @@ import { findCustomerBotMessage, findCustomerConversation, listMessages, toChatM
 import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
 import { guarded, refuseUnknownEvents } from "./guarded";
 import { chatRateLimits } from "./rate-limits";
+import { ErrorCode, type ChatError, parsePayload } from "../protocol/errors";
 import {
   CHAT_NAMESPACE,
   CLIENT_EVENTS,
-  ErrorCode,
-  type ChatError,
+  customerRoom,
   type ClientToServerEvents,
   type ServerToClientEvents,
   clarifySchema,
   feedbackSchema,
   historySchema,
-  parsePayload,
   rateSchema,
   sendSchema,
   stopSchema,
   typingSchema,
-} from "../protocol";
-import { STAFF_NAMESPACE, tellOtherInstances } from "../chat/broadcast";
+} from "../protocol/chat";
+import { conversationRoom, STAFF_NAMESPACE } from "../protocol/staff";
+import { tellOtherInstances } from "../chat/broadcast";
 import { rate } from "../chat/handover";
-import { conversationRoom, customerRoom } from "../chat/rooms";
 import { answerClarification, runCustomerTurn, stopReply } from "../chat/turn";
 
 interface SocketData {

@@ -1,6 +1,6 @@
 import { isDatabaseUnavailable } from "../db/queries";
 import { log } from "../log";
-import { ErrorCode, type ChatError } from "../protocol";
+import { ErrorCode, type ChatError } from "../protocol/errors";
 
 interface ErrorChannel {
   id: string;

@@ -7,11 +7,11 @@ import type { Namespace, Server, Socket } from "socket.io";
 import { AREA_ROLES } from "../auth/roles";
 import { getRun } from "../db/ml-console";
 import { log } from "../log";
-import { ML_EVENTS, ML_NAMESPACE, ML_RUNS_ROOM, runRoom, watchRunSchema, type MlToServerEvents, type ServerToMlEvents } from "../ml-protocol";
+import { ML_EVENTS, ML_NAMESPACE, ML_RUNS_ROOM, runRoom, watchRunSchema, type MlToServerEvents, type ServerToMlEvents } from "../protocol/ml";
 import { subscribeRunEvents } from "../training/events";
 import { guarded, refuseUnknownEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
-import { ErrorCode, parsePayload } from "../protocol";
+import { ErrorCode, parsePayload } from "../protocol/errors";
 
 const DENIED = "Your role may not use the ML console.";
 

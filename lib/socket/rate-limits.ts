@@ -5,7 +5,7 @@
  */
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { config } from "../config";
-import { ErrorCode, type ChatError } from "../protocol";
+import { ErrorCode, type ChatError } from "../protocol/errors";
 import { redisClient } from "../redis";
 
 export interface ChatRateLimits {

@@ -6,7 +6,7 @@
 import type { Namespace, Socket } from "socket.io";
 import { hasRole, type StaffIdentity, type StaffRole } from "../auth/roles";
 import { log } from "../log";
-import { ErrorCode, type ChatError } from "../protocol";
+import { ErrorCode, type ChatError } from "../protocol/errors";
 
 /** How often idle sockets have their session checked again. */
 const REVALIDATE_MS = 30_000;

@@ -5,24 +5,23 @@
  */
 import type { Namespace, Server, Socket } from "socket.io";
 import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
-import { INBOX_ROOM, STAFF_NAMESPACE } from "../chat/broadcast";
 import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
-import { conversationRoom, customerRoom } from "../chat/rooms";
 import { stopConversationReplies } from "../chat/turn";
 import { findConversationForStaff } from "../db/queries";
 import { guarded, refuseUnknownEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
+import { ErrorCode, parsePayload } from "../protocol/errors";
+import { CHAT_NAMESPACE, customerRoom, type ServerToClientEvents } from "../protocol/chat";
 import {
-  CHAT_NAMESPACE,
-  ErrorCode,
-  parsePayload,
+  conversationRoom,
+  INBOX_ROOM,
   STAFF_EVENTS,
-  type ServerToClientEvents,
+  STAFF_NAMESPACE,
   type ServerToStaffEvents,
   staffConversationSchema,
   staffSendSchema,
   type StaffToServerEvents,
-} from "../protocol";
+} from "../protocol/staff";
 
 interface SocketData {
   staff: StaffIdentity;

@@ -5,7 +5,7 @@
 import { db } from "../db/client";
 import { listen } from "../db/listen";
 import { log } from "../log";
-import type { RunEvent } from "../ml-protocol";
+import type { RunEvent } from "../protocol/ml";
 
 export const RUN_EVENTS_CHANNEL = "loopdesk_training_events";
 /** Asks whichever worker executes a run to stop it; the payload is the run id. */

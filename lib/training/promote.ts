@@ -7,19 +7,21 @@ import { db } from "../db/client";
 import { findModelVersion, markModelFailed, productionDeployment, recordDeployment } from "../db/ml";
 import { exportSnapshot } from "../dataset/export";
 import { config } from "../config";
+import { ApiError } from "../http";
 import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/registry";
 import type { Prisma } from "../generated/prisma/client";
 import { evaluate, readHoldout } from "./evaluate";
 import { gateVerdict, type GateVerdict } from "./gate";
-import type { Comparison } from "../ml-protocol";
+import type { Comparison } from "../protocol/ml";
 
-export class PromotionError extends Error {
+/** A promotion or rollback that may not happen: a 409 over HTTP, with the verdict when the gate refused. */
+export class PromotionError extends ApiError {
   constructor(
     message: string,
     readonly verdict?: GateVerdict,
   ) {
-    super(message);
+    super(409, verdict ? "gate_refused" : "promotion_refused", message, verdict ? { verdict } : {});
   }
 }
 

@@ -7,11 +7,12 @@
  */
 import PgBoss from "pg-boss";
 import { config } from "../config";
+import { ApiError } from "../http";
 import { db, embeddedDatabase } from "../db/client";
 import { listen } from "../db/listen";
 import { audit } from "../db/ml";
 import { log } from "../log";
-import type { Device, TrainParams } from "../ml-protocol";
+import type { Device, TrainParams } from "../protocol/ml";
 import { publishCancel, publishRunEvent, RUN_CANCEL_CHANNEL } from "./events";
 import { createRun, executeRun, HEARTBEAT_MS } from "./run";
 
@@ -60,7 +61,12 @@ export async function enqueueRun(opts: { device: Device; params: TrainParams; ac
   return queued;
 }
 
-export class RunStateError extends Error {}
+/** A cancel the run's state does not allow: a 409 over HTTP. */
+export class RunStateError extends ApiError {
+  constructor(message: string) {
+    super(409, "invalid_state", message);
+  }
+}
 
 /**
  * Cancels a run: a queued one at once (one conditional UPDATE, so it can never also start), a

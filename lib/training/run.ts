@@ -18,10 +18,10 @@ import { exportSnapshot } from "../dataset/export";
 import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/registry";
 import type { Prisma } from "../generated/prisma/client";
-import type { Device, EpochEval, LossPoint, Progress, RunEvent, RunProgress, TrainParams } from "../ml-protocol";
+import type { Device, EpochEval, LossPoint, Progress, RunEvent, RunProgress, TrainParams } from "../protocol/ml";
 import { publishRunEvent } from "./events";
 
-export { trainParamsSchema, type Device, type TrainParams } from "../ml-protocol";
+export { trainParamsSchema, type Device, type TrainParams } from "../protocol/ml";
 
 // Not a module for the bundler to trace (the venv's python is a symlink out of the project).
 const PYTHON = path.resolve(/* turbopackIgnore: true */ process.cwd(), ".venv/bin/python");

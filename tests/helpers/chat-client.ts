@@ -1,15 +1,7 @@
 /** A real socket.io client speaking the public chat protocol, for tests and benchmarks. */
 import { io, type Socket } from "socket.io-client";
-import {
-  CHAT_NAMESPACE,
-  type ChatMessage,
-  type ClientToServerEvents,
-  extendReply,
-  type ReplyPiece,
-  type SendAck,
-  type SendPayload,
-  type ServerToClientEvents,
-} from "@/lib/protocol";
+import { CHAT_NAMESPACE, type ChatMessage, type ClientToServerEvents, type SendAck, type SendPayload, type ServerToClientEvents } from "@/lib/protocol/chat";
+import { extendReply, type ReplyPiece } from "@/lib/protocol/reply-stream";
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 

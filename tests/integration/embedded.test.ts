@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { RunView } from "@/lib/ml-protocol";
+import type { RunView } from "@/lib/protocol/ml";
 import { createModelStore } from "../helpers/model-store";
 import { startServer, type RunningServer } from "../helpers/server";
 import { staffLogin } from "../helpers/staff";

@@ -1,7 +1,7 @@
 /**
  * Fuzzing for a bounded time (FUZZ_MS, default 20 s) with a seeded PRNG (FUZZ_SEED; the seed is
  * printed, so a failure reproduces): random and malformed payloads to every client event of /chat and
- * /staff (names from lib/protocol.ts) and to every API route (app/api/**\/route.ts, found at test time
+ * /staff (names from lib/protocol/chat.ts and staff.ts) and to every API route (app/api/**\/route.ts, found at test time
  * with the methods each exports), with no session and with sessions of each role. Checked every time:
  * no 5xx, nothing internal in the answer, nothing stored for a refused request; the server healthy.
  */
@@ -10,7 +10,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { CLIENT_EVENTS, STAFF_EVENTS } from "@/lib/protocol";
+import { CLIENT_EVENTS } from "@/lib/protocol/chat";
+import { STAFF_EVENTS } from "@/lib/protocol/staff";
 import { INTERNALS, tableCounts } from "../helpers/bad-input";
 import { connectCustomer } from "../helpers/chat-client";
 import { staffLogin } from "../helpers/staff";

@@ -4,14 +4,12 @@
  * streams a sentence its check dropped; feedback and clarifying questions round-trip and are stored.
  */
 import { randomUUID } from "node:crypto";
-import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { decide, TEMPLATE_REPLIES } from "@/lib/chat/decide";
+import { TEMPLATE_REPLIES } from "@/lib/chat/decide";
 import { QUOTE_INTRO } from "@/lib/chat/grounded-reply";
-import { config } from "@/lib/config";
-import { loadClassifier } from "@/lib/models/classifier";
-import type { ReplyGrounding } from "@/lib/protocol";
+import type { ReplyGrounding } from "@/lib/protocol/chat";
+import { findAmbiguousMessage } from "../helpers/ambiguous";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
@@ -118,24 +116,10 @@ describe("customer feedback on replies", () => {
 describe("clarifying questions", () => {
   let ambiguous: string;
   beforeAll(async () => {
-    // Messages the production classifier is torn between two help-centre topics on.
+    // A message the production classifier is torn between two help-centre topics on.
     const health = await (await fetch(`${serverUrl}/api/health`)).json();
-    const clf = await loadClassifier(path.resolve(inject("modelsDir"), "classifier/seed"), health.models.classifier.version);
     const { rows } = await pool.query<{ intent: string }>(`SELECT intent FROM "KnowledgeArticle" WHERE intent IS NOT NULL AND "retiredAt" IS NULL`);
-    const topics = new Set(rows.map((r) => r.intent));
-    const candidates = [
-      "can i pay with apple pay?", "where can I find the user manual for my kettle?", "change it", "the address on the order",
-      "money back for the order", "the code for my order", "order issue", "payment for my order", "the item i got", "delivery change",
-      "problem with my order", "question about my order", "my order and my account", "invoice for the refund", "refund my payment",
-      "cancel the payment", "my parcel and my refund", "wrong size", "i paid twice", "where is my refund", "charged but no order",
-    ];
-    for (const text of candidates) {
-      if (decide(await clf.classify(text), 0, config().intentThresholds, topics).action === "clarify") {
-        ambiguous = text;
-        return;
-      }
-    }
-    throw new Error("no message among the candidates makes the classifier torn between two topics");
+    ambiguous = await findAmbiguousMessage(inject("modelsDir"), health.models.classifier.version, new Set(rows.map((r) => r.intent)));
   });
 
   it("asks 'Do you mean …?' with one option per topic, stores the pick as a label and answers as that topic", async () => {

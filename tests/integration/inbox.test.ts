@@ -12,7 +12,7 @@ import path from "node:path";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { ConversationDetail, ConversationSummary, ReviewItem, StaffMessage } from "@/lib/staff-types";
+import type { ConversationDetail, ConversationSummary, ReviewItem, StaffMessage } from "@/lib/protocol/staff";
 import { staffApi, staffLogin, type StaffApiOptions } from "../helpers/staff";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 

@@ -7,7 +7,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { ReplyGrounding } from "@/lib/protocol";
+import type { ReplyGrounding } from "@/lib/protocol/chat";
 import type { ArticleForEditor, ArticleSummary, VersionDiff } from "@/lib/knowledge/editor";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { staffApi, staffLogin, type StaffApiOptions } from "../helpers/staff";

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ErrorCode } from "@/lib/protocol";
+import { ErrorCode } from "@/lib/protocol/errors";
 import { connectCustomer, type ChatClient } from "../helpers/chat-client";
 import { startServer, type RunningServer } from "../helpers/server";
 

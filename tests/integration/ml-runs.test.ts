@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunEvent, RunView, ServerToMlEvents, MlToServerEvents, WatchAck } from "@/lib/ml-protocol";
+import type { RunEvent, RunView, ServerToMlEvents, MlToServerEvents, WatchAck } from "@/lib/protocol/ml";
 import { createModelStore } from "../helpers/model-store";
 import { createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";

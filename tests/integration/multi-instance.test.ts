@@ -5,7 +5,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ErrorCode, type ChatMessage } from "@/lib/protocol";
+import { ErrorCode } from "@/lib/protocol/errors";
+import type { ChatMessage } from "@/lib/protocol/chat";
 import { connectCustomer, nextEvent, type ChatClient } from "../helpers/chat-client";
 import { startServer, type RunningServer } from "../helpers/server";
 

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { signCustomerToken, verifyCustomerToken } from "@/lib/customer-token";
-import { ErrorCode, type ChatError } from "@/lib/protocol";
+import { ErrorCode, type ChatError } from "@/lib/protocol/errors";
 import { connectCustomer, nextEvent, type ChatClient } from "../helpers/chat-client";
 import { startServer, type RunningServer } from "../helpers/server";
 

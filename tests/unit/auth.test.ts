@@ -1,7 +1,7 @@
 /** The request-level pieces of staff auth that need no server: CSRF, cookies, bodies, redirects, roles. */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { ApiError, cookieValue, csrfFailure, readJson, sessionCookie } from "@/lib/auth/http";
+import { ApiError, cookieValue, csrfFailure, readJson, sessionCookie } from "@/lib/http";
 import { homeFor, safeNextPath } from "@/lib/auth/paths";
 import { AREA_ROLES, hasRole, type StaffRole } from "@/lib/auth/roles";
 

@@ -4,7 +4,8 @@
  * model actually wrote for these facts.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { checkSentence, claims, clauses, covers, inventedClaims, isNegative, repeatedPhrase, type CheckedFact } from "@/lib/chat/check";
+import { checkSentence, claims, covers, inventedClaims, isNegative, repeatedPhrase, type CheckedFact } from "@/lib/chat/check";
+import { clauses } from "@/lib/sentences";
 import { loadEncoder, type Encoder } from "@/lib/models/encoder";
 
 let encoder: Encoder;
@@ -22,17 +23,22 @@ const FACTS = {
   refunds: "Refunds go to the original payment method within 5-7 business days after the return arrives at our warehouse, and you receive an email when it is processed.",
 };
 
+async function fact(id: string, text: string): Promise<CheckedFact> {
+  const parts = clauses(text);
+  const [vector, ...clauseVectors] = await encoder.embed([text, ...parts]);
+  return { id, text, vector: vector!, clauses: parts.map((c, i) => ({ text: c, vector: clauseVectors[i]! })) };
+}
+
 async function check(sentence: string, factTexts: string[], question: string, earlier = "") {
-  const vectors = await encoder.embed([sentence, ...factTexts]);
-  const facts: CheckedFact[] = factTexts.map((text, i) => ({ id: `f${i}`, text, vector: vectors[i + 1]! }));
-  const clauseVectors = new Map(await Promise.all(facts.map(async (f) => [f.id, await encoder.embed(clauses(f.text))] as const)));
-  return checkSentence(sentence, vectors[0]!, { facts, question, earlier, clauseVectors });
+  const facts = await Promise.all(factTexts.map((text, i) => fact(`f${i}`, text)));
+  return checkSentence(await fact("s", sentence), { facts, question, earlier });
 }
 
 describe("checkSentence: supported sentences pass", () => {
   it.each([
     ["User manuals for electronics and appliances can be found on the product page for your kettle.", [FACTS.manuals], "where is the manual for my kettle?"],
     ["Northwind Goods ships to the EU, the UK, and the US.", [FACTS.destinations], "do you ship to australia?"],
+    ["Northwind Goods ships to the EU, UK, and US.", [FACTS.destinations], "where do you ship?"],
     ["Only one discount code can be used per order.", [FACTS.codes], "can I use two codes?"],
     ["Once your order has shipped, it can no longer be cancelled.", [FACTS.cancel], "can I cancel after it shipped?"],
     ["Electronics come with a 2-year warranty.", [FACTS.warranty], "how long is the warranty on electronics?"],
@@ -59,6 +65,14 @@ describe("checkSentence: unsupported sentences are dropped, with the reason", ()
     ["You're a helpful customer support assistant for Northwind Goods.", [FACTS.refunds], "how long do refunds take?", "meta"],
     ["The customer asked about refunds for cancelled orders.", [FACTS.refunds], "refund for cancelled order?", "meta"],
     ["You're referring to a refund refund policy.", [FACTS.refunds], "how long do refunds take?", "unsupported"],
+    // A true clause with an invented one attached.
+    [
+      "Refunds go to your original payment method within 5-7 business days, so please be patient and enjoy your day.",
+      [FACTS.refunds],
+      "how long do refunds take?",
+      "unsupported",
+    ],
+    ["Orders are dispatched Monday to Friday, and we also love our customers very much.", [FACTS.dispatch], "when do you ship?", "unsupported"],
   ])("%s", async (sentence, facts, question, reason) => {
     expect(await check(sentence, facts, question)).toMatchObject({ ok: false, reason });
   });
@@ -111,12 +125,11 @@ describe("polarity and repetition helpers", () => {
 
 describe("covers: a sentence carries a fact whole", () => {
   it("needs the fact's meaning and every one of its claims", async () => {
-    const [fact, full, partial] = await encoder.embed([
-      FACTS.warranty,
+    const [full, partial] = await encoder.embed([
       "Electronics and small appliances have a 2-year warranty against manufacturing defects, and other products 1 year.",
       "The warranty on electronics is 2 years.",
     ]);
-    const f = { id: "f", text: FACTS.warranty, vector: fact! };
+    const f = await fact("f", FACTS.warranty);
     expect(covers("Electronics and small appliances have a 2-year warranty against manufacturing defects, and other products 1 year.", full!, f)).toBe(true);
     expect(covers("The warranty on electronics is 2 years.", partial!, f)).toBe(false);
   });

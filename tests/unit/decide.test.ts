@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide, templateReply } from "@/lib/chat/decide";
+import { decide, KNOWLEDGE_ANSWER_SCORE, templateReply } from "@/lib/chat/decide";
 
 const t = { global: 0.5, perIntent: { complaint: 0.8 } };
 
@@ -43,6 +43,20 @@ describe("decide", () => {
     });
     expect(decide({ intent: "payment_problem", probability: 0.2, runnerUpIntent: "change_order", runnerUpProbability: 0.15 }, 0, t, topics)).toMatchObject({
       action: "offer_human",
+    });
+  });
+  it("answers an unsure message when the help centre has a close match for it, as the match's topic", () => {
+    const unsure = { intent: "greeting", probability: 0.3 };
+    expect(decide(unsure, 1, t, new Set(), { intent: "payment_problem", score: KNOWLEDGE_ANSWER_SCORE })).toEqual({
+      action: "answer",
+      intent: "payment_problem",
+      lowConfidenceStreak: 0,
+    });
+    expect(decide(unsure, 0, t, new Set(), { intent: "payment_problem", score: KNOWLEDGE_ANSWER_SCORE - 0.01 })).toMatchObject({ action: "offer_human" });
+    // A confident out-of-scope message stays declined whatever it resembles.
+    expect(decide({ intent: "out_of_scope", probability: 0.9 }, 0, t, new Set(), { intent: "payment_problem", score: 0.9 })).toMatchObject({
+      action: "offer_human",
+      reason: "out_of_scope",
     });
   });
   it("answers small talk with a fixed reply, not the language model", () => {

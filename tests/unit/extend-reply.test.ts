@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { extendReply } from "@/lib/protocol";
+import { extendReply, WaitingPieces } from "@/lib/protocol/reply-stream";
 
 describe("extendReply: merging live pieces of a reply by offset", () => {
   it("appends pieces in order", () => {
@@ -17,5 +17,24 @@ describe("extendReply: merging live pieces of a reply by offset", () => {
     expect(first).toEqual({ text: "Hi", waiting: [{ offset: 8, text: " you" }] });
     expect(extendReply("Hi the", first.waiting)).toEqual({ text: "Hi the", waiting: first.waiting });
     expect(extendReply("Hi there", first.waiting)).toEqual({ text: "Hi there you", waiting: [] });
+  });
+});
+
+describe("WaitingPieces: a client's pieces held per reply until the text before them arrives", () => {
+  it("keeps a piece past a gap for its reply only, and applies it once the stored text fills the gap", () => {
+    const pieces = new WaitingPieces();
+    expect(pieces.extend("a", "Hi", [{ offset: 8, text: " you" }])).toBe("Hi");
+    expect(pieces.has("a")).toBe(true);
+    expect(pieces.extend("b", "Other")).toBe("Other");
+    expect(pieces.has("b")).toBe(false);
+    expect(pieces.extend("a", "Hi there")).toBe("Hi there you");
+    expect(pieces.has("a")).toBe(false);
+  });
+
+  it("forgets a reply's pieces on delete", () => {
+    const pieces = new WaitingPieces();
+    pieces.extend("a", "", [{ offset: 3, text: "x" }]);
+    pieces.delete("a");
+    expect(pieces.extend("a", "abc")).toBe("abc");
   });
 });

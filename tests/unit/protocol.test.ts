@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ErrorCode, MAX_MESSAGE_CHARS, parsePayload, sendSchema, validateText } from "@/lib/protocol";
+import { ErrorCode, parsePayload } from "@/lib/protocol/errors";
+import { MAX_MESSAGE_CHARS, sendSchema, validateText } from "@/lib/protocol/chat";
 import { mintCustomerToken, verifyCustomerToken } from "@/lib/customer-token";
 
 describe("validateText", () => {

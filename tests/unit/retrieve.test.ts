@@ -34,8 +34,14 @@ describe("retrieve", () => {
 
   it("prefers the classified intent's article when two say nearly the same", async () => {
     // Both the tracking and the shipping article give shipping times.
-    expect((await best("how long does standard shipping take?", "order_status"))?.article.slug).toBe("tracking-your-order");
-    expect((await best("how long does standard shipping take?", "shipping_info"))?.article.slug).toBe("shipping-options-costs-and-destinations");
+    expect((await best("how many days does express take?", "order_status"))?.article.slug).toBe("tracking-your-order");
+    expect((await best("how many days does express take?", "shipping_info"))?.article.slug).toBe("shipping-options-costs-and-destinations");
+  });
+
+  it("keeps to the intent's articles when asked to (a topic the customer picked)", async () => {
+    const facts = await retrieve(index, encoder, "the code for my order", { intent: "order_status", minScore: 0, onlyIntent: true });
+    expect(facts.length).toBeGreaterThan(0);
+    expect(new Set(facts.map((f) => f.article.slug))).toEqual(new Set(["tracking-your-order"]));
   });
 
   it("finds a fact for each question of a message that asks two", async () => {

@@ -1,27 +1,16 @@
-/** What every `/api/ml/*` handler shares: the ML role check and errors of the training loop as JSON. */
+/** What every `/api/ml/*` handler shares: the ML role check and the URL parameters' validation. */
 import { z } from "zod";
-import { ApiError, errorResponse, json, route } from "@/lib/auth/http";
 import { AREA_ROLES, requireStaff, type StaffIdentity } from "@/lib/auth/session";
-import { PromotionError } from "@/lib/training/promote";
-import { RunStateError } from "@/lib/training/queue";
+import { ApiError, route } from "@/lib/http";
 
-export { json, readJson } from "@/lib/auth/http";
+export { json, readJson } from "@/lib/http";
 
-/** `route` for ML staff: 401/403 for others; refused promotions and run state errors become 409s. */
+/** `route` for ML staff: 401/403 for others (refused promotions and run state errors are ApiErrors, 409). */
 export function mlRoute<Ctx>(handler: (request: Request, staff: StaffIdentity, ctx: Ctx) => Promise<Response>) {
   return route<Ctx>(async (request, ctx) => {
     const staff = await requireStaff(request, AREA_ROLES.ml);
     if (staff instanceof Response) return staff;
-    try {
-      return await handler(request, staff, ctx);
-    } catch (err) {
-      if (err instanceof PromotionError) {
-        if (err.verdict) return json({ error: { code: "gate_refused", message: err.message }, verdict: err.verdict }, 409);
-        return errorResponse(409, "promotion_refused", err.message);
-      }
-      if (err instanceof RunStateError) return errorResponse(409, "invalid_state", err.message);
-      throw err;
-    }
+    return handler(request, staff, ctx);
   });
 }
 

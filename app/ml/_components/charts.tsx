@@ -18,8 +18,8 @@ import {
 } from "chart.js";
 import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import { Bar, Chart, Line } from "react-chartjs-2";
-import type { Confusion, DatasetIntent, EpochEval, LossPoint, ProductionStats } from "@/lib/ml-protocol";
-import { pct } from "./format";
+import type { Confusion, DatasetIntent, EpochEval, LossPoint, ProductionStats } from "@/lib/protocol/ml";
+import { percent } from "@/app/_console/format";
 import styles from "./ml.module.css";
 
 // Only the parts drawn here; react-chartjs-2's Line and Bar register their own controllers.
@@ -71,14 +71,14 @@ export function EvalChart({ evals, epochs }: { evals: EpochEval[]; epochs: numbe
     parsing: false,
     scales: {
       x: { type: "linear", min: 0, max: Math.max(epochs, 1), ticks: { stepSize: 1 }, title: { display: true, text: "epoch" } },
-      y: { type: "linear", min: 0, max: 1, title: { display: true, text: "holdout" }, ticks: { callback: (v) => pct(Number(v)) } },
+      y: { type: "linear", min: 0, max: 1, title: { display: true, text: "holdout" }, ticks: { callback: (v) => percent(Number(v), 1) } },
     },
   };
   const last = evals.at(-1);
   return (
     <ChartBox testId="eval-chart" points={evals.length}>
       <Line
-        aria-label={last ? `Holdout after epoch ${last.epoch}: accuracy ${pct(last.holdout_accuracy)}, macro-F1 ${pct(last.holdout_macro_f1)}` : "Holdout metrics: no epoch finished yet"}
+        aria-label={last ? `Holdout after epoch ${last.epoch}: accuracy ${percent(last.holdout_accuracy, 1)}, macro-F1 ${percent(last.holdout_macro_f1, 1)}` : "Holdout metrics: no epoch finished yet"}
         role="img"
         options={options}
         data={{
@@ -157,7 +157,7 @@ export function ConfusionHeatmap({ confusion, title, testId }: { confusion: Conf
           title: () => "",
           label: (ctx) => {
             const cell = cells[ctx.dataIndex];
-            return cell ? `true ${cell.y} → predicted ${cell.x}: ${cell.v} (${pct(cell.share)} of ${cell.y})` : "";
+            return cell ? `true ${cell.y} → predicted ${cell.x}: ${cell.v} (${percent(cell.share, 1)} of ${cell.y})` : "";
           },
         },
       },

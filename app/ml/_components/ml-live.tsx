@@ -1,18 +1,14 @@
 "use client";
 /**
- * Live updates for the ML pages over the `/ml` socket.io namespace (authenticated by the session
- * cookie): `runs:changed` nudges, and for one run its `run:event`s after `run:watch`, whose ack carries
- * the run's current state (also after a reconnect, so nothing missed while away is lost). While the
- * socket is down the page polls instead.
+ * Live updates for the ML pages over the `/ml` socket.io namespace: `runs:changed` nudges, and for
+ * one run its `run:event`s after `run:watch`, whose ack carries the run's current state (also after
+ * a reconnect, so nothing missed while away is lost). While the socket is down the page polls instead.
  */
 import { useRouter } from "next/navigation";
-import { useEffect, useRef, useState } from "react";
-import { io, type Socket } from "socket.io-client";
-import { ML_NAMESPACE, type MlToServerEvents, type RunEvent, type RunView, type ServerToMlEvents } from "@/lib/ml-protocol";
-import { LiveIndicator, type LiveState } from "@/app/staff/_components/inbox-live";
-
-// The same interval LiveIndicator announces while offline.
-const POLL_MS = 20_000;
+import { useEffect, useRef } from "react";
+import type { Socket } from "socket.io-client";
+import { ML_NAMESPACE, type MlToServerEvents, type RunEvent, type RunView, type ServerToMlEvents } from "@/lib/protocol/ml";
+import { LiveIndicator, useLiveSocket, type LiveState } from "@/app/_console/live-socket";
 
 interface LiveHandlers {
   /** Watch this run: onRun gets its full state on (re)connect and while polling, onEvent each live event. */
@@ -23,43 +19,38 @@ interface LiveHandlers {
 }
 
 export function useMlLive(handlers: LiveHandlers): LiveState {
-  const [state, setState] = useState<LiveState>("connecting");
   const latest = useRef(handlers);
   useEffect(() => {
     latest.current = handlers;
   });
   const runId = handlers.runId;
 
-  useEffect(() => {
-    const socket: Socket<ServerToMlEvents, MlToServerEvents> = io(ML_NAMESPACE, { withCredentials: true, reconnectionDelayMax: 10_000 });
-    socket.on("connect", () => {
-      setState("live");
-      if (!runId) return;
-      socket.emit("run:watch", { runId }, (ack) => {
-        if (ack.ok) latest.current.onRun?.(ack.run);
-      });
-    });
-    socket.on("disconnect", () => setState("offline"));
-    socket.on("connect_error", () => setState("offline"));
-    socket.on("run:event", (event) => {
-      if (event.runId === runId) latest.current.onEvent?.(event);
-    });
-    socket.on("runs:changed", () => latest.current.onRunsChanged?.());
-
-    const poll = setInterval(async () => {
-      if (socket.connected || document.visibilityState !== "visible") return;
-      latest.current.onRunsChanged?.();
-      if (!runId) return;
-      const res = await fetch(`/api/ml/runs/${runId}`, { cache: "no-store" }).catch(() => null);
-      const body = (await res?.json().catch(() => null)) as { run?: RunView } | null;
-      if (res?.ok && body?.run) latest.current.onRun?.(body.run);
-    }, POLL_MS);
-    return () => {
-      clearInterval(poll);
-      socket.disconnect();
-    };
-  }, [runId]);
-  return state;
+  return useLiveSocket(
+    ML_NAMESPACE,
+    {
+      attach: (untyped) => {
+        const socket: Socket<ServerToMlEvents, MlToServerEvents> = untyped;
+        socket.on("connect", () => {
+          if (!runId) return;
+          socket.emit("run:watch", { runId }, (ack) => {
+            if (ack.ok) latest.current.onRun?.(ack.run);
+          });
+        });
+        socket.on("run:event", (event) => {
+          if (event.runId === runId) latest.current.onEvent?.(event);
+        });
+        socket.on("runs:changed", () => latest.current.onRunsChanged?.());
+      },
+      poll: async () => {
+        latest.current.onRunsChanged?.();
+        if (!runId) return;
+        const res = await fetch(`/api/ml/runs/${runId}`, { cache: "no-store" }).catch(() => null);
+        const body = (await res?.json().catch(() => null)) as { run?: RunView } | null;
+        if (res?.ok && body?.run) latest.current.onRun?.(body.run);
+      },
+    },
+    runId,
+  );
 }
 
 /** Re-renders the page's server part whenever the list of runs changes (a run queued, started, finished). */

@@ -1,11 +1,11 @@
 "use client";
-/** What production saw over the last day or week: volume, intents, confidence, handoffs and bad replies. */
+/** What production saw over the last day or week: volume, intents, confidence, handoffs, staff's bad marks and customers' 👍/👎. */
 import { useState } from "react";
-import type { ProductionStats, ProductionWindow } from "@/lib/ml-protocol";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "./api";
+import type { ProductionStats, ProductionWindow } from "@/lib/protocol/ml";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import { IntentDistributionChart } from "./charts";
-import { pct } from "./format";
+import { percent } from "@/app/_console/format";
 import styles from "./ml.module.css";
 
 const WINDOWS: { value: ProductionWindow; label: string }[] = [
@@ -28,7 +28,7 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
   }
 
   return (
-    <section className={`${staff.card} ${styles.section}`} aria-labelledby="production-heading" data-testid="production-panel" aria-busy={busy}>
+    <section className={`${ui.card} ${styles.section}`} aria-labelledby="production-heading" data-testid="production-panel" aria-busy={busy}>
       <div className={styles.sectionHead}>
         <h2 id="production-heading">Production</h2>
         <div className={styles.toggle} role="group" aria-label="Time window">
@@ -47,34 +47,20 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
         </div>
         <div>
           <dt>Mean confidence</dt>
-          <dd>{pct(stats.meanConfidence)}</dd>
+          <dd>{percent(stats.meanConfidence, 1)}</dd>
         </div>
-        <div>
-          <dt>Handoff rate</dt>
-          <dd>
-            {pct(stats.handoffRate)}
-            <small>
-              {stats.handedOver} of {stats.conversations} chats
-            </small>
-          </dd>
-        </div>
-        <div>
-          <dt>Bot replies marked bad</dt>
-          <dd>
-            {pct(stats.badReplyShare)}
-            <small>
-              {stats.badReplies} of {stats.botReplies}
-            </small>
-          </dd>
-        </div>
+        <ShareStat label="Handoff rate" share={stats.handoffRate} count={stats.handedOver} of={`${stats.conversations} chats`} />
+        <ShareStat label="Bot replies marked bad" share={stats.badReplyShare} count={stats.badReplies} of={stats.botReplies} />
+        <ShareStat label="Customers: 👍 helpful" share={stats.helpfulReplyShare} count={stats.helpfulReplies} of={stats.botReplies} />
+        <ShareStat label="Customers: 👎 not helpful" share={stats.unhelpfulReplyShare} count={stats.unhelpfulReplies} of={stats.botReplies} />
       </dl>
       {stats.intents.length === 0 ? (
-        <p className={staff.empty}>No customer messages in this window.</p>
+        <p className={ui.empty}>No customer messages in this window.</p>
       ) : (
         <div className={styles.grid2}>
           <IntentDistributionChart intents={stats.intents} />
-          <div className={staff.tableWrap}>
-            <table className={`${staff.table} ${styles.rows}`}>
+          <div className={ui.tableWrap}>
+            <table className={`${ui.table} ${styles.rows}`}>
               <thead>
                 <tr>
                   <th>Intent</th>
@@ -87,11 +73,11 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
                 {stats.intents.map((i) => (
                   <tr key={i.intent}>
                     <td>
-                      <span className={staff.tag}>{i.intent}</span>
+                      <span className={ui.tag}>{i.intent}</span>
                     </td>
-                    <td className={staff.num}>{i.count}</td>
-                    <td className={staff.num}>{pct(stats.customerMessages ? i.count / stats.customerMessages : null)}</td>
-                    <td className={staff.num}>{pct(i.meanConfidence)}</td>
+                    <td className={ui.num}>{i.count}</td>
+                    <td className={ui.num}>{percent(stats.customerMessages ? i.count / stats.customerMessages : null, 1)}</td>
+                    <td className={ui.num}>{percent(i.meanConfidence, 1)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -101,5 +87,20 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
       )}
       <p className={styles.hint}>Since {new Date(stats.since).toUTCString()}, from logged messages.</p>
     </section>
+  );
+}
+
+/** One figure of the stats list: a share, with the counts it comes from. */
+function ShareStat({ label, share, count, of }: { label: string; share: number | null; count: number; of: number | string }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>
+        {percent(share, 1)}
+        <small>
+          {count} of {of}
+        </small>
+      </dd>
+    </div>
   );
 }

@@ -6,8 +6,8 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import type { ImportReport } from "@/lib/dataset/import";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../_components/api";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import styles from "../_components/ml.module.css";
 
 type Outcome = { ok: boolean; message: string | null; report: ImportReport | null };
@@ -40,11 +40,11 @@ export function ImportForm() {
   return (
     <>
       <form className={styles.form} onSubmit={submit}>
-        <label className={staff.field}>
+        <label className={ui.field}>
           File (.csv with text,label columns, or .jsonl)
           <input name="file" type="file" accept=".csv,.jsonl,.ndjson,text/csv,application/x-ndjson" required />
         </label>
-        <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy}>
+        <button type="submit" className={`${ui.btn} ${ui.btnPrimary}`} disabled={busy}>
           {busy ? "Importing…" : "Import"}
         </button>
       </form>

@@ -2,7 +2,7 @@
 import type { Metadata } from "next";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { datasetSummary } from "@/lib/db/ml-console";
-import staff from "@/app/staff/_components/inbox.module.css";
+import ui from "@/app/_console/console.module.css";
 import { DatasetChart } from "../_components/charts";
 import { MlPage } from "../_components/ml-page";
 import styles from "../_components/ml.module.css";
@@ -20,12 +20,12 @@ export default async function MlDataPage() {
       identity={identity}
       title="Training data"
       aside={
-        <a href="/api/ml/data/snapshot" download className={staff.btn} data-testid="snapshot-link">
+        <a href="/api/ml/data/snapshot" download className={ui.btn} data-testid="snapshot-link">
           Download snapshot (JSONL)
         </a>
       }
     >
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="import-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="import-heading">
         <h2 id="import-heading">Import examples</h2>
         <ImportForm />
         <p className={styles.hint}>
@@ -33,29 +33,29 @@ export default async function MlDataPage() {
         </p>
       </section>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="warnings-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="warnings-heading">
         <h2 id="warnings-heading">Warnings ({summary.warnings.length})</h2>
         {summary.warnings.length === 0 ? (
-          <p className={staff.muted}>None.</p>
+          <p className={ui.muted}>None.</p>
         ) : (
           <ul className={styles.warnings} data-testid="dataset-warnings">
             {summary.warnings.map((w, i) => (
               <li key={i}>
-                <span className={styles.code}>{w.code}</span> {w.intent && <span className={staff.tag}>{w.intent}</span>} {w.message}
+                <span className={styles.code}>{w.code}</span> {w.intent && <span className={ui.tag}>{w.intent}</span>} {w.message}
               </li>
             ))}
           </ul>
         )}
       </section>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="intents-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="intents-heading">
         <h2 id="intents-heading">
           Examples per intent: {summary.totals.total} ({summary.totals.seed} seed, {summary.totals.import} imported, {summary.totals.staff} staff-labelled)
         </h2>
         <div className={styles.grid2}>
           <DatasetChart intents={summary.intents} />
-          <div className={staff.tableWrap}>
-            <table className={`${staff.table} ${styles.rows}`} data-testid="dataset-table">
+          <div className={ui.tableWrap}>
+            <table className={`${ui.table} ${styles.rows}`} data-testid="dataset-table">
               <thead>
                 <tr>
                   <th>Intent</th>
@@ -69,12 +69,12 @@ export default async function MlDataPage() {
                 {summary.intents.map((i) => (
                   <tr key={i.intent} data-testid={`intent-row-${i.intent}`}>
                     <td>
-                      <span className={staff.tag}>{i.intent}</span> {warned.has(i.intent) && <span className={staff.flag}>⚠ see warnings</span>}
+                      <span className={ui.tag}>{i.intent}</span> {warned.has(i.intent) && <span className={ui.flag}>⚠ see warnings</span>}
                     </td>
-                    <td className={staff.num}>{i.seed}</td>
-                    <td className={staff.num}>{i.import}</td>
-                    <td className={staff.num}>{i.staff}</td>
-                    <td className={staff.num}>{i.total}</td>
+                    <td className={ui.num}>{i.seed}</td>
+                    <td className={ui.num}>{i.import}</td>
+                    <td className={ui.num}>{i.staff}</td>
+                    <td className={ui.num}>{i.total}</td>
                   </tr>
                 ))}
               </tbody>

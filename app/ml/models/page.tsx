@@ -3,11 +3,11 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { auditLog, listModels } from "@/lib/db/ml-console";
-import { Ago } from "@/app/staff/_components/inbox-time";
-import staff from "@/app/staff/_components/inbox.module.css";
+import { Ago } from "@/app/_console/time";
+import ui from "@/app/_console/console.module.css";
 import { MlPage } from "../_components/ml-page";
 import { RunsRefresh } from "../_components/ml-live";
-import { pct } from "../_components/format";
+import { percent } from "@/app/_console/format";
 import styles from "../_components/ml.module.css";
 import { RollbackForm } from "./rollback-form";
 
@@ -26,10 +26,10 @@ export default async function MlModelsPage() {
   const [models, audit] = await Promise.all([listModels(), auditLog()]);
   return (
     <MlPage identity={identity} title="Model versions" aside={<RunsRefresh />}>
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="versions-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="versions-heading">
         <h2 id="versions-heading">Versions</h2>
-        <div className={staff.tableWrap}>
-          <table className={`${staff.table} ${styles.rows}`} data-testid="models-table">
+        <div className={ui.tableWrap}>
+          <table className={`${ui.table} ${styles.rows}`} data-testid="models-table">
             <thead>
               <tr>
                 <th>Version</th>
@@ -46,15 +46,15 @@ export default async function MlModelsPage() {
               {models.map((m) => (
                 <tr key={m.version} data-testid={`model-row-${m.version}`}>
                   <td>
-                    <span className={staff.tag}>{m.version}</span>{" "}
-                    {m.production && <span className={`${staff.badge} ${styles.production}`}>production</span>}
+                    <span className={ui.tag}>{m.version}</span>{" "}
+                    {m.production && <span className={`${ui.badge} ${styles.production}`}>production</span>}
                   </td>
-                  <td>{m.status === "ready" ? "ready" : <span className={staff.errorText}>failed: {m.failureReason}</span>}</td>
-                  <td className={staff.nowrap}>
+                  <td>{m.status === "ready" ? "ready" : <span className={ui.errorText}>failed: {m.failureReason}</span>}</td>
+                  <td className={ui.nowrap}>
                     <Ago iso={m.createdAt} />
                   </td>
-                  <td className={staff.num}>{pct(m.accuracy)}</td>
-                  <td className={staff.num}>{pct(m.macroF1)}</td>
+                  <td className={ui.num}>{percent(m.accuracy, 1)}</td>
+                  <td className={ui.num}>{percent(m.macroF1, 1)}</td>
                   <td>{m.device ?? "–"}</td>
                   <td>
                     {m.trainingRunId ? (
@@ -79,19 +79,19 @@ export default async function MlModelsPage() {
         </div>
       </section>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="rollback-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="rollback-heading">
         <h2 id="rollback-heading">Roll back</h2>
         <RollbackForm />
         <p className={styles.hint}>Every server switches to the previous production version within seconds; chats in flight finish on the model they started with.</p>
       </section>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="audit-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="audit-heading">
         <h2 id="audit-heading">Audit log</h2>
         {audit.length === 0 ? (
-          <p className={staff.muted}>Nothing recorded yet.</p>
+          <p className={ui.muted}>Nothing recorded yet.</p>
         ) : (
-          <div className={staff.tableWrap}>
-            <table className={`${staff.table} ${styles.rows}`} data-testid="audit-table">
+          <div className={ui.tableWrap}>
+            <table className={`${ui.table} ${styles.rows}`} data-testid="audit-table">
               <thead>
                 <tr>
                   <th>When</th>
@@ -104,7 +104,7 @@ export default async function MlModelsPage() {
               <tbody>
                 {audit.map((a) => (
                   <tr key={a.id}>
-                    <td className={staff.nowrap}>
+                    <td className={ui.nowrap}>
                       <Ago iso={a.createdAt} />
                     </td>
                     <td>{a.actor}</td>
@@ -112,7 +112,7 @@ export default async function MlModelsPage() {
                       <span className={styles.code}>{a.action}</span>
                     </td>
                     <td>{a.subject}</td>
-                    <td className={staff.preview}>{detailsText(a.details)}</td>
+                    <td className={ui.preview}>{detailsText(a.details)}</td>
                   </tr>
                 ))}
               </tbody>

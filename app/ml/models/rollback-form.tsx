@@ -2,8 +2,8 @@
 /** Roll production back to the version deployed before the current one (recorded with the optional reason). */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../_components/api";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import styles from "../_components/ml.module.css";
 
 export function RollbackForm() {
@@ -27,11 +27,11 @@ export function RollbackForm() {
 
   return (
     <form className={styles.form} onSubmit={submit} aria-label="Roll back">
-      <label className={staff.field}>
+      <label className={ui.field}>
         Reason (optional, recorded)
         <input name="reason" maxLength={500} size={40} />
       </label>
-      <button type="submit" className={staff.btn} disabled={busy}>
+      <button type="submit" className={ui.btn} disabled={busy}>
         {busy ? "Rolling back…" : "Roll back"}
       </button>
       {result && (

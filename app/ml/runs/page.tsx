@@ -2,7 +2,7 @@
 import type { Metadata } from "next";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listRuns } from "@/lib/db/ml-console";
-import staff from "@/app/staff/_components/inbox.module.css";
+import ui from "@/app/_console/console.module.css";
 import { MlPage } from "../_components/ml-page";
 import { RunsRefresh } from "../_components/ml-live";
 import { RunsTable } from "../_components/runs-table";
@@ -17,7 +17,7 @@ export default async function MlRunsPage() {
   const runs = await listRuns();
   return (
     <MlPage identity={identity} title="Training runs" aside={<RunsRefresh />}>
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="start-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="start-heading">
         <h2 id="start-heading">Start a run</h2>
         <StartRunForm />
         <p className={styles.hint}>
@@ -25,7 +25,7 @@ export default async function MlRunsPage() {
           result as a candidate. Production is not touched until you promote it.
         </p>
       </section>
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="list-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="list-heading">
         <h2 id="list-heading">Runs</h2>
         <RunsTable runs={runs} />
       </section>

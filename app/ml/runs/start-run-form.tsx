@@ -2,18 +2,22 @@
 /** Start a fine-tuning run on a snapshot of the current data; the page of the new run opens. */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/ml-protocol";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../_components/api";
+import { DEVICES, type RunView, type StartRunRequest, type TrainParams } from "@/lib/protocol/ml";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import styles from "../_components/ml.module.css";
 
-/** training/train.py's defaults, shown so nobody has to guess what an untouched field means. */
-const PARAMS: { name: keyof TrainParams; label: string; defaultValue: number; step: string; min: number }[] = [
-  { name: "epochs", label: "Epochs", defaultValue: 5, step: "1", min: 1 },
-  { name: "batchSize", label: "Batch size", defaultValue: 32, step: "1", min: 1 },
-  { name: "lr", label: "Learning rate", defaultValue: 8e-5, step: "any", min: 0 },
-  { name: "maxLen", label: "Max length (tokens)", defaultValue: 64, step: "1", min: 8 },
-  { name: "seed", label: "Seed", defaultValue: 1337, step: "1", min: 0 },
+/**
+ * The settings a run may set. A field left empty is left out of the request, so the trainer's own default
+ * applies (training/train.py's argparse defaults are the one place they are written); the run's
+ * config.json records the values used. The API validates whatever is sent (trainParamsSchema).
+ */
+const PARAMS: { name: keyof TrainParams; label: string; step: string; min: number }[] = [
+  { name: "epochs", label: "Epochs", step: "1", min: 1 },
+  { name: "batchSize", label: "Batch size", step: "1", min: 1 },
+  { name: "lr", label: "Learning rate", step: "any", min: 0 },
+  { name: "maxLen", label: "Max length (tokens)", step: "1", min: 8 },
+  { name: "seed", label: "Seed", step: "1", min: 0 },
 ];
 
 export function StartRunForm() {
@@ -43,7 +47,7 @@ export function StartRunForm() {
 
   return (
     <form className={styles.form} onSubmit={submit} aria-label="Start a run">
-      <label className={staff.field}>
+      <label className={ui.field}>
         Device
         <select name="device" defaultValue="auto">
           {DEVICES.map((d) => (
@@ -54,12 +58,12 @@ export function StartRunForm() {
         </select>
       </label>
       {PARAMS.map((p) => (
-        <label key={p.name} className={staff.field}>
+        <label key={p.name} className={ui.field}>
           {p.label}
-          <input name={p.name} type="number" defaultValue={p.defaultValue} step={p.step} min={p.min} required />
+          <input name={p.name} type="number" step={p.step} min={p.min} placeholder="trainer default" />
         </label>
       ))}
-      <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy}>
+      <button type="submit" className={`${ui.btn} ${ui.btnPrimary}`} disabled={busy}>
         {busy ? "Starting…" : "Start run"}
       </button>
       {error && (

@@ -3,12 +3,15 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import type { ConversationSummary } from "@/lib/staff-types";
-import { confidenceLevel, duration, percent, shortId } from "./inbox-format";
-import { LiveIndicator, useInboxLive } from "./inbox-live";
-import { Ago, Elapsed, useNow } from "./inbox-time";
-import { ConfidenceBar } from "./message-review";
-import styles from "./inbox.module.css";
+import type { ConversationSummary } from "@/lib/protocol/staff";
+import { duration, shortId } from "@/app/_console/format";
+import { LiveIndicator } from "@/app/_console/live-socket";
+import { useInboxLive } from "./inbox-live";
+import { Ago, Elapsed, useNow } from "@/app/_console/time";
+import { IntentCells } from "./intent-cells";
+import { ErrorAlert } from "@/app/_console/error-alert";
+import { TableCard } from "@/app/_console/table-card";
+import styles from "@/app/_console/console.module.css";
 
 /** Waits longer than this show in red. */
 const LONG_WAIT_MS = 5 * 60_000;
@@ -52,65 +55,52 @@ export function InboxQueue({ initial }: { initial: ConversationSummary[] }) {
           <div className={styles.muted}>longest wait</div>
         </div>
       </div>
-      {error && (
-        <p className={styles.errorText} role="alert">
-          {error}
-        </p>
-      )}
-      <div className={`${styles.card} ${styles.tableWrap}`}>
-        <table className={styles.table} aria-label="Waiting conversations">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Waiting for</th>
-              <th>Last message</th>
-              <th>Top intent</th>
-              <th>Lowest confidence</th>
-              <th>Last activity</th>
+      <ErrorAlert error={error} />
+      <TableCard label="Waiting conversations" empty={items.length > 0 ? null : "Nobody is waiting."}>
+        <thead>
+          <tr>
+            <th>#</th>
+            <th>Waiting for</th>
+            <th>Last message</th>
+            <th>Top intent</th>
+            <th>Lowest confidence</th>
+            <th>Last activity</th>
+          </tr>
+        </thead>
+        <tbody>
+          {items.map((c, i) => (
+            <tr
+              key={c.id}
+              onClick={(e) => {
+                if ((e.target as HTMLElement).closest("a")) return;
+                router.push(`/staff/conversations/${c.id}`);
+              }}
+              data-conversation-id={c.id}
+            >
+              <td className={`${styles.num} ${styles.muted}`}>{i + 1}</td>
+              <td className={styles.nowrap}>
+                {c.waitingSince ? (
+                  <Elapsed iso={c.waitingSince} className={`${styles.wait} ${now - Date.parse(c.waitingSince) > LONG_WAIT_MS ? styles.waitLong : ""}`} />
+                ) : (
+                  "–"
+                )}
+              </td>
+              <td>
+                <Link href={`/staff/conversations/${c.id}`} className={styles.rowLink}>
+                  <div className={styles.preview}>{c.lastMessagePreview || <span className={styles.muted}>(no messages yet)</span>}</div>
+                  <div className={styles.muted} style={{ fontSize: 12 }}>
+                    #{shortId(c.id)}
+                  </div>
+                </Link>
+              </td>
+              <IntentCells conversation={c} />
+              <td className={`${styles.nowrap} ${styles.muted}`}>
+                <Ago iso={c.lastMessageAt} />
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {items.map((c, i) => (
-              <tr
-                key={c.id}
-                onClick={(e) => {
-                  if ((e.target as HTMLElement).closest("a")) return;
-                  router.push(`/staff/conversations/${c.id}`);
-                }}
-                data-conversation-id={c.id}
-              >
-                <td className={`${styles.num} ${styles.muted}`}>{i + 1}</td>
-                <td className={styles.nowrap}>
-                  {c.waitingSince ? (
-                    <Elapsed iso={c.waitingSince} className={`${styles.wait} ${now - Date.parse(c.waitingSince) > LONG_WAIT_MS ? styles.waitLong : ""}`} />
-                  ) : (
-                    "–"
-                  )}
-                </td>
-                <td>
-                  <Link href={`/staff/conversations/${c.id}`} className={styles.rowLink}>
-                    <div className={styles.preview}>{c.lastMessagePreview || <span className={styles.muted}>(no messages yet)</span>}</div>
-                    <div className={styles.muted} style={{ fontSize: 12 }}>
-                      #{shortId(c.id)}
-                    </div>
-                  </Link>
-                </td>
-                <td>{c.lastIntent ? <span className={styles.tag}>{c.lastIntent}</span> : <span className={styles.muted}>–</span>}</td>
-                <td>
-                  <span className={styles.confCell}>
-                    <ConfidenceBar p={c.minIntentProbability} />
-                    <span className={`${styles.num} ${styles[`text_${confidenceLevel(c.minIntentProbability)}`]}`}>{percent(c.minIntentProbability)}</span>
-                  </span>
-                </td>
-                <td className={`${styles.nowrap} ${styles.muted}`}>
-                  <Ago iso={c.lastMessageAt} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {items.length === 0 && <div className={styles.empty}>Nobody is waiting.</div>}
-      </div>
+          ))}
+        </tbody>
+      </TableCard>
     </>
   );
 }

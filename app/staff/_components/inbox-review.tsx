@@ -7,11 +7,12 @@
  */
 import Link from "next/link";
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Page, ReviewItem, StaffMessage } from "@/lib/staff-types";
-import { shortId } from "./inbox-format";
-import { Ago } from "./inbox-time";
-import { IntentLabelControl } from "./message-review";
-import styles from "./inbox.module.css";
+import type { Page, ReviewItem, StaffMessage } from "@/lib/protocol/staff";
+import { shortId } from "@/app/_console/format";
+import { Ago } from "@/app/_console/time";
+import { IntentLabelControl } from "./intent-label-control";
+import { ErrorAlert } from "@/app/_console/error-alert";
+import styles from "@/app/_console/console.module.css";
 
 export function InboxReview({ initial, labels, backlog: initialBacklog }: { initial: Page<ReviewItem>; labels: string[]; backlog: number }) {
   const [items, setItems] = useState(initial.items);
@@ -102,11 +103,7 @@ export function InboxReview({ initial, labels, backlog: initialBacklog }: { init
         <h1>Review intents</h1>
         <span className={styles.headerNote}>Least confident first — smallest gap between the top two intents</span>
       </div>
-      {error && (
-        <p className={styles.errorText} role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
       <div className={styles.reviewLayout}>
         <div>
           <ol className={styles.reviewList} aria-label="Messages to review">

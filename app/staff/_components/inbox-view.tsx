@@ -7,13 +7,19 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useRef, useState, type FormEvent, type ReactNode } from "react";
-import type { ConversationSummary, Page } from "@/lib/staff-types";
-import { STATUS_LABELS } from "@/lib/staff-types";
-import { confidenceLevel, EMPTY_FORM, percent, shortId, type InboxFormValues } from "./inbox-format";
-import { LiveIndicator, useInboxLive } from "./inbox-live";
-import { Ago, Elapsed } from "./inbox-time";
-import { ConfidenceBar } from "./message-review";
-import styles from "./inbox.module.css";
+import type { ConversationSummary, Page } from "@/lib/protocol/staff";
+import { STATUS_LABELS } from "@/lib/protocol/staff";
+import { Stars } from "./stars";
+import { StatusBadge } from "./status-badge";
+import { shortId } from "@/app/_console/format";
+import { EMPTY_FORM, type InboxFormValues } from "./inbox-form";
+import { LiveIndicator } from "@/app/_console/live-socket";
+import { useInboxLive } from "./inbox-live";
+import { Ago, Elapsed } from "@/app/_console/time";
+import { IntentCells } from "./intent-cells";
+import { ErrorAlert } from "@/app/_console/error-alert";
+import { TableCard } from "@/app/_console/table-card";
+import styles from "@/app/_console/console.module.css";
 
 export type InboxRow = ConversationSummary & { snippet?: string | null };
 
@@ -53,20 +59,6 @@ function Highlighted({ text }: { text: string }) {
     }
   }
   return <>{parts}</>;
-}
-
-export function StatusBadge({ status }: { status: ConversationSummary["status"] }) {
-  return <span className={`${styles.badge} ${styles[`status_${status}`]}`}>{STATUS_LABELS[status]}</span>;
-}
-
-export function Stars({ rating }: { rating: number | null }) {
-  if (rating == null) return <span className={styles.muted}>–</span>;
-  return (
-    <span className={styles.stars} title={`Rated ${rating} of 5`} aria-label={`Rated ${rating} of 5`}>
-      {"★".repeat(rating)}
-      <span style={{ color: "#d8dce3" }}>{"★".repeat(Math.max(0, 5 - rating))}</span>
-    </span>
-  );
 }
 
 export function InboxView({
@@ -263,80 +255,67 @@ export function InboxView({
         </label>
       </form>
 
-      {error && (
-        <p className={styles.errorText} role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorAlert error={error} />
 
-      <div className={`${styles.card} ${styles.tableWrap}`}>
-        <table className={styles.table} aria-label="Conversations">
-          <thead>
-            <tr>
-              <th>Status</th>
-              <th>Last message</th>
-              <th>Top intent</th>
-              <th>Lowest confidence</th>
-              <th>Waiting</th>
-              <th>Last activity</th>
-              <th>Rating</th>
-            </tr>
-          </thead>
-          <tbody>
-            {page.items.map((c) => (
-              <tr
-                key={c.id}
-                className={flash.has(c.id) ? styles.rowFlash : undefined}
-                onClick={(e) => {
-                  if ((e.target as HTMLElement).closest("a")) return;
-                  router.push(`/staff/conversations/${c.id}`);
-                }}
-                data-conversation-id={c.id}
-              >
-                <td>
-                  <StatusBadge status={c.status} />
-                </td>
-                <td>
-                  <Link href={`/staff/conversations/${c.id}`} className={styles.rowLink}>
-                    <div className={styles.preview}>{c.lastMessagePreview || <span className={styles.muted}>(no messages yet)</span>}</div>
-                    {c.snippet && (
-                      <div className={`${styles.preview} ${styles.muted}`} style={{ fontSize: 12.5 }}>
-                        <Highlighted text={c.snippet} />
-                      </div>
-                    )}
-                    <div className={styles.muted} style={{ fontSize: 12 }}>
-                      #{shortId(c.id)}
-                      {c.assignedStaffName ? ` · ${c.assignedStaffName}` : ""}
-                      {c.hasCorrection && <span className={styles.flag}> · corrected</span>}
+      <TableCard label="Conversations" empty={page.items.length > 0 ? null : filtered ? "No conversation matches these filters." : "No conversations yet."}>
+        <thead>
+          <tr>
+            <th>Status</th>
+            <th>Last message</th>
+            <th>Top intent</th>
+            <th>Lowest confidence</th>
+            <th>Waiting</th>
+            <th>Last activity</th>
+            <th>Rating</th>
+          </tr>
+        </thead>
+        <tbody>
+          {page.items.map((c) => (
+            <tr
+              key={c.id}
+              className={flash.has(c.id) ? styles.rowFlash : undefined}
+              onClick={(e) => {
+                if ((e.target as HTMLElement).closest("a")) return;
+                router.push(`/staff/conversations/${c.id}`);
+              }}
+              data-conversation-id={c.id}
+            >
+              <td>
+                <StatusBadge status={c.status} />
+              </td>
+              <td>
+                <Link href={`/staff/conversations/${c.id}`} className={styles.rowLink}>
+                  <div className={styles.preview}>{c.lastMessagePreview || <span className={styles.muted}>(no messages yet)</span>}</div>
+                  {c.snippet && (
+                    <div className={`${styles.preview} ${styles.muted}`} style={{ fontSize: 12.5 }}>
+                      <Highlighted text={c.snippet} />
                     </div>
-                  </Link>
-                </td>
-                <td>{c.lastIntent ? <span className={styles.tag}>{c.lastIntent}</span> : <span className={styles.muted}>–</span>}</td>
-                <td>
-                  <span className={styles.confCell}>
-                    <ConfidenceBar p={c.minIntentProbability} />
-                    <span className={`${styles.num} ${styles[`text_${confidenceLevel(c.minIntentProbability)}`]}`}>{percent(c.minIntentProbability)}</span>
-                  </span>
-                </td>
-                <td className={styles.nowrap}>
-                  {c.status === "waiting_for_agent" && c.waitingSince ? (
-                    <Elapsed iso={c.waitingSince} className={styles.wait} />
-                  ) : (
-                    <span className={styles.muted}>–</span>
                   )}
-                </td>
-                <td className={`${styles.nowrap} ${styles.muted}`}>
-                  <Ago iso={c.lastMessageAt} />
-                </td>
-                <td>
-                  <Stars rating={c.rating} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {page.items.length === 0 && <div className={styles.empty}>{filtered ? "No conversation matches these filters." : "No conversations yet."}</div>}
-      </div>
+                  <div className={styles.muted} style={{ fontSize: 12 }}>
+                    #{shortId(c.id)}
+                    {c.assignedStaffName ? ` · ${c.assignedStaffName}` : ""}
+                    {c.hasCorrection && <span className={styles.flag}> · corrected</span>}
+                  </div>
+                </Link>
+              </td>
+              <IntentCells conversation={c} />
+              <td className={styles.nowrap}>
+                {c.status === "waiting_for_agent" && c.waitingSince ? (
+                  <Elapsed iso={c.waitingSince} className={styles.wait} />
+                ) : (
+                  <span className={styles.muted}>–</span>
+                )}
+              </td>
+              <td className={`${styles.nowrap} ${styles.muted}`}>
+                <Ago iso={c.lastMessageAt} />
+              </td>
+              <td>
+                <Stars rating={c.rating} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </TableCard>
 
       <nav className={styles.pager} aria-label="Pages">
         <span>

@@ -1,352 +1,51 @@
 "use client";
 /**
- * One conversation, live, in the staff console: the transcript as it happens (the bot's reply token
- * by token), the customer typing, and the agent's controls — take over, reply (with canned
- * responses), hand back to the bot, close — over the /staff socket.io namespace.
+ * One conversation, live, in the staff console: the transcript as it happens, the customer typing,
+ * and the agent's controls — take over, reply (with canned responses), hand back to the bot, close.
+ * The socket state lives in useStaffConversation; this is its view.
  *
  * Every text is rendered as plain React text: customers' messages are untrusted.
  */
-import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
-import { io, type Socket } from "socket.io-client";
-import {
-  ErrorCode,
-  MAX_MESSAGE_CHARS,
-  type ChatError,
-  type ChatMessage,
-  type ConversationStatus,
-  type ServerToStaffEvents,
-  type StaffConversationState,
-  type StaffStateAck,
-  type StaffToServerEvents,
-} from "@/lib/protocol";
-import { bareStaffMessage, STATUS_LABELS, type StaffMessage } from "@/lib/staff-types";
-import { Ago } from "./inbox-time";
-import { IntentLabelControl, ReplyFeedbackControl } from "./message-review";
-import styles from "./inbox.module.css";
-import { newClientMessageId } from "@/lib/client-message-id";
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { MAX_MESSAGE_CHARS } from "@/lib/protocol/chat";
+import { STATUS_LABELS } from "@/lib/protocol/staff";
+import { Ago } from "@/app/_console/time";
+import styles from "@/app/_console/console.module.css";
+import { IntentLabelControl } from "./intent-label-control";
+import { ReplyFeedbackControl } from "./reply-feedback-control";
+import { ReplyGrounding } from "./reply-grounding";
+import { useStaffConversation, type LiveMessage, type StaffConversationOptions } from "./use-staff-conversation";
 
-type StaffSocket = Socket<ServerToStaffEvents, StaffToServerEvents>;
-
-const STAFF_NAMESPACE = "/staff";
-const ACK_TIMEOUT_MS = 10_000;
-const TYPING_SEND_MS = 1500;
-const TYPING_SHOW_MS = 4000;
-
-export interface LiveConversationProps {
-  conversationId: string;
-  initialMessages: StaffMessage[];
-  initialStatus: ConversationStatus;
-  staff: { id: string; name: string; role: string };
+export interface LiveConversationProps extends StaffConversationOptions {
   labels: string[];
-  assignedStaffId: string | null;
 }
 
-interface CannedResponse {
-  id: string;
-  title: string;
-  body: string;
-}
-
-interface LiveMessage extends StaffMessage {
-  /** An agent message not yet acknowledged, or a bot reply still streaming. */
-  pending?: boolean;
-  /** The clientMessageId of an agent message sent from this tab. */
-  localId?: string;
-}
-
-const blank = (m: Parameters<typeof bareStaffMessage>[0]): LiveMessage => bareStaffMessage(m);
-
-const fromChat = (m: ChatMessage): LiveMessage => ({ ...blank(m), pending: m.replyStatus === "streaming" });
-
-/** Adds a message or updates the one with its id, keeping what is known about it (intent, metrics). */
-function upsert(list: LiveMessage[], m: Partial<LiveMessage> & { id: string }, create: () => LiveMessage): LiveMessage[] {
-  const i = list.findIndex((x) => x.id === m.id);
-  if (i === -1) return [...list, { ...create(), ...m }];
-  const next = list.slice();
-  next[i] = { ...list[i]!, ...m };
-  return next;
-}
-
-/**
- * The stored transcript wins (it has the classifier's verdicts and the reply metrics), except for a
- * reply still streaming here and for messages newer than the fetch.
- */
-function mergeStored(current: LiveMessage[], stored: StaffMessage[]): LiveMessage[] {
-  const byId = new Map(current.map((m) => [m.id, m]));
-  const next: LiveMessage[] = stored.map((s) => {
-    const live = byId.get(s.id);
-    if (live?.pending && s.replyStatus === "streaming") return { ...s, text: live.text.length > s.text.length ? live.text : s.text, pending: true };
-    return { ...s, pending: s.replyStatus === "streaming" && live?.pending !== false };
-  });
-  const known = new Set(stored.map((s) => s.id));
-  for (const m of current) if (!known.has(m.id)) next.push(m);
-  return next;
-}
-
-/** GET /api/staff/conversations/<id>: the stored transcript with its metadata (null when unavailable). */
-async function fetchStored(conversationId: string): Promise<{ messages: StaffMessage[]; state: Partial<StaffConversationState> } | null> {
-  try {
-    const res = await fetch(`/api/staff/conversations/${encodeURIComponent(conversationId)}`, { credentials: "same-origin", cache: "no-store" });
-    if (!res.ok) return null;
-    const json = (await res.json()) as Record<string, unknown>;
-    const detail = (json.conversation && typeof json.conversation === "object" ? json.conversation : json) as {
-      messages?: unknown;
-      rating?: number | null;
-      ratingComment?: string | null;
-    };
-    if (!Array.isArray(detail.messages)) return null;
-    return {
-      messages: detail.messages as StaffMessage[],
-      state: { rating: detail.rating ?? null, ratingComment: detail.ratingComment ?? null },
-    };
-  } catch {
-    return null;
-  }
-}
-
-/** GET /api/staff/canned-responses, tolerant of `[...]` or `{ items | cannedResponses: [...] }`. */
-async function fetchCanned(): Promise<CannedResponse[]> {
-  try {
-    const res = await fetch("/api/staff/canned-responses", { credentials: "same-origin", cache: "no-store" });
-    if (!res.ok) return [];
-    const json = (await res.json()) as unknown;
-    const list = Array.isArray(json)
-      ? json
-      : ((json as { items?: unknown; cannedResponses?: unknown; responses?: unknown }).items ??
-        (json as { cannedResponses?: unknown }).cannedResponses ??
-        (json as { responses?: unknown }).responses);
-    if (!Array.isArray(list)) return [];
-    return list.filter(
-      (c): c is CannedResponse => !!c && typeof c.id === "string" && typeof c.title === "string" && typeof c.body === "string",
-    );
-  } catch {
-    return [];
-  }
-}
-
-export function LiveConversation({ conversationId, initialMessages, initialStatus, staff, labels, assignedStaffId }: LiveConversationProps) {
-  const socketRef = useRef<StaffSocket | null>(null);
-  const [messages, setMessages] = useState<LiveMessage[]>(() => initialMessages.map((m) => ({ ...m, pending: m.replyStatus === "streaming" })));
-  const [state, setState] = useState<StaffConversationState>({
-    conversationId,
-    status: initialStatus,
-    assignedStaff: assignedStaffId ? { id: assignedStaffId, name: assignedStaffId === staff.id ? staff.name : "another agent" } : null,
-    rating: null,
-    ratingComment: null,
-  });
-  const [connected, setConnected] = useState(false);
-  const [sessionEnded, setSessionEnded] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [customerTyping, setCustomerTyping] = useState(false);
-  const customerTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+export function LiveConversation({ labels, ...options }: LiveConversationProps) {
+  const { staff } = options;
+  const { messages, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing } = useStaffConversation(options);
   const [draft, setDraft] = useState("");
-  const [canned, setCanned] = useState<CannedResponse[] | null>(null);
   const composerRef = useRef<HTMLTextAreaElement>(null);
-  const lastTypingSent = useRef(0);
   const listRef = useRef<HTMLOListElement>(null);
-  const refreshTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-
-  const mine = state.status === "agent" && state.assignedStaff?.id === staff.id;
   const isAdmin = staff.role === "admin";
-
-  /** Fetches the stored transcript (classifier verdicts, reply metrics) and merges it in, soon. */
-  const refresh = useCallback(
-    (delayMs = 0) => {
-      clearTimeout(refreshTimer.current);
-      refreshTimer.current = setTimeout(() => {
-        void fetchStored(conversationId).then((stored) => {
-          if (!stored) return;
-          setMessages((current) => mergeStored(current, stored.messages));
-          setState((s) => ({ ...s, rating: s.rating ?? stored.state.rating ?? null, ratingComment: s.ratingComment ?? stored.state.ratingComment ?? null }));
-        });
-      }, delayMs);
-    },
-    [conversationId],
-  );
-
-  useEffect(() => {
-    const socket: StaffSocket = io(STAFF_NAMESPACE, { withCredentials: true });
-    socketRef.current = socket;
-    const ours = (id: string) => id === conversationId;
-    const endSession = (e: ChatError) => {
-      setSessionEnded(
-        e.code === ErrorCode.forbidden ? "Your role may not use the live chat." : "Your session has ended. Log in again to continue.",
-      );
-      socket.disconnect();
-    };
-
-    socket.on("connect", () => {
-      setConnected(true);
-      socket.timeout(ACK_TIMEOUT_MS).emit("staff:watch", { conversationId }, (err, r) => {
-        if (err) return setError("Could not reach the server; retrying…");
-        if (!r.ok) return setError(r.error.message);
-        const { ok: _ok, ...next } = r;
-        setState(next);
-        setError(null);
-        refresh(); // catch up on whatever happened while this page was loading or disconnected
-      });
-    });
-    socket.on("disconnect", () => setConnected(false));
-    socket.on("connect_error", (err) => {
-      const data = (err as Error & { data?: ChatError }).data;
-      if (data?.code === ErrorCode.unauthenticated || data?.code === ErrorCode.forbidden) endSession(data);
-    });
-    socket.on("chat:error", (e) => {
-      if (e.code === ErrorCode.unauthenticated || e.code === ErrorCode.forbidden) return endSession(e);
-      if (e.conversationId && !ours(e.conversationId)) return;
-      if (e.messageId) setMessages((l) => l.map((m) => (m.id === e.messageId ? { ...m, pending: false, replyStatus: "failed" } : m)));
-      else setError(e.message);
-    });
-
-    socket.on("chat:message", (m) => {
-      if (!ours(m.conversationId)) return;
-      setMessages((l) => {
-        const existing = l.find((x) => x.id === m.id);
-        if (existing) return l.map((x) => (x.id === m.id ? { ...x, text: m.text, replyStatus: m.replyStatus, pending: false } : x));
-        return [...l, fromChat(m)];
-      });
-      if (m.role === "customer") {
-        clearTimeout(customerTypingTimer.current);
-        setCustomerTyping(false);
-        refresh(1500); // its intent arrives once the classifier has run
-      }
-    });
-    socket.on("chat:typing", ({ conversationId: id, messageId }) => {
-      if (!ours(id)) return;
-      setMessages((l) => {
-        const existing = l.find((x) => x.id === messageId);
-        if (existing && !existing.pending) return l;
-        return upsert(l, { id: messageId, pending: true, replyStatus: "streaming" }, () =>
-          blank({ id: messageId, conversationId: id, role: "bot", text: "", createdAt: new Date().toISOString(), replyStatus: "streaming" }),
-        );
-      });
-    });
-    socket.on("chat:token", ({ conversationId: id, messageId, text }) => {
-      if (!ours(id)) return;
-      setMessages((l) => {
-        const existing = l.find((x) => x.id === messageId);
-        if (existing && !existing.pending) return l;
-        return upsert(l, { id: messageId, text: (existing?.text ?? "") + text, pending: true, replyStatus: "streaming" }, () =>
-          blank({ id: messageId, conversationId: id, role: "bot", text: "", createdAt: new Date().toISOString(), replyStatus: "streaming" }),
-        );
-      });
-    });
-    socket.on("chat:done", ({ conversationId: id, messageId, text, stopped }) => {
-      if (!ours(id)) return;
-      setMessages((l) =>
-        upsert(l, { id: messageId, text, pending: false, replyStatus: stopped ? "stopped" : "complete" }, () =>
-          blank({ id: messageId, conversationId: id, role: "bot", text, createdAt: new Date().toISOString(), replyStatus: "complete" }),
-        ),
-      );
-      refresh(300); // the reply's metrics (time to first token, speed)
-    });
-    socket.on("chat:status", ({ conversationId: id, status }) => {
-      if (ours(id)) setState((s) => ({ ...s, status, assignedStaff: status === "agent" ? s.assignedStaff : status === "bot" ? null : s.assignedStaff }));
-    });
-    socket.on("staff:conversation", (next) => {
-      if (ours(next.conversationId)) setState(next);
-    });
-    socket.on("chat:rated", ({ conversationId: id, rating, comment }) => {
-      if (ours(id)) setState((s) => ({ ...s, rating, ratingComment: comment }));
-    });
-    socket.on("chat:customer-typing", ({ conversationId: id }) => {
-      if (!ours(id)) return;
-      setCustomerTyping(true);
-      clearTimeout(customerTypingTimer.current);
-      customerTypingTimer.current = setTimeout(() => setCustomerTyping(false), TYPING_SHOW_MS);
-    });
-
-    return () => {
-      clearTimeout(customerTypingTimer.current);
-      clearTimeout(refreshTimer.current);
-      socket.disconnect();
-      socketRef.current = null;
-    };
-  }, [conversationId, refresh]);
-
-  // Canned responses load once the composer is first shown.
-  useEffect(() => {
-    if (mine && canned === null) void fetchCanned().then(setCanned);
-  }, [mine, canned]);
 
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
   }, [messages, customerTyping]);
 
-  /** Sends a staff event and resolves to its acknowledgement (or a network error). */
-  function request(event: "staff:takeover" | "staff:handback" | "staff:close") {
-    const socket = socketRef.current;
-    if (!socket || busy) return;
-    setBusy(true);
-    setError(null);
-    const done = (err: Error | null, r: StaffStateAck) => {
-      setBusy(false);
-      if (err) return setError("The server did not answer; please try again.");
-      if (!r.ok) {
-        if (r.error.code === ErrorCode.unauthenticated || r.error.code === ErrorCode.forbidden) {
-          setSessionEnded("Your session has ended. Log in again to continue.");
-        }
-        return setError(r.error.message);
-      }
-      const { ok: _ok, ...next } = r;
-      setState(next);
-      if (event === "staff:takeover") requestAnimationFrame(() => composerRef.current?.focus());
-    };
-    const timed = socket.timeout(ACK_TIMEOUT_MS);
-    if (event === "staff:takeover") timed.emit("staff:takeover", { conversationId }, done);
-    else if (event === "staff:handback") timed.emit("staff:handback", { conversationId }, done);
-    else timed.emit("staff:close", { conversationId }, done);
-  }
-
-  function send(e?: FormEvent) {
+  function submit(e?: FormEvent) {
     e?.preventDefault();
-    const socket = socketRef.current;
-    const text = draft.trim();
-    if (!socket || !text || !mine) return;
-    const clientMessageId = newClientMessageId();
-    setDraft("");
-    setError(null);
-    const local: LiveMessage = {
-      ...blank({ id: clientMessageId, conversationId, role: "agent", text, createdAt: new Date().toISOString(), replyStatus: null }),
-      authorName: staff.name,
-      pending: true,
-      localId: clientMessageId,
-    };
-    setMessages((l) => [...l, local]);
-    const attempt = (n: number) =>
-      socket.timeout(ACK_TIMEOUT_MS).emit("staff:send", { conversationId, clientMessageId, text }, (err, r) => {
-        // Resending with the same clientMessageId is safe: the server stores the message once.
-        if (err && n < 3) return attempt(n + 1);
-        const failure = err ? "The message could not be sent; please try again." : r.ok ? null : r.error.message;
-        if (failure !== null || !r.ok) {
-          // A message that did not go out goes back into an empty composer, not lost.
-          setMessages((l) => l.filter((m) => m.localId !== clientMessageId));
-          setDraft((d) => (d === "" ? text : d));
-          setError(failure);
-          return;
-        }
-        setMessages((l) => {
-          const arrived = l.some((m) => m.id === r.messageId);
-          if (arrived) return l.filter((m) => m.localId !== clientMessageId).map((m) => (m.id === r.messageId ? { ...m, authorName: staff.name } : m));
-          return l.map((m) => (m.localId === clientMessageId ? { ...m, id: r.messageId, pending: false, localId: undefined } : m));
-        });
-      });
-    attempt(0);
+    // A message that did not go out comes back into an empty composer.
+    if (send(draft.trim(), (text) => setDraft((d) => (d === "" ? text : d)))) setDraft("");
   }
 
   function onDraftChange(value: string) {
     setDraft(value);
-    const now = Date.now();
-    if (value.trim() !== "" && mine && now - lastTypingSent.current >= TYPING_SEND_MS) {
-      lastTypingSent.current = now;
-      socketRef.current?.emit("staff:typing", { conversationId });
-    }
+    if (value.trim() !== "") typing();
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) send(e);
+    if (e.key === "Enter" && !e.shiftKey && !e.nativeEvent.isComposing) submit(e);
   }
 
   /** Puts a canned response's body at the cursor (replacing a selection). */
@@ -414,6 +113,7 @@ export function LiveConversation({ conversationId, initialMessages, initialStatu
             {m.role === "customer" && (
               <IntentLabelControl key={`${m.id}:${m.intent ?? ""}`} message={m} labels={labels} compact />
             )}
+            {m.role === "bot" && !m.pending && <ReplyGrounding message={m} />}
             {m.role === "bot" && !m.pending && <ReplyFeedbackControl message={m} />}
           </li>
         ))}
@@ -449,7 +149,7 @@ export function LiveConversation({ conversationId, initialMessages, initialStatu
       )}
 
       {mine && (
-        <form className="live-composer" onSubmit={send}>
+        <form className="live-composer" onSubmit={submit}>
           <div className="live-composer-tools">
             <label className="live-canned">
               <span>Canned response</span>
@@ -489,7 +189,7 @@ export function LiveConversation({ conversationId, initialMessages, initialStatu
 
       <div className="live-actions">
         {canTakeOver && (
-          <button type="button" className={`${styles.btn} ${styles.btnPrimary}`} disabled={busy || !connected} onClick={() => request("staff:takeover")}>
+          <button type="button" className={`${styles.btn} ${styles.btnPrimary}`} disabled={busy || !connected} onClick={() => request("staff:takeover", () => requestAnimationFrame(() => composerRef.current?.focus()))}>
             Take over
           </button>
         )}

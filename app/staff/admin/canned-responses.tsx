@@ -1,6 +1,8 @@
 "use client";
+/** The admin page's canned responses: the list, editing in place, deleting and adding. */
 import { useState, type FormEvent } from "react";
-import { useApi } from "./use-api";
+import { useApi } from "@/app/_console/api";
+import { AddForm } from "./add-form";
 import styles from "./admin.module.css";
 
 interface Canned {
@@ -61,18 +63,9 @@ export function CannedResponses({ items }: { items: Canned[] }) {
           ),
         )}
       </ul>
-      <h3>Add a canned response</h3>
-      <form className={styles.form} onSubmit={(e) => save(e)}>
+      <AddForm heading="Add a canned response" busy={busy} error={error} onSubmit={(e) => save(e)}>
         {fields()}
-        <button type="submit" disabled={busy}>
-          Add
-        </button>
-      </form>
-      {error && (
-        <p className={styles.error} role="alert">
-          {error}
-        </p>
-      )}
+      </AddForm>
     </section>
   );
 }

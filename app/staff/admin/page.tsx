@@ -1,4 +1,5 @@
-import { StaffNav } from "../_components/staff-nav";
+/** /staff/admin: staff accounts and canned responses, for admins. */
+import { StaffNav } from "@/app/_console/staff-nav";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listCannedResponses, listStaffUsers } from "@/lib/db/staff";
 import { CannedResponses } from "./canned-responses";

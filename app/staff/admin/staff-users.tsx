@@ -1,7 +1,9 @@
 "use client";
+/** The admin page's staff accounts: roles, enabling and disabling, password resets and adding. */
 import type { FormEvent } from "react";
 import { STAFF_ROLES, type StaffRole } from "@/lib/auth/roles";
-import { useApi } from "./use-api";
+import { useApi } from "@/app/_console/api";
+import { AddForm } from "./add-form";
 import styles from "./admin.module.css";
 
 interface StaffRow {
@@ -77,8 +79,7 @@ export function StaffUsers({ users, selfId }: { users: StaffRow[]; selfId: strin
         </tbody>
       </table>
 
-      <h3>Add a staff member</h3>
-      <form className={styles.form} onSubmit={add}>
+      <AddForm heading="Add a staff member" busy={busy} error={error} onSubmit={add}>
         <input name="name" placeholder="Name" aria-label="Name" required />
         <input name="email" type="email" placeholder="Email" aria-label="Email" required />
         <select name="role" aria-label="Role" defaultValue="agent">
@@ -87,15 +88,7 @@ export function StaffUsers({ users, selfId }: { users: StaffRow[]; selfId: strin
           ))}
         </select>
         <input name="password" type="password" placeholder="Password (10+ characters)" aria-label="Password" autoComplete="new-password" minLength={10} required />
-        <button type="submit" disabled={busy}>
-          Add
-        </button>
-      </form>
-      {error && (
-        <p className={styles.error} role="alert">
-          {error}
-        </p>
-      )}
+      </AddForm>
     </section>
   );
 }

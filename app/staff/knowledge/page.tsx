@@ -3,8 +3,8 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listArticles } from "@/lib/knowledge/editor";
-import { StaffNav } from "../_components/staff-nav";
-import { Ago } from "../_components/inbox-time";
+import { StaffNav } from "@/app/_console/staff-nav";
+import { Ago } from "@/app/_console/time";
 import styles from "./knowledge.module.css";
 
 export const dynamic = "force-dynamic";

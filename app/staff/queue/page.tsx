@@ -3,8 +3,8 @@ import type { Metadata } from "next";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { waitingQueue } from "@/lib/db/inbox";
 import { InboxQueue } from "../_components/inbox-queue";
-import { StaffNav } from "../_components/staff-nav";
-import styles from "../_components/inbox.module.css";
+import { StaffNav } from "@/app/_console/staff-nav";
+import styles from "@/app/_console/console.module.css";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Queue · Loopdesk" };

@@ -1,6 +1,6 @@
 /** GET /api/ml/production?window=day|week: intent distribution, confidence, handoffs, bad replies. */
 import { z } from "zod";
-import { ApiError } from "@/lib/auth/http";
+import { ApiError } from "@/lib/http";
 import { productionStats } from "@/lib/db/ml-console";
 import { json, mlRoute } from "../_shared";
 

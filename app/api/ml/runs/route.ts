@@ -1,6 +1,6 @@
 /** GET /api/ml/runs: recent training runs. POST: queue a run on a snapshot of the current data. */
 import { listRuns, getRun } from "@/lib/db/ml-console";
-import { startRunSchema } from "@/lib/ml-protocol";
+import { startRunSchema } from "@/lib/protocol/ml";
 import { enqueueRun } from "@/lib/training/queue";
 import { json, mlRoute, readJson } from "../_shared";
 

@@ -1,4 +1,4 @@
-import { json, route } from "@/lib/auth/http";
+import { json, route } from "@/lib/http";
 import { listCannedResponses } from "@/lib/db/staff";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 

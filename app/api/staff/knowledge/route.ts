@@ -1,5 +1,5 @@
 /** The knowledge base for editors and admins: list every article (retired ones marked), create one. */
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { articleForEditor, createArticle, listArticles, newArticleSchema } from "@/lib/knowledge/editor";
 

@@ -5,11 +5,13 @@
  */
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { intentLabels, reviewBacklog, reviewQueue } from "@/lib/db/inbox";
-import { inboxRoute, json, pageQuerySchema, parseQuery } from "../conversations/_shared";
+import { json, route } from "@/lib/http";
+import { pageQuerySchema } from "@/lib/protocol/staff";
+import { parseQuery } from "../conversations/_shared";
 
 export const dynamic = "force-dynamic";
 
-export const GET = inboxRoute(async (request: Request) => {
+export const GET = route(async (request: Request) => {
   const staff = await requireStaff(request, AREA_ROLES.support);
   if (staff instanceof Response) return staff;
   const { cursor, limit } = parseQuery(pageQuerySchema, request.url);

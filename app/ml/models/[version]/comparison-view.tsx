@@ -6,11 +6,11 @@
  */
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import type { Comparison } from "@/lib/ml-protocol";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../../_components/api";
+import type { Comparison } from "@/lib/protocol/ml";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import { ConfusionHeatmap } from "../../_components/charts";
-import { pct, pts } from "../../_components/format";
+import { percent, pts } from "@/app/_console/format";
 import styles from "../../_components/ml.module.css";
 
 type Verdict = Comparison["verdict"];
@@ -41,19 +41,19 @@ export function ComparisonView({ version, isProduction }: { version: string; isP
     );
   if (!comparison)
     return (
-      <p className={`${staff.card} ${styles.section}`} role="status" data-testid="comparison-loading">
+      <p className={`${ui.card} ${styles.section}`} role="status" data-testid="comparison-loading">
         Evaluating {version} and production on the same holdout…
       </p>
     );
   const { verdict } = comparison;
   return (
     <>
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="verdict-heading" data-testid="comparison">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="verdict-heading" data-testid="comparison">
         <h2 id="verdict-heading">
           {comparison.candidate} against production {comparison.production} ({verdict.holdoutSize} holdout examples)
         </h2>
         <GateVerdict verdict={verdict} />
-        <table className={`${staff.table} ${styles.rows}`} data-testid="headline-metrics">
+        <table className={`${ui.table} ${styles.rows}`} data-testid="headline-metrics">
           <thead>
             <tr>
               <th>Metric</th>
@@ -78,12 +78,12 @@ export function ComparisonView({ version, isProduction }: { version: string; isP
         )}
       </section>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="intents-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="intents-heading">
         <h2 id="intents-heading">F1 per intent</h2>
         <PerIntentTable verdict={verdict} />
       </section>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="confusion-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="confusion-heading">
         <h2 id="confusion-heading">Confusion matrices</h2>
         <p className={styles.hint}>Rows are true intents, columns predictions; the shade is the share of the row, misclassifications in red.</p>
         <div className={styles.grid2}>
@@ -120,9 +120,9 @@ function MetricRow({ name, candidate, production }: { name: string; candidate: n
   return (
     <tr>
       <td>{name}</td>
-      <td className={staff.num}>{pct(candidate)}</td>
-      <td className={staff.num}>{pct(production)}</td>
-      <td className={staff.num}>
+      <td className={ui.num}>{percent(candidate, 1)}</td>
+      <td className={ui.num}>{percent(production, 1)}</td>
+      <td className={ui.num}>
         <Delta delta={candidate - production} />
       </td>
     </tr>
@@ -131,8 +131,8 @@ function MetricRow({ name, candidate, production }: { name: string; candidate: n
 
 function PerIntentTable({ verdict }: { verdict: Verdict }) {
   return (
-    <div className={staff.tableWrap}>
-      <table className={`${staff.table} ${styles.rows}`} data-testid="per-intent">
+    <div className={ui.tableWrap}>
+      <table className={`${ui.table} ${styles.rows}`} data-testid="per-intent">
         <thead>
           <tr>
             <th>Intent</th>
@@ -147,12 +147,12 @@ function PerIntentTable({ verdict }: { verdict: Verdict }) {
           {verdict.perIntent.map((i) => (
             <tr key={i.intent} className={i.regression ? styles.regression : undefined} data-regression={i.regression}>
               <td>
-                <span className={staff.tag}>{i.intent}</span>
+                <span className={ui.tag}>{i.intent}</span>
               </td>
-              <td className={staff.num}>{i.support}</td>
-              <td className={staff.num}>{pct(i.candidate)}</td>
-              <td className={staff.num}>{pct(i.production)}</td>
-              <td className={staff.num}>
+              <td className={ui.num}>{i.support}</td>
+              <td className={ui.num}>{percent(i.candidate, 1)}</td>
+              <td className={ui.num}>{percent(i.production, 1)}</td>
+              <td className={ui.num}>
                 <Delta delta={i.delta} />
               </td>
               <td>{i.regression ? <strong className={styles.fail}>⚠ regression</strong> : ""}</td>
@@ -191,17 +191,17 @@ function PromoteForm({ version, verdict, onPromoted }: { version: string; verdic
     <form className={`${styles.form} ${styles.promote}`} onSubmit={submit} aria-label="Promote">
       {needsOverride && (
         <>
-          <label className={staff.check}>
+          <label className={ui.check}>
             <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} />
             Override the gate
           </label>
-          <label className={staff.field}>
+          <label className={ui.field}>
             Reason for the override (recorded in the audit log)
             <textarea name="reason" rows={2} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!override} />
           </label>
         </>
       )}
-      <button type="submit" className={`${staff.btn} ${staff.btnPrimary}`} disabled={busy || !ready}>
+      <button type="submit" className={`${ui.btn} ${ui.btnPrimary}`} disabled={busy || !ready}>
         {busy ? "Promoting…" : needsOverride ? "Promote anyway" : "Promote to production"}
       </button>
       {needsOverride && !ready && <p className={styles.hint}>The gate refused this candidate: tick the override and give a reason to promote it anyway.</p>}

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listModels } from "@/lib/db/ml-console";
-import staff from "@/app/staff/_components/inbox.module.css";
+import ui from "@/app/_console/console.module.css";
 import { MlPage } from "../../_components/ml-page";
 import { ComparisonView } from "./comparison-view";
 
@@ -21,13 +21,13 @@ export default async function MlModelPage({ params }: { params: Promise<{ versio
       identity={identity}
       title={`Version ${model.version}`}
       aside={
-        <Link href="/ml/models" className={staff.back}>
+        <Link href="/ml/models" className={ui.back}>
           ← All versions
         </Link>
       }
     >
       {model.status === "failed" ? (
-        <p className={staff.errorText}>This version failed to load and cannot be promoted: {model.failureReason}</p>
+        <p className={ui.errorText}>This version failed to load and cannot be promoted: {model.failureReason}</p>
       ) : (
         <ComparisonView version={model.version} isProduction={model.production} />
       )}

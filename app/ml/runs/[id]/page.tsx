@@ -4,8 +4,8 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { getRun } from "@/lib/db/ml-console";
-import { watchRunSchema } from "@/lib/ml-protocol";
-import staff from "@/app/staff/_components/inbox.module.css";
+import { watchRunSchema } from "@/lib/protocol/ml";
+import ui from "@/app/_console/console.module.css";
 import { MlPage } from "../../_components/ml-page";
 import { RunLive } from "./run-live";
 
@@ -26,12 +26,12 @@ export default async function MlRunPage({ params }: { params: Promise<{ id: stri
       identity={identity}
       title={`Run ${run.id.slice(0, 8)}`}
       aside={
-        <Link href="/ml/runs" className={staff.back}>
+        <Link href="/ml/runs" className={ui.back}>
           ← All runs
         </Link>
       }
     >
-      <p className={staff.muted}>
+      <p className={ui.muted}>
         Started by {run.createdBy} on {run.device}
         {settings && ` · ${settings}`}
       </p>

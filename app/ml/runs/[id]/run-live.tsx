@@ -6,13 +6,14 @@
  */
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
-import { FINISHED_STATUSES, type RunEvent, type RunView } from "@/lib/ml-protocol";
-import { LiveIndicator } from "@/app/staff/_components/inbox-live";
-import { duration } from "@/app/staff/_components/inbox-format";
-import staff from "@/app/staff/_components/inbox.module.css";
-import { callApi } from "../../_components/api";
+import { FINISHED_STATUSES, type RunEvent, type RunView } from "@/lib/protocol/ml";
+import { LiveIndicator } from "@/app/_console/live-socket";
+import { duration } from "@/app/_console/format";
+import ui from "@/app/_console/console.module.css";
+import { callApi } from "@/app/_console/api";
 import { EvalChart, LossChart } from "../../_components/charts";
-import { metric, pct, runFraction } from "../../_components/format";
+import { metric, runFraction } from "../../_components/run-metrics";
+import { percent } from "@/app/_console/format";
 import { useMlLive } from "../../_components/ml-live";
 import { RunStatus } from "../../_components/runs-table";
 import styles from "../../_components/ml.module.css";
@@ -75,7 +76,7 @@ export function RunLive({ initial }: { initial: RunView }) {
   const epochs = run.progress.last?.epochs ?? run.params.epochs ?? DEFAULT_EPOCHS;
   return (
     <>
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="status-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="status-heading">
         <div className={styles.sectionHead}>
           <h2 id="status-heading">
             Status: <RunStatus status={run.status} />
@@ -85,20 +86,20 @@ export function RunLive({ initial }: { initial: RunView }) {
         <ProgressBar run={run} />
         <div className={styles.actions}>
           {!finished && (
-            <button type="button" className={staff.btn} onClick={cancel} disabled={cancelling || run.cancelRequested}>
+            <button type="button" className={ui.btn} onClick={cancel} disabled={cancelling || run.cancelRequested}>
               {run.cancelRequested ? "Cancelling…" : "Cancel run"}
             </button>
           )}
           {run.status === "succeeded" && run.modelVersion && (
             <p className={styles.okBox} data-testid="run-candidate">
-              Registered candidate <span className={staff.tag}>{run.modelVersion}</span> · accuracy {pct(metric(run.metrics, "accuracy"))} · macro-F1{" "}
-              {pct(metric(run.metrics, "macro_f1"))} ·{" "}
+              Registered candidate <span className={ui.tag}>{run.modelVersion}</span> · accuracy {percent(metric(run.metrics, "accuracy"), 1)} · macro-F1{" "}
+              {percent(metric(run.metrics, "macro_f1"), 1)} ·{" "}
               <Link href={`/ml/models/${encodeURIComponent(run.modelVersion)}`} className={styles.link}>
                 Compare with production →
               </Link>
             </p>
           )}
-          {run.status === "cancelled" && <p className={staff.muted}>Cancelled; nothing was registered.</p>}
+          {run.status === "cancelled" && <p className={ui.muted}>Cancelled; nothing was registered.</p>}
         </div>
         {run.error && (
           <p className={styles.errorBox} role="alert" data-testid="run-error">
@@ -113,15 +114,15 @@ export function RunLive({ initial }: { initial: RunView }) {
       </section>
 
       <div className={styles.grid2}>
-        <section className={`${staff.card} ${styles.section}`} aria-labelledby="loss-heading">
+        <section className={`${ui.card} ${styles.section}`} aria-labelledby="loss-heading">
           <h2 id="loss-heading">Training loss</h2>
           <LossChart points={run.progress.losses} epochs={epochs} />
         </section>
-        <section className={`${staff.card} ${styles.section}`} aria-labelledby="eval-heading">
+        <section className={`${ui.card} ${styles.section}`} aria-labelledby="eval-heading">
           <h2 id="eval-heading">Holdout after each epoch</h2>
           <EvalChart evals={run.progress.evals} epochs={epochs} />
           {run.progress.evals.length > 0 && (
-            <table className={`${staff.table} ${styles.rows}`} data-testid="eval-table">
+            <table className={`${ui.table} ${styles.rows}`} data-testid="eval-table">
               <thead>
                 <tr>
                   <th>Epoch</th>
@@ -133,10 +134,10 @@ export function RunLive({ initial }: { initial: RunView }) {
               <tbody>
                 {run.progress.evals.map((e) => (
                   <tr key={e.epoch}>
-                    <td className={staff.num}>{e.epoch}</td>
-                    <td className={staff.num}>{pct(e.holdout_accuracy)}</td>
-                    <td className={staff.num}>{pct(e.holdout_macro_f1)}</td>
-                    <td className={staff.num}>{e.holdout_loss?.toFixed(3) ?? "–"}</td>
+                    <td className={ui.num}>{e.epoch}</td>
+                    <td className={ui.num}>{percent(e.holdout_accuracy, 1)}</td>
+                    <td className={ui.num}>{percent(e.holdout_macro_f1, 1)}</td>
+                    <td className={ui.num}>{e.holdout_loss?.toFixed(3) ?? "–"}</td>
                   </tr>
                 ))}
               </tbody>
@@ -145,7 +146,7 @@ export function RunLive({ initial }: { initial: RunView }) {
         </section>
       </div>
 
-      <section className={`${staff.card} ${styles.section}`} aria-labelledby="logs-heading">
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="logs-heading">
         <h2 id="logs-heading">Logs</h2>
         <Logs text={run.logs ?? ""} />
       </section>

@@ -7,13 +7,14 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { conversationDetail, intentLabels } from "@/lib/db/inbox";
-import { absolute, confidenceLevel, percent, shortId } from "../../_components/inbox-format";
+import { absolute, confidenceLevel, percent, shortId } from "@/app/_console/format";
 import { InboxRefresh } from "../../_components/inbox-refresh";
-import { Ago, Elapsed } from "../../_components/inbox-time";
-import { StatusBadge, Stars } from "../../_components/inbox-view";
+import { Ago, Elapsed } from "@/app/_console/time";
+import { Stars } from "../../_components/stars";
+import { StatusBadge } from "../../_components/status-badge";
 import { LiveConversation } from "../../_components/live-conversation";
-import { StaffNav } from "../../_components/staff-nav";
-import styles from "../../_components/inbox.module.css";
+import { StaffNav } from "@/app/_console/staff-nav";
+import styles from "@/app/_console/console.module.css";
 
 export const dynamic = "force-dynamic";
 

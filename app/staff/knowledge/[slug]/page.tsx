@@ -5,13 +5,13 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { ApiError } from "@/lib/auth/http";
+import { ApiError } from "@/lib/http";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { intentLabels } from "@/lib/db/inbox";
 import { articleForEditor, parseSlug, versionDiff, type DiffPart, type VersionDiff } from "@/lib/knowledge/editor";
 import { MAX_FACT_CHARS } from "@/lib/sentences";
-import { StaffNav } from "../../_components/staff-nav";
-import { Ago } from "../../_components/inbox-time";
+import { StaffNav } from "@/app/_console/staff-nav";
+import { Ago } from "@/app/_console/time";
 import { ArticleForm } from "../article-form";
 import styles from "../knowledge.module.css";
 

@@ -2,7 +2,7 @@
 import type { Metadata } from "next";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { intentLabels } from "@/lib/db/inbox";
-import { StaffNav } from "../../_components/staff-nav";
+import { StaffNav } from "@/app/_console/staff-nav";
 import { ArticleForm } from "../article-form";
 import styles from "../knowledge.module.css";
 

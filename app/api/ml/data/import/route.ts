@@ -2,7 +2,7 @@
  * POST /api/ml/data/import?filename=<name>.csv|.jsonl with the file as the body: the CLI's import,
  * same validation, all or nothing. 422 with the report when the file has errors.
  */
-import { ApiError, readBody } from "@/lib/auth/http";
+import { ApiError, readBody } from "@/lib/http";
 import { formatFromFilename, importDataset, MAX_FILE_BYTES } from "@/lib/dataset/import";
 import { json, mlRoute } from "../../_shared";
 

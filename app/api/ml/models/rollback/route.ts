@@ -1,5 +1,5 @@
 /** POST /api/ml/models/rollback { reason? }: puts back the version that was in production before. */
-import { rollbackSchema } from "@/lib/ml-protocol";
+import { rollbackSchema } from "@/lib/protocol/ml";
 import { rollback } from "@/lib/training/promote";
 import { json, mlRoute, readJson } from "../../_shared";
 

@@ -1,5 +1,5 @@
 /** GET /api/ml/runs/:id: one run with its progress and logs. */
-import { ApiError } from "@/lib/auth/http";
+import { ApiError } from "@/lib/http";
 import { getRun } from "@/lib/db/ml-console";
 import { json, mlRoute, runIdParam } from "../../_shared";
 

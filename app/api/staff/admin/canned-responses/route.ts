@@ -1,5 +1,5 @@
 import { cannedSchema, createCanned } from "@/lib/auth/admin";
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { listCannedResponses } from "@/lib/db/staff";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 

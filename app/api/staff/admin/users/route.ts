@@ -1,4 +1,4 @@
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { listStaffUsers } from "@/lib/db/staff";
 import { AREA_ROLES, createStaffUser, newStaffSchema, requireStaff } from "@/lib/auth/session";
 

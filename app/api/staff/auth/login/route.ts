@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { csrfFailure, errorResponse, json, readJson, route, sessionCookie } from "@/lib/auth/http";
+import { csrfFailure, errorResponse, json, readJson, route, sessionCookie } from "@/lib/http";
 import { SESSION_COOKIE, login } from "@/lib/auth/session";
 
 // Only shape limits here: a wrong-looking email gets the same answer as a wrong password.

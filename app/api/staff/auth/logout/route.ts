@@ -1,4 +1,4 @@
-import { cookieValue, csrfFailure, json, route, sessionCookie } from "@/lib/auth/http";
+import { cookieValue, csrfFailure, json, route, sessionCookie } from "@/lib/http";
 import { SESSION_COOKIE, logout } from "@/lib/auth/session";
 
 // Idempotent: logging out without (or with a stale) session still clears the cookie.

@@ -1,4 +1,4 @@
-import { json, route } from "@/lib/auth/http";
+import { json, route } from "@/lib/http";
 import { STAFF_ROLES, requireStaff } from "@/lib/auth/session";
 
 export const GET = route(async (request) => {

@@ -1,15 +1,16 @@
 /** GET /api/staff/conversations/[id]: a conversation with its transcript, and the intents staff may label with. */
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
-import { conversationDetail, InboxError, intentLabels } from "@/lib/db/inbox";
-import { idSchema, inboxRoute, json } from "../_shared";
+import { conversationDetail, intentLabels } from "@/lib/db/inbox";
+import { ApiError, json, route } from "@/lib/http";
+import { idSchema } from "../_shared";
 
 export const dynamic = "force-dynamic";
 
-export const GET = inboxRoute(async (request: Request, ctx: { params: Promise<{ id: string }> }) => {
+export const GET = route(async (request: Request, ctx: { params: Promise<{ id: string }> }) => {
   const staff = await requireStaff(request, AREA_ROLES.support);
   if (staff instanceof Response) return staff;
   const { id } = await ctx.params;
   const conversation = idSchema.safeParse(id).success ? await conversationDetail(id) : null;
-  if (!conversation) throw new InboxError(404, "not_found", "No such conversation.");
+  if (!conversation) throw new ApiError(404, "not_found", "No such conversation.");
   return json({ conversation, labels: await intentLabels() });
 });

@@ -1,5 +1,5 @@
 /** One article: its text and version history (GET), or a new version of it (PUT, with expectedVersion). */
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { articleForEditor, articleSaveSchema, parseSlug, saveArticleVersion } from "@/lib/knowledge/editor";
 

@@ -2,7 +2,7 @@
  * POST /api/ml/models/:version/promote { force?, reason? }: the gate is enforced (409 gate_refused
  * with the verdict) unless forced with a reason, which is recorded; every server swaps within seconds.
  */
-import { promoteSchema } from "@/lib/ml-protocol";
+import { promoteSchema } from "@/lib/protocol/ml";
 import { promote } from "@/lib/training/promote";
 import { json, mlRoute, readJson, versionParam } from "../../../_shared";
 

@@ -1,5 +1,5 @@
 import { cannedPatchSchema, deleteCanned, parseId, updateCanned } from "@/lib/auth/admin";
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 
 type Params = { params: Promise<{ id: string }> };

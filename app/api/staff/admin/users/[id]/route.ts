@@ -1,5 +1,5 @@
 import { parseId, staffPatchSchema, updateStaff } from "@/lib/auth/admin";
-import { json, readJson, route } from "@/lib/auth/http";
+import { json, readJson, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 
 export const PATCH = route(async (request, { params }: { params: Promise<{ id: string }> }) => {

@@ -1,6 +1,6 @@
 /** What changed between two versions of an article: ?from=N&to=M (default: `to`'s previous version). */
 import { z } from "zod";
-import { ApiError, issuesMessage, json, route } from "@/lib/auth/http";
+import { ApiError, issuesMessage, json, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { parseSlug, versionDiff } from "@/lib/knowledge/editor";
 

@@ -3,20 +3,20 @@
  * customer message's intent. Stored with who and when; the newest label becomes training data.
  */
 import { z } from "zod";
-import { readJson } from "@/lib/auth/http";
+import { ApiError, json, readJson, route } from "@/lib/http";
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
-import { InboxError, labelMessage } from "@/lib/db/inbox";
-import { emitInboxChanged, idSchema, inboxRoute, json } from "../../../conversations/_shared";
+import { labelMessage } from "@/lib/db/inbox";
+import { emitInboxChanged, idSchema } from "../../../conversations/_shared";
 
 export const dynamic = "force-dynamic";
 
 const bodySchema = z.object({ intent: z.string().trim().min(1).max(100) });
 
-export const POST = inboxRoute(async (request: Request, ctx: { params: Promise<{ id: string }> }) => {
+export const POST = route(async (request: Request, ctx: { params: Promise<{ id: string }> }) => {
   const staff = await requireStaff(request, AREA_ROLES.support);
   if (staff instanceof Response) return staff;
   const { id } = await ctx.params;
-  if (!idSchema.safeParse(id).success) throw new InboxError(404, "not_found", "No such message.");
+  if (!idSchema.safeParse(id).success) throw new ApiError(404, "not_found", "No such message.");
   const { intent } = await readJson(request, bodySchema);
   const message = await labelMessage(id, intent, staff);
   emitInboxChanged(message.conversationId);

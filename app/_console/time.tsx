@@ -1,6 +1,7 @@
 "use client";
+/** Ticking times for both consoles: one shared clock, "5 min ago" and elapsed durations. */
 import { useEffect, useState } from "react";
-import { ago, absolute, duration } from "./inbox-format";
+import { ago, absolute, duration } from "./format";
 
 /** One shared clock for every ticking time on the page. */
 const listeners = new Set<(now: number) => void>();

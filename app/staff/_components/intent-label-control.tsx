@@ -1,7 +1,7 @@
 "use client";
 /**
- * Staff's verdicts on single messages, rendered under each message of a transcript and in the
- * review queue: the intent of a customer message (confirm or correct) and a bot reply (good/bad).
+ * Staff's verdict on a customer message's intent (confirm or correct), rendered under each customer
+ * message of a transcript and in the review queue.
  *
  * Confirming takes one click (✓ Confirm), correcting two (Correct ▾, then the intent).
  * Keyboard, while an IntentLabelControl has focus: Enter confirms the predicted intent, 1–9 save the
@@ -9,45 +9,18 @@
  * c opens the list (arrows move, Enter picks, Esc closes).
  */
 import { useId, useRef, useState, type KeyboardEvent, type Ref } from "react";
-import type { MessageUpdateResponse, ReplyFeedback, StaffMessage } from "@/lib/staff-types";
-import { tokensPerSecond } from "@/lib/staff-types";
-import { confidenceLevel, percent } from "./inbox-format";
-import { Ago } from "./inbox-time";
-import styles from "./inbox.module.css";
-
-type PostResult = { ok: true; message: StaffMessage } | { ok: false; code: string; message: string };
-
-async function post(url: string, body: unknown): Promise<PostResult> {
-  try {
-    const res = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json().catch(() => null)) as Partial<MessageUpdateResponse> & { error?: { code?: string; message?: string } } | null;
-    if (res.ok && json?.message) return { ok: true, message: json.message };
-    if (res.status === 401) return { ok: false, code: "unauthenticated", message: "Your session has ended — sign in again." };
-    return { ok: false, code: json?.error?.code ?? `http_${res.status}`, message: json?.error?.message ?? `Request failed (${res.status}).` };
-  } catch {
-    return { ok: false, code: "network", message: "Network error — try again." };
-  }
-}
+import type { StaffMessage } from "@/lib/protocol/staff";
+import { confidenceLevel, percent } from "@/app/_console/format";
+import { Ago } from "@/app/_console/time";
+import styles from "@/app/_console/console.module.css";
+import { ConfidenceBar } from "./confidence-bar";
+import { postMessageUpdate } from "./message-update";
 
 /** The order of the intent list: predicted, runner-up, then the rest alphabetically. */
 export function intentOptions(message: Pick<StaffMessage, "intent" | "runnerUpIntent">, labels: readonly string[]): string[] {
   const first = [message.intent, message.runnerUpIntent].filter((x): x is string => !!x);
   const rest = [...new Set(labels)].filter((l) => !first.includes(l)).sort();
   return [...new Set(first), ...rest];
-}
-
-export function ConfidenceBar({ p, className }: { p: number | null; className?: string }) {
-  const level = confidenceLevel(p);
-  return (
-    <span className={`${styles.bar} ${className ?? ""}`} aria-hidden="true">
-      <span className={`${styles.barFill} ${styles[`conf_${level}`]}`} style={{ width: `${Math.round((p ?? 0) * 100)}%` }} />
-    </span>
-  );
 }
 
 export function IntentLabelControl({
@@ -85,7 +58,7 @@ export function IntentLabelControl({
     setPending(intent);
     setError(null);
     setMenuOpen(false);
-    const r = await post(`/api/staff/messages/${encodeURIComponent(message.id)}/label`, { intent });
+    const r = await postMessageUpdate(`/api/staff/messages/${encodeURIComponent(message.id)}/label`, { intent });
     setPending(null);
     if (!r.ok) {
       setError(r.message);
@@ -252,71 +225,3 @@ function labelTime(m: StaffMessage): number {
   return m.latestLabel ? Date.parse(m.latestLabel.createdAt) : 0;
 }
 
-export function ReplyFeedbackControl({ message, onFeedback }: { message: StaffMessage; onFeedback?: (message: StaffMessage) => void }) {
-  const [saved, setSaved] = useState<StaffMessage | null>(null);
-  const [pending, setPending] = useState<ReplyFeedback | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const current = saved && saved.id === message.id ? { ...message, feedback: saved.feedback, feedbackBy: saved.feedbackBy } : message;
-  const tps = tokensPerSecond(current);
-
-  async function give(feedback: ReplyFeedback) {
-    if (pending) return;
-    setPending(feedback);
-    setError(null);
-    const r = await post(`/api/staff/messages/${encodeURIComponent(message.id)}/feedback`, { feedback });
-    setPending(null);
-    if (!r.ok) {
-      setError(r.message);
-      return;
-    }
-    setSaved(r.message);
-    onFeedback?.(r.message);
-  }
-
-  const streaming = current.replyStatus === "streaming";
-  return (
-    <div className={styles.replyMeta} data-message-id={message.id}>
-      <span className={styles.metaItems}>
-        {current.modelVersion && (
-          <span title="Model version">
-            <span className={styles.metaKey}>model</span> {current.modelVersion}
-          </span>
-        )}
-        <span title="Time to first token">
-          <span className={styles.metaKey}>TTFT</span> {current.timeToFirstTokenMs != null ? `${current.timeToFirstTokenMs} ms` : "–"}
-        </span>
-        <span title={current.tokenCount != null ? `${current.tokenCount} tokens in ${current.generationMs ?? "?"} ms` : undefined}>
-          <span className={styles.metaKey}>speed</span> {tps != null ? `${tps.toFixed(1)} tok/s` : "–"}
-        </span>
-        {current.replyStatus && current.replyStatus !== "complete" && (
-          <span className={`${styles.replyStatus} ${styles[`reply_${current.replyStatus}`]}`}>{current.replyStatus}</span>
-        )}
-      </span>
-      {!streaming && (
-        <span className={styles.feedback} role="group" aria-label="Reply feedback">
-          <button
-            type="button"
-            className={`${styles.fbBtn} ${styles.fbGood} ${current.feedback === "good" ? styles.pressed : ""}`}
-            aria-pressed={current.feedback === "good"}
-            disabled={pending !== null}
-            onClick={() => void give("good")}
-            title={current.feedback === "good" && current.feedbackBy ? `Marked good by ${current.feedbackBy}` : "Mark this reply good"}
-          >
-            ✓ Good
-          </button>
-          <button
-            type="button"
-            className={`${styles.fbBtn} ${styles.fbBad} ${current.feedback === "bad" ? styles.pressed : ""}`}
-            aria-pressed={current.feedback === "bad"}
-            disabled={pending !== null}
-            onClick={() => void give("bad")}
-            title={current.feedback === "bad" && current.feedbackBy ? `Marked bad by ${current.feedbackBy}` : "Mark this reply bad"}
-          >
-            ✗ Bad
-          </button>
-          {error && <span className={styles.errorText}>{error}</span>}
-        </span>
-      )}
-    </div>
-  );
-}

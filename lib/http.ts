@@ -1,17 +1,22 @@
 /**
- * Small HTTP helpers shared by the staff route handlers: the error JSON every API returns,
- * size-limited body parsing, the CSRF origin check and the session cookie.
+ * Small HTTP helpers shared by the API route handlers: the one error type and the error JSON every
+ * API returns, size-limited body parsing, the CSRF origin check and the session cookie.
  */
 import type { z } from "zod";
-import { log } from "../log";
-import { authConfig } from "./config";
+import { authConfig } from "./auth/config";
+import { log } from "./log";
 
-/** An error with a stable code that a route handler turns into `{ error: { code, message } }`. */
+/**
+ * An error with a stable code that `route` turns into `{ error: { code, message }, ...extra }`.
+ * Library code throws it (or a subclass) for requests it cannot serve, so routes need no mapping.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** More top-level fields of the error body (e.g. a refused promotion's verdict). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
   }
@@ -32,7 +37,7 @@ export function route<Ctx>(handler: (request: Request, ctx: Ctx) => Promise<Resp
     try {
       return await handler(request, ctx);
     } catch (err) {
-      if (err instanceof ApiError) return errorResponse(err.status, err.code, err.message);
+      if (err instanceof ApiError) return json({ error: { code: err.code, message: err.message }, ...err.extra }, err.status);
       log.error({ err, url: request.url }, "staff api error");
       return errorResponse(500, "internal", "Something went wrong.");
     }

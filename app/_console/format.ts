@@ -1,8 +1,16 @@
-/** Small formatting helpers shared by the staff console's components (client and server). */
+/** Number and time formatting shared by both consoles' components (client and server). */
 
-export function percent(p: number | null | undefined): string {
+/** A 0–1 value as a percentage: "42%", or with `decimals` "91.2%"; "–" when unknown. */
+export function percent(p: number | null | undefined, decimals = 0): string {
   if (p == null) return "–";
-  return `${Math.round(p * 100)}%`;
+  return `${(p * 100).toFixed(decimals)}%`;
+}
+
+/** A difference of two 0–1 metrics in percentage points, signed: "+1.3 pts", "−0.4 pts". */
+export function pts(delta: number): string {
+  const v = (delta * 100).toFixed(1);
+  if (v === "0.0" || v === "-0.0") return "±0.0 pts";
+  return delta > 0 ? `+${v} pts` : `−${v.slice(1)} pts`;
 }
 
 /** How sure the classifier was, as a CSS class suffix: low < 0.5 ≤ mid < 0.8 ≤ high. */
@@ -46,17 +54,3 @@ export function absolute(iso: string): string {
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }
-
-/** The inbox filter form's values, as strings (the URL's query parameters; confidence in percent). */
-export interface InboxFormValues {
-  q: string;
-  status: string;
-  intent: string;
-  minConfidence: string;
-  maxConfidence: string;
-  from: string;
-  to: string;
-  hasCorrection: string;
-}
-
-export const EMPTY_FORM: InboxFormValues = { q: "", status: "", intent: "", minConfidence: "", maxConfidence: "", from: "", to: "", hasCorrection: "" };
