@@ -7,6 +7,9 @@
  */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
+import { callApi } from "@/app/_console/api";
+import { ErrorAlert } from "@/app/_console/error-alert";
+import kit from "@/app/_console/console.module.css";
 import { MAX_BODY_CHARS, MAX_TITLE_CHARS } from "@/lib/knowledge/article-limits";
 import { MAX_FACT_CHARS, MAX_SENTENCES_PER_ARTICLE } from "@/lib/sentences";
 import styles from "./knowledge.module.css";
@@ -33,31 +36,29 @@ export function ArticleForm({ intents, article }: { intents: string[]; article?:
     setBusy(true);
     setError(null);
     setSaved(null);
-    const res = await fetch(article ? `/api/staff/knowledge/${article.slug}` : "/api/staff/knowledge", {
-      method: article ? "PUT" : "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(article ? { ...fields, retired: data.get("retired") === "on", expectedVersion: article.version } : fields),
-    }).catch(() => null);
-    const payload = (await res?.json().catch(() => null)) as { article?: EditedArticle; error?: { message: string } } | null;
+    const result = article
+      ? await callApi<{ article: EditedArticle }>("PUT", `/api/staff/knowledge/${article.slug}`, {
+          ...fields,
+          retired: data.get("retired") === "on",
+          expectedVersion: article.version,
+        })
+      : await callApi<{ article: EditedArticle }>("POST", "/api/staff/knowledge", fields);
     setBusy(false);
-    if (!res?.ok || !payload?.article) {
-      setError(payload?.error?.message ?? "Could not reach the server; try again.");
-      return;
-    }
+    if (!result.ok) return setError(result.message);
     if (article) {
-      setSaved(`Saved as version ${payload.article.version}.`);
+      setSaved(`Saved as version ${result.body.article.version}.`);
       router.refresh();
-    } else router.push(`/staff/knowledge/${payload.article.slug}`);
+    } else router.push(`/staff/knowledge/${result.body.article.slug}`);
   }
 
   return (
     <form className={styles.form} onSubmit={submit}>
-      <label>
+      <label className={kit.field}>
         Title
         <input type="text" name="title" defaultValue={article?.title} maxLength={MAX_TITLE_CHARS} required />
         {article && <span className={styles.hint}>The article stays at /help/{article.slug} when its title changes.</span>}
       </label>
-      <label>
+      <label className={kit.field}>
         Intent
         <select name="intent" defaultValue={article?.intent ?? ""}>
           <option value="">None</option>
@@ -69,7 +70,7 @@ export function ArticleForm({ intents, article }: { intents: string[]; article?:
         </select>
         <span className={styles.hint}>Replies to questions of this intent prefer this article.</span>
       </label>
-      <label>
+      <label className={kit.field}>
         Text
         <textarea name="body" defaultValue={article?.body} maxLength={MAX_BODY_CHARS} required />
         <span className={styles.hint}>
@@ -78,21 +79,17 @@ export function ArticleForm({ intents, article }: { intents: string[]; article?:
         </span>
       </label>
       {article && (
-        <label className={styles.check}>
+        <label className={`${kit.field} ${kit.check}`}>
           <input type="checkbox" name="retired" defaultChecked={article.retired} /> Retired: not shown in the help centre, not used for replies
         </label>
       )}
       <div className={styles.actions}>
-        <button type="submit" disabled={busy}>
+        <button type="submit" className={`${kit.btn} ${kit.btnPrimary}`} disabled={busy}>
           {article ? "Save new version" : "Create article"}
         </button>
         {saved && <span role="status">{saved}</span>}
-        {error && (
-          <p className={styles.error} role="alert">
-            {error}
-          </p>
-        )}
       </div>
+      <ErrorAlert error={error} />
     </form>
   );
 }

@@ -11,7 +11,9 @@ import { intentLabels } from "@/lib/db/inbox";
 import { articleForEditor, parseSlug, versionDiff, type DiffPart, type VersionDiff } from "@/lib/knowledge/editor";
 import { MAX_FACT_CHARS } from "@/lib/sentences";
 import { StaffNav } from "@/app/_console/staff-nav";
+import { TableCard } from "@/app/_console/table-card";
 import { Ago } from "@/app/_console/time";
+import kit from "@/app/_console/console.module.css";
 import { ArticleForm } from "../article-form";
 import styles from "../knowledge.module.css";
 
@@ -39,53 +41,61 @@ export default async function ArticlePage({ params, searchParams }: Props) {
   return (
     <>
       <StaffNav staff={staff} />
-      <main className={styles.page}>
-        <p>
-          <Link href="/staff/knowledge">← Knowledge base</Link>
-        </p>
-        <h1>
-          {article.title} <span className={styles.hint}>(version {article.version}{article.retired ? ", retired" : ""})</span>
-        </h1>
-        <section aria-labelledby="edit-heading">
+      <main className={kit.page}>
+        <Link href="/staff/knowledge" className={kit.back}>
+          ← Knowledge base
+        </Link>
+        <div className={kit.header}>
+          <h1>{article.title}</h1>
+          <span className={kit.headerNote} data-testid="article-version">
+            version {article.version}
+            {article.retired ? ", retired" : ""} · /help/{article.slug}
+          </span>
+        </div>
+        <section className={`${kit.card} ${styles.panel}`} aria-labelledby="edit-heading">
           <h2 id="edit-heading">Edit</h2>
           {indexing.indexed < indexing.sentences && (
-            <p className={styles.error} role="note">
-              This article has {indexing.sentences} sentences; replies use {indexing.indexed} of them (the first {indexing.limit}, none over {MAX_FACT_CHARS}
-              characters).
+            <p className={kit.errorText} role="note">
+              This article has {indexing.sentences} sentences; replies use {indexing.indexed} of them (the first {indexing.limit}, none over{" "}
+              {MAX_FACT_CHARS} characters).
             </p>
           )}
           <ArticleForm intents={intents} article={article} />
         </section>
         {diff && <DiffView diff={diff} />}
         <section aria-labelledby="history-heading">
-          <h2 id="history-heading">History</h2>
-          <table className={styles.table} data-testid="history">
-            <thead>
-              <tr>
-                <th>Version</th>
-                <th>Title</th>
-                <th>Saved by</th>
-                <th>When</th>
-                <th>Changes</th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => (
-                <tr key={v.version} className={v.retired ? styles.retired : undefined}>
-                  <td>
-                    {v.version}
-                    {v.retired && " (retired)"}
-                  </td>
-                  <td>{v.title}</td>
-                  <td>{v.editedBy}</td>
-                  <td>
-                    <Ago iso={v.createdAt} />
-                  </td>
-                  <td>{v.version > 1 && <Link href={`/staff/knowledge/${article.slug}?diff=${v.version}`}>View changes</Link>}</td>
+          <h2 id="history-heading" className={styles.sectionTitle}>
+            History
+          </h2>
+          <div data-testid="history">
+            <TableCard label="Versions" empty={null}>
+              <thead>
+                <tr>
+                  <th>Version</th>
+                  <th>Title</th>
+                  <th>Saved by</th>
+                  <th>When</th>
+                  <th>Changes</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
+              </thead>
+              <tbody>
+                {versions.map((v) => (
+                  <tr key={v.version} className={v.retired ? styles.retired : undefined}>
+                    <td className={kit.num}>
+                      {v.version}
+                      {v.retired && " (retired)"}
+                    </td>
+                    <td>{v.title}</td>
+                    <td>{v.editedBy}</td>
+                    <td>
+                      <Ago iso={v.createdAt} />
+                    </td>
+                    <td>{v.version > 1 && <Link href={`/staff/knowledge/${article.slug}?diff=${v.version}`}>View changes</Link>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </TableCard>
+          </div>
         </section>
       </main>
     </>
@@ -103,11 +113,11 @@ function DiffText({ parts }: { parts: DiffPart[] }) {
 function DiffView({ diff }: { diff: VersionDiff }) {
   const { from, to } = diff;
   return (
-    <section aria-labelledby="diff-heading" data-testid="diff">
+    <section className={`${kit.card} ${styles.panel}`} aria-labelledby="diff-heading" data-testid="diff">
       <h2 id="diff-heading">
         Changes in version {to.version} (from version {from.version})
       </h2>
-      <p className={styles.hint}>
+      <p className={kit.muted}>
         Saved by {to.editedBy}, <Ago iso={to.createdAt} />.
         {from.intent !== to.intent && ` Intent: ${from.intent ?? "none"} → ${to.intent ?? "none"}.`}
         {from.retired !== to.retired && (to.retired ? " Retired." : " Back in use.")}
