@@ -2,7 +2,8 @@
  * The knowledge-base editor through the real server: an editor creates and edits an article, every
  * version is kept with who/when and audited, the diff between versions, a stale save is refused, bad
  * input is refused with nothing stored, other roles are refused; a save is re-indexed at once (a
- * customer's next question is answered from the new version) and a retired article is no longer used.
+ * customer's next question is answered from the new version, /help shows it) and a retired article is
+ * neither used nor shown.
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -118,6 +119,15 @@ describe("knowledge editor", () => {
     expect((await api(`/api/staff/knowledge/${SLUG}/diff?to=zero`)).json.error.code).toBe("invalid_query");
   });
 
+  it("the help centre shows the current text", async () => {
+    const page = await fetch(`${serverUrl}/help/${SLUG}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("$19 per order");
+    expect(html).not.toContain("Check back soon");
+    expect(await (await fetch(`${serverUrl}/help`)).text()).toContain(TITLE);
+  });
+
   it("after a save, a customer's question is answered from the new version", async () => {
     const { reply, grounding } = await ask(QUESTION);
     expect(reply.sources.map((s) => s.slug)).toContain(SLUG);
@@ -188,6 +198,8 @@ describe("knowledge editor", () => {
     const list = await api<{ articles: ArticleSummary[] }>("/api/staff/knowledge");
     expect(list.json.articles.find((a) => a.slug === SLUG)).toMatchObject({ version: 3, retired: true });
     expect(await stored(SLUG)).toEqual({ versions: 3, sentences: 0 });
+    expect((await fetch(`${serverUrl}/help/${SLUG}`)).status).toBe(404);
+    expect(await (await fetch(`${serverUrl}/help`)).text()).not.toContain(TITLE);
 
     const { reply, grounding } = await ask(QUESTION);
     expect(reply.sources.map((s) => s.slug)).not.toContain(SLUG);
