@@ -38,7 +38,7 @@ export function completeSentencesLength(text: string): number {
 /** An article longer than this is indexed up to here: retrieval stays bounded whatever staff paste. */
 export const MAX_SENTENCES_PER_ARTICLE = 200;
 /** A sentence longer than this is not a fact a reply can quote. */
-const MAX_FACT_CHARS = 600;
+export const MAX_FACT_CHARS = 600;
 
 /** The sentences of an article that retrieval indexes, in order. */
 export function articleSentences(body: string): string[] {

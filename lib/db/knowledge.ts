@@ -23,17 +23,25 @@ export async function liveArticles() {
   return db().knowledgeArticle.findMany({ where: { retiredAt: null }, orderBy: { title: "asc" } });
 }
 
-/** Every article, retired ones included, for staff. */
+/** Every article, retired ones included, with who saved its current version and when, for staff. */
 export async function allArticles() {
-  return db().knowledgeArticle.findMany({ orderBy: [{ retiredAt: { sort: "asc", nulls: "first" } }, { title: "asc" }] });
+  return db().knowledgeArticle.findMany({
+    orderBy: [{ retiredAt: { sort: "asc", nulls: "first" } }, { title: "asc" }],
+    include: { versions: { orderBy: { version: "desc" }, take: 1, select: { editedBy: true, createdAt: true } } },
+  });
 }
 
 export async function findArticle(slug: string) {
   return db().knowledgeArticle.findUnique({ where: { slug } });
 }
 
+/** An article's history, newest first, without the texts (an article may have many long versions). */
 export async function articleVersions(slug: string) {
-  return db().knowledgeArticleVersion.findMany({ where: { articleSlug: slug }, orderBy: { version: "desc" } });
+  return db().knowledgeArticleVersion.findMany({ where: { articleSlug: slug }, orderBy: { version: "desc" }, omit: { body: true } });
+}
+
+export async function findArticleVersion(slug: string, version: number) {
+  return db().knowledgeArticleVersion.findUnique({ where: { articleSlug_version: { articleSlug: slug, version } } });
 }
 
 /** The statements that replace an article's sentences (none when it is retired). */

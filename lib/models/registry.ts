@@ -98,6 +98,15 @@ function reindexKnowledge(): Promise<void> {
   return next;
 }
 
+/**
+ * Re-indexes this server's knowledge now, for a save to await: its editor's next question is answered
+ * from the new text. Other servers re-index when the save's NOTIFY reaches them. Before the models are
+ * loaded there is nothing to do: loading indexes the articles as they are then.
+ */
+export function reindexKnowledgeNow(): Promise<void> {
+  return registry.encoder && registry.knowledge ? reindexKnowledge() : Promise.resolve();
+}
+
 async function bootstrapSeedClassifier() {
   const dir = modelStorePath(SEED_CLASSIFIER_DIR);
   const trainConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as { dataset_sha256: string };
