@@ -159,8 +159,14 @@ export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:ty
 export function validateText(text: string): { ok: true; text: string } | { ok: false; error: ChatError } {
   if (!text.isWellFormed())
     return { ok: false, error: { code: ErrorCode.invalidPayload, message: "Message is not valid Unicode text." } };
-  // Control characters (NUL above all, which Postgres rejects) are dropped; newlines and tabs stay.
-  const trimmed = text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, "").trim();
+  // Control characters (NUL above all, which Postgres rejects, and C1 ones such as U+0085, which
+  // Python's str.strip() treats as whitespace but JS's trim() keeps) are dropped; newlines and tabs
+  // stay. Line and paragraph separators become plain newlines. What is left trims the same in JS and
+  // Python, so a stored message is never empty text to the trainer (training/snapshot.py).
+  const trimmed = text
+    .replace(/[\u2028\u2029]/g, "\n")
+    .replace(/[^\P{Cc}\t\n\r]/gu, "")
+    .trim();
   if (trimmed.length === 0) return { ok: false, error: { code: ErrorCode.emptyText, message: "Message is empty." } };
   if (trimmed.length > MAX_MESSAGE_CHARS)
     return {
