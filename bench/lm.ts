@@ -3,10 +3,11 @@
  * the queue and Postgres) against a bare onnxruntime-node greedy loop over the same ONNX file.
  * Prints TTFT p50/p95, tokens/s for one stream and total tokens/s with 1, 4 and 8 concurrent chats.
  *
- * Both sides run the same questions with the same prompt (buildPrompt with the knowledge article of
- * the intent the server classified), the same chat template and the same decoding (greedy, at most
- * BENCH_MAX_NEW_TOKENS), so the bare loop must write the very replies the server
- * wrote; the run says how many match. Definitions, identical on both sides:
+ * Both sides run the same questions with the same prompt (buildPrompt with the facts the server
+ * retrieved for the reply), the same chat template and the same decoding (greedy, at most
+ * BENCH_MAX_NEW_TOKENS). The server checks each sentence before sending it and stops the model at the
+ * first that fails (lib/chat/grounded-reply.ts), so its replies are the bare loop's cut short or
+ * replaced by quoted facts; the run says how many match. Definitions, identical on both sides:
  *   - TTFT: from sending (served: chat:send on a connected socket) to the first visible text
  *     (served: the first chat:token at the client; bare: the first token out of the model);
  *   - tokens: tokens the model produced, the end-of-sequence token included (served: the stored
@@ -28,6 +29,7 @@ import * as ort from "onnxruntime-node";
 import pg from "pg";
 import { AutoTokenizer, env, type PreTrainedTokenizer, type Tensor } from "@huggingface/transformers";
 import { connectCustomer } from "../tests/helpers/chat-client";
+import type { ReplyGrounding } from "../lib/protocol/chat";
 import { createDatabase } from "../tests/helpers/postgres";
 import { startServer } from "../tests/helpers/server";
 import { buildPrompt } from "../lib/chat/prompt";
@@ -97,6 +99,8 @@ async function measure(concurrency: number, one: (q: string) => Promise<Stream>)
 interface ServedReply {
   intent: string | null;
   text: string;
+  /** The fact sentences the server grounded the reply in (its prompt's facts). */
+  facts: string[];
 }
 
 async function servedStream(
@@ -125,8 +129,8 @@ async function servedStream(
     if (!ack.ok) throw new Error(ack.error.message);
     const { messageId, text } = await done;
     const end = performance.now();
-    const { rows } = await db.query<{ tokenCount: number | null; modelVersion: string | null; intent: string | null }>(
-      `SELECT r."tokenCount", r."modelVersion", c.intent
+    const { rows } = await db.query<{ tokenCount: number | null; modelVersion: string | null; intent: string | null; grounding: ReplyGrounding | null }>(
+      `SELECT r."tokenCount", r."modelVersion", c.intent, r.grounding
          FROM "Message" r JOIN "Message" c ON c.id = r."replyToId" WHERE r.id = $1`,
       [messageId],
     );
@@ -135,7 +139,7 @@ async function servedStream(
     if (!row || row.modelVersion === "template" || !row.tokenCount || !first) {
       throw new Error(`not answered by the language model (intent ${row?.intent}): ${question}`);
     }
-    seen.set(question, { intent: row.intent, text });
+    seen.set(question, { intent: row.intent, text, facts: row.grounding?.check?.facts.map((f) => f.text) ?? [] });
     // The streamer shows text a word at a time: the first piece came once its tokens (and the
     // token after it, which ends the word) were out of the model.
     const tokensAtFirst = Math.min(row.tokenCount, tokenizer.encode(firstPiece.trimEnd(), { add_special_tokens: false }).length + 1);
@@ -233,11 +237,10 @@ try {
   const server = await startServer({ DATABASE_URL: database.url, LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS), LM_CONCURRENCY: String(LM_CONCURRENCY) });
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   const servedOne = (q: string) => servedStream(server.url, pool, tokenizer, q, served);
-  // The bare loop gets the prompt the server built: the knowledge article of the classified intent.
+  // The bare loop gets the prompt the server built: the facts it retrieved for the reply.
   const learnPrompt = async (question: string) => {
-    const intent = served.get(question)?.intent ?? null;
-    const { rows } = await pool.query<{ title: string; body: string }>(`SELECT title, body FROM "KnowledgeArticle" WHERE intent = $1`, [intent]);
-    prompts.set(question, buildPrompt({ history: [{ role: "customer", text: question }], countTokens, historyTokens: HISTORY_TOKENS, knowledge: rows[0] ?? null }));
+    const facts = served.get(question)?.facts ?? [];
+    prompts.set(question, buildPrompt({ history: [{ role: "customer", text: question }], countTokens, historyTokens: HISTORY_TOKENS, facts }));
   };
   try {
     console.log(

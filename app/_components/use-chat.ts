@@ -6,7 +6,17 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
 import { ErrorCode, type ChatError } from "@/lib/protocol/errors";
-import { CHAT_NAMESPACE, type ChatMessage, type ClientToServerEvents, type ConversationStatus, type RateAck, type SendAck, type ServerToClientEvents } from "@/lib/protocol/chat";
+import {
+  CHAT_NAMESPACE,
+  type ChatMessage,
+  type ClarifyAck,
+  type ClientToServerEvents,
+  type ConversationStatus,
+  type FeedbackAck,
+  type RateAck,
+  type SendAck,
+  type ServerToClientEvents,
+} from "@/lib/protocol/chat";
 import { WaitingPieces, type ReplyPiece } from "@/lib/protocol/reply-stream";
 import { newClientMessageId } from "@/lib/client-message-id";
 
@@ -21,8 +31,10 @@ const GAP_REFETCH_MS = 500;
 const TYPING_SEND_MS = 1500;
 /** …and an agent counts as typing until this long after their last one. */
 const TYPING_SHOW_MS = 4000;
+/** What the customer sees when an event got no acknowledgement. */
+const UNREACHABLE: ChatError = { code: ErrorCode.unavailable, message: "Could not reach support. Check your connection and try again." };
 
-export interface UiMessage extends Omit<ChatMessage, "createdAt"> {
+export interface UiMessage extends Omit<ChatMessage, "createdAt" | "sources" | "clarify" | "helpful">, Partial<Pick<ChatMessage, "sources" | "clarify" | "helpful">> {
   /** A customer message not yet acknowledged, or a reply still being generated. */
   pending: boolean;
   queued?: boolean;
@@ -214,12 +226,12 @@ export function useChat() {
         }, GAP_REFETCH_MS);
       }
     });
-    socket.on("chat:done", ({ conversationId, messageId, text, stopped }) => {
+    socket.on("chat:done", ({ conversationId, messageId, text, stopped, sources, clarify }) => {
       if (!ours(conversationId)) return;
       waitingPieces.current.delete(messageId);
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
-        const done = { text, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
+        const done = { text, sources, clarify, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
         if (existing) return l.map((x) => (x.id === messageId ? { ...x, ...done } : x));
         return [...l, { id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: null, ...done }];
       });
@@ -270,7 +282,7 @@ export function useChat() {
         return false;
       }
       setMessages((l) => l.filter((x) => x.clientMessageId !== clientMessageId));
-      setError({ code: ErrorCode.unavailable, message: "Could not reach support. Check your connection and try again." });
+      setError(UNREACHABLE);
       return false;
     },
     [loadHistory, setConversation],
@@ -325,7 +337,7 @@ export function useChat() {
         .timeout(ACK_TIMEOUT_MS)
         .emit("chat:rate", { conversationId: id, rating: value, comment: comment.trim() || undefined }, (err, ack) => resolve(err ? null : ack)),
     );
-    if (!r) return { code: ErrorCode.unavailable, message: "Could not reach support. Check your connection and try again." };
+    if (!r) return UNREACHABLE;
     if (r.ok || r.error.code === ErrorCode.alreadyRated) {
       if (conversationRef.current === id) setRating(r.ok ? r.rating : value);
       return null;
@@ -333,5 +345,37 @@ export function useChat() {
     return r.error;
   }, []);
 
-  return { messages, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate };
+  /** "Did this answer your question?" on a bot reply, once; the state comes back in history after a reload. */
+  const feedback = useCallback(
+    async (messageId: string, helpful: boolean) => {
+      const socket = socketRef.current;
+      if (!socket) return;
+      setMessages((l) => l.map((x) => (x.id === messageId ? { ...x, helpful } : x)));
+      const r = await new Promise<FeedbackAck | null>((resolve) =>
+        socket.timeout(ACK_TIMEOUT_MS).emit("chat:feedback", { messageId, helpful }, (err, ack) => resolve(err ? null : ack)),
+      );
+      if (r?.ok) return;
+      if (r?.error.code === ErrorCode.alreadyAnswered) {
+        loadHistory(socket); // given before (e.g. in another tab): the stored answer wins
+        return;
+      }
+      setMessages((l) => l.map((x) => (x.id === messageId ? { ...x, helpful: null } : x)));
+      setError(r?.error ?? UNREACHABLE);
+    },
+    [loadHistory],
+  );
+
+  /** Answers a clarifying question with one of its options; the answer then streams in as a reply. */
+  const clarify = useCallback(async (messageId: string, intent: string): Promise<boolean> => {
+    const socket = socketRef.current;
+    if (!socket) return false;
+    const r = await new Promise<ClarifyAck | null>((resolve) =>
+      socket.timeout(ACK_TIMEOUT_MS).emit("chat:clarify", { messageId, intent }, (err, ack) => resolve(err ? null : ack)),
+    );
+    if (r?.ok || r?.error.code === ErrorCode.alreadyAnswered) return true;
+    setError(r?.error ?? UNREACHABLE);
+    return false;
+  }, []);
+
+  return { messages, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify };
 }

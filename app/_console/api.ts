@@ -8,7 +8,7 @@ import { useState } from "react";
 
 export type ApiResult<T> = { ok: true; status: number; body: T } | { ok: false; status: number; message: string; body: unknown };
 
-export async function callApi<T>(method: "GET" | "POST" | "PATCH" | "DELETE", url: string, body?: unknown): Promise<ApiResult<T>> {
+export async function callApi<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", url: string, body?: unknown): Promise<ApiResult<T>> {
   const json = body !== undefined && !(body instanceof Blob);
   const res = await fetch(url, {
     method,

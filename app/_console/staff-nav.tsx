@@ -12,6 +12,7 @@ const LINKS: { href: string; label: string; roles: readonly StaffRole[] }[] = [
   { href: "/staff", label: "Inbox", roles: AREA_ROLES.support },
   { href: "/staff/queue", label: "Queue", roles: AREA_ROLES.support },
   { href: "/staff/review", label: "Review", roles: AREA_ROLES.support },
+  { href: "/staff/knowledge", label: "Knowledge", roles: AREA_ROLES.knowledge },
   { href: "/ml", label: "ML", roles: AREA_ROLES.ml },
   { href: "/staff/admin", label: "Admin", roles: AREA_ROLES.admin },
 ];

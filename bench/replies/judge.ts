@@ -3,7 +3,7 @@
  * is right, by the definitions of issue 11. Pure and written apart from the server's code on purpose:
  * it is the measuring stick for that code, so it must not share its checks.
  */
-import { TEMPLATE_REPLIES } from "../../lib/chat/decide";
+import { SMALL_TALK, TEMPLATE_REPLIES } from "../../lib/chat/decide";
 
 export type Expectation = "answer" | "abstain" | "handoff";
 
@@ -60,17 +60,22 @@ export interface Verdict {
   reasons: string[];
 }
 
-// The shop's own name is in every prompt the bot gets, so naming it invents nothing.
-const SHOP_NAMES = ["Northwind Goods", "Northwind"];
+// The shop's and the assistant's own names are in every prompt the bot gets, so naming them invents nothing.
+const SHOP_NAMES = ["Northwind Goods", "Northwind", "Loopdesk"];
 
-const TEMPLATE_TEXTS = new Set(Object.values(TEMPLATE_REPLIES).map((t) => t.trim()));
+/** Fixed replies that decline to answer; the fixed replies to small talk are answers. */
+const ABSTAINING_TEXTS = new Set(
+  Object.entries(TEMPLATE_REPLIES)
+    .filter(([key]) => !(SMALL_TALK as readonly string[]).includes(key))
+    .map(([, t]) => t.trim()),
+);
 
 export function judge(question: BenchQuestion, reply: ObservedReply, articles: KnowledgeArticle[]): Verdict {
   const text = reply.text.trim();
   const grounding = groundingArticles(question, reply.sources, articles);
   const missing = missingFacts(text, question.facts);
   const contradictions = forbiddenClaims(text, question.forbidden);
-  const abstained = TEMPLATE_TEXTS.has(text) || reply.handedOff || reply.clarified;
+  const abstained = ABSTAINING_TEXTS.has(text) || reply.handedOff || reply.clarified;
   // A template, a handoff or a clarifying question is not an answer the model wrote: only what the
   // bot wrote as an answer is checked for invented terms, loops and an unfinished last sentence.
   const answered = !abstained;

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { OUT_OF_SCOPE, SMALL_TALK } from "../../lib/chat/decide";
 import type { BenchQuestion, KnowledgeArticle } from "./judge";
 
 export const DEFAULT_QUESTIONS_FILE = path.join(import.meta.dirname, "questions.json");
@@ -37,13 +38,14 @@ export function loadKnowledgeBase(file = KNOWLEDGE_BASE_FILE): KnowledgeArticle[
 
 /** Parses a question file; throws an error naming every problem (with the question's index) if it is invalid. */
 export function parseQuestions(json: unknown, articles: KnowledgeArticle[]): BenchQuestion[] {
-  const intents = new Set(articles.map((a) => a.intent));
+  // Small talk and out-of-scope messages have no article: the bot answers them with fixed replies.
+  const intents = new Set([...articles.map((a) => a.intent), ...SMALL_TALK, OUT_OF_SCOPE]);
   const schema = z.array(questionSchema).superRefine((questions, ctx) => {
     const seen = new Set<string>();
     questions.forEach((q, i) => {
       if (seen.has(q.id)) ctx.addIssue({ code: "custom", path: [i, "id"], message: `duplicate id ${q.id}` });
       seen.add(q.id);
-      if (!intents.has(q.intent)) ctx.addIssue({ code: "custom", path: [i, "intent"], message: `no knowledge-base article for intent "${q.intent}"` });
+      if (!intents.has(q.intent)) ctx.addIssue({ code: "custom", path: [i, "intent"], message: `unknown intent "${q.intent}"` });
     });
   });
   const r = schema.safeParse(json);

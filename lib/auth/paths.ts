@@ -1,7 +1,7 @@
 /** Where staff land after logging in. Plain functions, shared by the login page and its form. */
 import type { StaffRole } from "./roles";
 
-const HOME: Record<StaffRole, string> = { agent: "/staff", ml: "/ml", admin: "/staff/admin" };
+const HOME: Record<StaffRole, string> = { agent: "/staff", ml: "/ml", admin: "/staff/admin", editor: "/staff/knowledge" };
 
 export function homeFor(role: StaffRole): string {
   return HOME[role];

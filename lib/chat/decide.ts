@@ -6,15 +6,39 @@ import type { ReplyDecision } from "../db/replies";
 
 export const OUT_OF_SCOPE = "out_of_scope";
 export const TALK_TO_HUMAN = "talk_to_human";
+/** Intents of small talk: a fixed friendly reply, nothing to ground in the help centre. */
+export const SMALL_TALK = ["greeting", "thanks", "goodbye", "complaint"] as const;
+export type SmallTalkIntent = (typeof SMALL_TALK)[number];
 
 export interface Classification {
   intent: string;
   probability: number;
+  runnerUpIntent?: string;
+  runnerUpProbability?: number;
 }
 
+/** An unsure top intent and its runner-up are offered as a clarifying question when together this likely. */
+export const CLARIFY_MIN_PROBABILITY = 0.4;
+
+/** The help centre's best match for the message: retrieval's top fact, its article's intent and score. */
+export interface KnowledgeMatch {
+  intent: string | null;
+  score: number;
+}
+/**
+ * A help-centre sentence this close to the message answers it even when the classifier is unsure
+ * (chosen on bench:replies: above it the best sentence's article was the question's topic or answered it,
+ * out-of-scope messages scored under 0.4).
+ */
+export const KNOWLEDGE_ANSWER_SCORE = 0.55;
+
 export type Decision =
-  /** Answer with the language model, grounded in the intent's knowledge-base article. */
+  /** Answer with the language model, grounded in the help centre (the intent's article preferred). */
   | { action: "answer"; intent: string; lowConfidenceStreak: 0 }
+  /** A fixed friendly reply to small talk. */
+  | { action: "small_talk"; intent: SmallTalkIntent; lowConfidenceStreak: 0 }
+  /** Ask "Do you mean …?" with these intents (both help-centre topics) as buttons. */
+  | { action: "clarify"; intents: [string, string]; lowConfidenceStreak: number }
   /** A short honest reply and an offer of a human; the bot keeps the conversation. */
   | { action: "offer_human"; reason: "out_of_scope" | "low_confidence"; lowConfidenceStreak: number }
   /** Hand the conversation to staff (status waiting_for_agent). */
@@ -25,17 +49,40 @@ export interface Thresholds {
   perIntent: Record<string, number>;
 }
 
-export function decide(c: Classification, previousStreak: number, thresholds: Thresholds): Decision {
+/**
+ * `topics`: the intents the help centre has an article for, the only ones worth a clarifying question.
+ * `match`: the help centre's best sentence for the message, which answers an unsure one if close enough.
+ * Two unsure turns in a row hand the conversation to staff, whether the first was clarified or not.
+ */
+export function decide(
+  c: Classification,
+  previousStreak: number,
+  thresholds: Thresholds,
+  topics: ReadonlySet<string> = new Set(),
+  match: KnowledgeMatch | null = null,
+): Decision {
   if (c.intent === TALK_TO_HUMAN && c.probability >= threshold(c.intent, thresholds)) {
     return { action: "handoff", reason: "asked_for_human", lowConfidenceStreak: 0 };
   }
   if (c.probability < threshold(c.intent, thresholds)) {
+    if (match && match.score >= KNOWLEDGE_ANSWER_SCORE) return { action: "answer", intent: match.intent ?? c.intent, lowConfidenceStreak: 0 };
     const streak = previousStreak + 1;
-    return streak >= 2
-      ? { action: "handoff", reason: "low_confidence", lowConfidenceStreak: streak }
-      : { action: "offer_human", reason: "low_confidence", lowConfidenceStreak: streak };
+    if (streak >= 2) return { action: "handoff", reason: "low_confidence", lowConfidenceStreak: streak };
+    const runnerUp = c.runnerUpIntent;
+    if (
+      runnerUp !== undefined &&
+      topics.has(c.intent) &&
+      topics.has(runnerUp) &&
+      c.probability + (c.runnerUpProbability ?? 0) >= CLARIFY_MIN_PROBABILITY
+    ) {
+      return { action: "clarify", intents: [c.intent, runnerUp], lowConfidenceStreak: streak };
+    }
+    return { action: "offer_human", reason: "low_confidence", lowConfidenceStreak: streak };
   }
   if (c.intent === OUT_OF_SCOPE) return { action: "offer_human", reason: "out_of_scope", lowConfidenceStreak: 0 };
+  if ((SMALL_TALK as readonly string[]).includes(c.intent)) {
+    return { action: "small_talk", intent: c.intent as SmallTalkIntent, lowConfidenceStreak: 0 };
+  }
   return { action: "answer", intent: c.intent, lowConfidenceStreak: 0 };
 }
 
@@ -56,15 +103,42 @@ export const TEMPLATE_REPLIES = {
     "(Mon-Fri 8:00-20:00 CET). Please stay on this page.",
   handoff_low_confidence:
     "I'm sorry I couldn't help with that. I'm passing this chat to a member of our support team, who will join shortly.",
+  /** The help centre has nothing relevant to an in-scope question. */
+  no_facts:
+    "Sorry, I couldn't find that in our help centre. If you'd like, I can connect you with a member of our team: " +
+    "just say \"talk to a human\".",
+  clarify: "Sorry, I'm not sure I understood. Do you mean one of these?",
+  greeting: "Hello! I'm Loopdesk, the Northwind Goods assistant. How can I help you today with an order, a product, shipping or returns?",
+  thanks: "You're welcome, happy to help! Is there anything else I can do for you today?",
+  goodbye: "Thank you for contacting Northwind Goods, and have a nice day! You can come back to this chat any time.",
+  complaint:
+    "I'm sorry about your experience, and thank you for telling us. All feedback is passed on to our customer experience team. " +
+    "If you'd like to make a formal complaint, I can connect you with a member of our team: just say \"talk to a human\".",
 } as const;
 
 /** The decision as the reply that carries it out stores it. */
 export function replyDecision(d: Decision): ReplyDecision {
-  if (d.action === "answer") return "answer";
-  return d.action === "offer_human" ? `offer_human_${d.reason}` : `handoff_${d.reason}`;
+  switch (d.action) {
+    case "answer":
+    case "small_talk":
+    case "clarify":
+      return d.action;
+    case "offer_human":
+      return `offer_human_${d.reason}`;
+    case "handoff":
+      return `handoff_${d.reason}`;
+  }
 }
 
 export function templateReply(d: Exclude<Decision, { action: "answer" }>): string {
-  if (d.action === "offer_human") return TEMPLATE_REPLIES[d.reason];
-  return d.reason === "asked_for_human" ? TEMPLATE_REPLIES.asked_for_human : TEMPLATE_REPLIES.handoff_low_confidence;
+  switch (d.action) {
+    case "offer_human":
+      return TEMPLATE_REPLIES[d.reason];
+    case "small_talk":
+      return TEMPLATE_REPLIES[d.intent];
+    case "clarify":
+      return TEMPLATE_REPLIES.clarify;
+    case "handoff":
+      return d.reason === "asked_for_human" ? TEMPLATE_REPLIES.asked_for_human : TEMPLATE_REPLIES.handoff_low_confidence;
+  }
 }

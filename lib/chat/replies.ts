@@ -1,7 +1,7 @@
 /**
  * The bot reply's lifecycle around a turn: the registry of replies this process is generating (so
  * Stop and a take over reach them), saving a streaming reply's text as it grows, the heartbeat and
- * abandoned-reply sweep, template replies, and the whitespace rule of the streamed text.
+ * abandoned-reply sweep, and template replies.
  */
 import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
@@ -11,6 +11,7 @@ import { retryWhileDatabaseUnavailable as persist } from "../db/retry";
 import { log } from "../log";
 import { GenerationStopper } from "../models/lm";
 import type { ReplyDecision } from "../db/replies";
+import type { ReplyGrounding } from "../protocol/chat";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
 
 /** Replies being generated (or queued) in this process, by bot message id, so Stop can reach them. */
@@ -73,44 +74,37 @@ export class ReplyProgress {
   }
 }
 
-/**
- * The streamed text is kept equal to the stored one, which is trimmed: leading whitespace is dropped,
- * trailing whitespace held back until more text follows it. Returns the model's `onText`; `send` gets
- * each non-empty piece and the whole text streamed so far, that piece included.
- */
-export function holdingWhitespace(send: (text: string, streamed: string) => void): (piece: string) => void {
-  let streamed = "";
-  let heldWhitespace = "";
-  return (piece) => {
-    const combined = streamed ? heldWhitespace + piece : piece.trimStart();
-    const text = combined.trimEnd();
-    heldWhitespace = combined.slice(text.length);
-    if (!text) return;
-    streamed += text;
-    send(text, streamed);
-  };
-}
-
 /** Bot messages written from a template rather than by the language model carry this version. */
 const TEMPLATE_MODEL_VERSION = "template";
 
 /**
- * A reply the language model does not write: stored whole, then sent as one token. Returns false when
+ * A reply the language model does not write: stored whole, then sent as one piece. Returns false when
  * another send of the customer's message already created the reply (and so finishes it).
  */
 export async function replyWithTemplate(
   emit: ConversationEmitter,
-  reply: { conversationId: string; replyToId: string; text: string; decision: ReplyDecision },
+  reply: { conversationId: string; replyToId: string; text: string; decision: ReplyDecision; grounding: ReplyGrounding },
 ): Promise<boolean> {
-  const { conversationId, replyToId, text, decision } = reply;
+  const { conversationId, replyToId, decision } = reply;
   const replyId = randomUUID();
   const { created } = await persist("create reply", () => createBotReply(conversationId, replyToId, TEMPLATE_MODEL_VERSION, decision, replyId));
   if (!created) return false;
-  emit("chat:typing", { conversationId, messageId: replyId, replyToId, queued: false });
-  await persist("finish reply", () => finishBotReply(replyId, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0 }));
-  emit("chat:token", { conversationId, messageId: replyId, text, offset: 0 });
-  emit("chat:done", { conversationId, messageId: replyId, text, stopped: false });
+  await finishWithTemplate(emit, { ...reply, replyId });
   return true;
+}
+
+/** Finishes a created reply with a fixed text: stored whole, then sent as one piece. */
+export async function finishWithTemplate(
+  emit: ConversationEmitter,
+  reply: { conversationId: string; replyId: string; replyToId: string; text: string; grounding: ReplyGrounding },
+): Promise<void> {
+  const { conversationId, replyId, replyToId, text, grounding } = reply;
+  emit("chat:typing", { conversationId, messageId: replyId, replyToId, queued: false });
+  await persist("finish reply", () =>
+    finishBotReply(replyId, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0, grounding }),
+  );
+  emit("chat:token", { conversationId, messageId: replyId, text, offset: 0 });
+  emit("chat:done", { conversationId, messageId: replyId, text, stopped: false, sources: grounding.sources, clarify: grounding.clarify ?? null });
 }
 
 /** A streaming reply whose heartbeat is older than this was left by a dead process. */

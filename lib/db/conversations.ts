@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Conversation, ConversationStatus, Message } from "../generated/prisma/client";
-import type { ChatMessage } from "../protocol/chat";
+import type { ChatMessage, ReplyGrounding } from "../protocol/chat";
 import { db } from "./client";
 import { isUniqueViolation } from "./errors";
 
@@ -30,7 +30,15 @@ export function toChatMessage(m: Message): ChatMessage {
     createdAt: m.createdAt.toISOString(),
     replyToId: m.replyToId,
     replyStatus: m.replyStatus,
+    sources: groundingOf(m)?.sources ?? [],
+    clarify: groundingOf(m)?.clarify ?? null,
+    helpful: m.customerHelpful,
   };
+}
+
+/** A bot reply's stored grounding (written only by finishBotReply, from the typed value). */
+export function groundingOf(m: Pick<Message, "grounding">): ReplyGrounding | null {
+  return (m.grounding as ReplyGrounding | null) ?? null;
 }
 
 /**
@@ -133,10 +141,6 @@ export async function updateConversationAfterDecision(
   await db().conversation.updateMany({ where: { id: conversationId, status: "bot" }, data });
   const c = await db().conversation.findUniqueOrThrow({ where: { id: conversationId }, select: { status: true } });
   return c.status;
-}
-
-export async function knowledgeArticle(intent: string) {
-  return db().knowledgeArticle.findUnique({ where: { intent } });
 }
 
 /** Messages of a conversation, oldest first; `take` keeps only the most recent ones. */

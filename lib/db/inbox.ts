@@ -22,6 +22,7 @@ import {
 import type { ConversationStatus } from "../protocol/chat";
 import { ApiError } from "../http";
 import { db } from "./client";
+import { groundingOf } from "./conversations";
 import { productionDeployment } from "./ml";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -358,6 +359,8 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
     replyStatus: m.replyStatus,
     feedback: m.feedback,
     feedbackBy: m.feedbackBy,
+    grounding: groundingOf(m),
+    customerHelpful: m.customerHelpful,
     authorName: m.authorStaff?.name ?? null,
   };
 }

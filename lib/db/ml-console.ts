@@ -150,7 +150,7 @@ export async function productionStats(window: ProductionWindow): Promise<Product
   const since = new Date(Date.now() - PRODUCTION_WINDOWS[window]);
   const prisma = db();
   const inWindow = { createdAt: { gte: since } };
-  const [intents, overall, conversations, handedOver, botReplies, badReplies] = await Promise.all([
+  const [intents, overall, conversations, handedOver, botReplies, badReplies, helpfulReplies, unhelpfulReplies] = await Promise.all([
     prisma.message.groupBy({
       by: ["intent"],
       where: { role: "customer", intent: { not: null }, ...inWindow },
@@ -162,7 +162,10 @@ export async function productionStats(window: ProductionWindow): Promise<Product
     prisma.message.findMany({ where: { role: "bot", decision: { in: HANDOFF_DECISIONS }, ...inWindow }, distinct: ["conversationId"], select: { conversationId: true } }),
     prisma.message.count({ where: { role: "bot", ...inWindow } }),
     prisma.message.count({ where: { role: "bot", feedback: "bad", ...inWindow } }),
+    prisma.message.count({ where: { role: "bot", customerHelpful: true, ...inWindow } }),
+    prisma.message.count({ where: { role: "bot", customerHelpful: false, ...inWindow } }),
   ]);
+  const share = (n: number) => (botReplies ? n / botReplies : null);
   return {
     window,
     since: since.toISOString(),
@@ -176,6 +179,10 @@ export async function productionStats(window: ProductionWindow): Promise<Product
     handoffRate: conversations ? handedOver.length / conversations : null,
     botReplies,
     badReplies,
-    badReplyShare: botReplies ? badReplies / botReplies : null,
+    badReplyShare: share(badReplies),
+    helpfulReplies,
+    helpfulReplyShare: share(helpfulReplies),
+    unhelpfulReplies,
+    unhelpfulReplyShare: share(unhelpfulReplies),
   };
 }

@@ -3,8 +3,8 @@
  * while this process generates them, interrupted when the process that did died, then finished.
  */
 import { randomUUID } from "node:crypto";
-import type { Message, ReplyDecision } from "../generated/prisma/client";
-import type { ReplyStatus } from "../protocol/chat";
+import type { Message, Prisma, ReplyDecision } from "../generated/prisma/client";
+import type { ReplyGrounding, ReplyStatus } from "../protocol/chat";
 import { db } from "./client";
 import { findByClientId, lastMessagePreview } from "./conversations";
 import { isUniqueViolation } from "./errors";
@@ -23,8 +23,10 @@ export async function createBotReply(
   modelVersion: string,
   decision: ReplyDecision,
   id: string = randomUUID(),
+  kind: "reply" | "clarified" = "reply",
 ) {
-  const clientMessageId = `reply:${replyToId}`;
+  // Once per kind: a clarified question gets a second reply, the answer to the topic picked.
+  const clientMessageId = `${kind}:${replyToId}`;
   try {
     const message = await db().message.create({
       data: { id, conversationId, role: "bot", text: "", replyToId, clientMessageId, replyStatus: "streaming", modelVersion, decision, replyHeartbeatAt: new Date() },
@@ -75,11 +77,19 @@ export async function interruptAbandonedReplies(staleMs: number, aliveHere: stri
 
 export async function finishBotReply(
   messageId: string,
-  result: { text: string; status: ReplyStatus; timeToFirstTokenMs: number | null; tokenCount: number; generationMs: number },
+  result: {
+    text: string;
+    status: ReplyStatus;
+    timeToFirstTokenMs: number | null;
+    tokenCount: number;
+    generationMs: number;
+    grounding?: ReplyGrounding;
+  },
 ) {
   const message = await db().message.update({
     where: { id: messageId },
     data: {
+      grounding: result.grounding as Prisma.InputJsonValue | undefined,
       text: result.text,
       replyStatus: result.status,
       timeToFirstTokenMs: result.timeToFirstTokenMs,

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { db } from "./client";
+import { seedArticles } from "./knowledge";
 import { textKey } from "../text";
 
 const DATA_DIR = path.resolve("training/data");
@@ -13,11 +14,12 @@ const DATA_DIR = path.resolve("training/data");
 export async function seedDatabase(): Promise<void> {
   const prisma = db();
   const articles = JSON.parse(await readFile(path.join(DATA_DIR, "knowledge_base.json"), "utf8")) as {
-    intent: string;
+    slug: string;
+    intent: string | null;
     title: string;
     body: string;
   }[];
-  await prisma.knowledgeArticle.createMany({ data: articles, skipDuplicates: true });
+  await seedArticles(articles);
 
   const rows = parse(await readFile(path.join(DATA_DIR, "intents.csv")), { columns: true, skip_empty_lines: true }) as {
     text: string;

@@ -8,9 +8,13 @@ import {
   AutoModelForCausalLM,
   AutoTokenizer,
   InterruptableStoppingCriteria,
+  LogitsProcessor,
+  LogitsProcessorList,
+  StoppingCriteriaList,
   TextStreamer,
   type PreTrainedModel,
   type PreTrainedTokenizer,
+  type Tensor,
 } from "@huggingface/transformers";
 import { loadFromDir } from "./local-files";
 
@@ -30,13 +34,50 @@ export interface GenerationResult {
 /** Lets a caller stop a generation, also one still waiting in the queue. */
 export class GenerationStopper extends InterruptableStoppingCriteria {}
 
+/** A reply never repeats a sequence of this many tokens. */
+export const NO_REPEAT_NGRAM_TOKENS = 4;
+
+/**
+ * Bans any token that would repeat an n-gram the reply already contains. Only the reply's own tokens
+ * count: transformers.js's no_repeat_ngram_size also bans n-grams of the prompt, which would forbid
+ * quoting the facts the reply must be grounded in.
+ */
+export class NoRepeatedReplyNGrams extends LogitsProcessor {
+  constructor(
+    private readonly promptLength: number,
+    private readonly n: number,
+  ) {
+    super();
+  }
+
+  _call(inputIds: bigint[][], logits: Tensor): Tensor {
+    inputIds.forEach((ids, row) => {
+      const reply = ids.slice(this.promptLength).map(Number);
+      if (reply.length < this.n - 1) return;
+      const prefix = reply.slice(reply.length - (this.n - 1)).join(",");
+      const data = (logits as unknown as Tensor[])[row]!.data as Float32Array;
+      for (let i = 0; i + this.n <= reply.length; i++) {
+        if (reply.slice(i, i + this.n - 1).join(",") === prefix) data[reply[i + this.n - 1]!] = -Infinity;
+      }
+    });
+    return logits;
+  }
+}
+
 export interface LanguageModel {
   id: string;
   version: string;
   countTokens(text: string): number;
   generate(
     turns: ChatTurn[],
-    opts: { maxNewTokens: number; stopper: GenerationStopper; onText: (piece: string) => void },
+    opts: {
+      maxNewTokens: number;
+      /** The customer's Stop (or a take over). */
+      stopper: GenerationStopper;
+      /** The caller's own end, e.g. enough sentences or a sentence that failed its check. */
+      enough?: GenerationStopper;
+      onText: (piece: string) => void;
+    },
   ): Promise<GenerationResult>;
 }
 
@@ -60,7 +101,7 @@ export async function loadLanguageModel(modelsDir: string, id = "smollm2-135m-in
     id: manifest.id,
     version: manifest.version,
     countTokens: (text) => tokenizer.encode(text).length,
-    async generate(turns, { maxNewTokens, stopper, onText }) {
+    async generate(turns, { maxNewTokens, stopper, enough = new GenerationStopper(), onText }) {
       const started = performance.now();
       let firstTokenAt: number | null = null;
       let tokenCount = 0;
@@ -78,16 +119,24 @@ export async function loadLanguageModel(modelsDir: string, id = "smollm2-135m-in
           onText(piece);
         },
       });
-      const inputs = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, return_dict: true }) as object;
+      const inputs = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, return_dict: true }) as {
+        input_ids: Tensor;
+      };
       if (!stopper.interrupted) {
+        const logitsProcessor = new LogitsProcessorList();
+        logitsProcessor.push(new NoRepeatedReplyNGrams(inputs.input_ids.dims.at(-1)!, NO_REPEAT_NGRAM_TOKENS));
+        const stoppingCriteria = new StoppingCriteriaList();
+        stoppingCriteria.extend([stopper, enough]);
         await model.generate({
           ...inputs,
           max_new_tokens: maxNewTokens,
-          // Plain greedy: a repetition penalty also penalises copying the facts of the prompt, which
-          // is exactly what grounding needs (measured: it made replies invent phone numbers).
+          // Greedy without a repetition penalty: a penalty also penalises copying the facts of the
+          // prompt, which is exactly what grounding needs (measured: it made replies invent phone
+          // numbers). Repeats within the reply are banned instead.
           do_sample: false,
+          logits_processor: logitsProcessor,
           streamer,
-          stopping_criteria: stopper,
+          stopping_criteria: stoppingCriteria,
         });
       }
       return {

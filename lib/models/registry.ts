@@ -2,22 +2,31 @@
  * The models this process serves with, and their hot-swap. Loaded once at start; a deployment
  * (LISTEN/NOTIFY) makes every server load the new classifier, smoke-test it and swap the reference
  * atomically. A turn holds the model object it started with, so chats in flight finish on it.
+ * The knowledge index (the help centre's sentences, embedded by the encoder) is rebuilt the same way
+ * whenever staff save an article.
  * One per process (lib/process.ts): server.ts and Next's route handlers are separate module copies.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { config } from "../config";
 import { listen } from "../db/listen";
+import { KNOWLEDGE_CHANNEL, liveArticles } from "../db/knowledge";
 import { DEPLOYMENT_CHANNEL, findModelVersion, markModelFailed, productionDeployment, recordDeployment, registerModelVersion } from "../db/ml";
+import { buildIndex, type KnowledgeIndex } from "../knowledge/retrieve";
 import { log } from "../log";
 import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
+import { loadEncoder, type Encoder } from "./encoder";
 import { loadLanguageModel, type LanguageModel } from "./lm";
 import { modelStorePath } from "./store";
 
 interface Registry {
   lm?: LanguageModel;
   classifier?: Classifier;
+  encoder?: Encoder;
+  knowledge?: KnowledgeIndex;
+  /** Re-indexing runs one at a time; a save during one is picked up by the next. */
+  reindexing?: Promise<void>;
   loading?: Promise<void>;
   /** Swaps run one after another, in the order deployments arrive. */
   swaps: Promise<void>;
@@ -31,10 +40,20 @@ export const SEED_CLASSIFIER_DIR = "classifier/seed";
 export function loadModels(): Promise<void> {
   registry.loading ??= (async () => {
     const started = performance.now();
-    const [lm] = await Promise.all([loadLanguageModel(config().LOOPDESK_MODELS_DIR), deployProductionClassifier()]);
+    const [lm, encoder] = await Promise.all([
+      loadLanguageModel(config().LOOPDESK_MODELS_DIR),
+      loadEncoder(config().LOOPDESK_MODELS_DIR),
+      deployProductionClassifier(),
+    ]);
     registry.lm = lm;
+    registry.encoder = encoder;
+    await reindexKnowledge();
     await listen(DEPLOYMENT_CHANNEL, () => void deployProductionClassifier());
-    log.info({ lm: lm.version, classifier: registry.classifier?.version, ms: Math.round(performance.now() - started) }, "models loaded");
+    await listen(KNOWLEDGE_CHANNEL, () => void reindexKnowledge());
+    log.info(
+      { lm: lm.version, classifier: registry.classifier?.version, facts: registry.knowledge?.facts.length, ms: Math.round(performance.now() - started) },
+      "models loaded",
+    );
   })();
   return registry.loading;
 }
@@ -59,6 +78,32 @@ function deployProductionClassifier(): Promise<void> {
   return registry.swaps;
 }
 
+/** Rebuilds the knowledge index from the live articles; a failure keeps the current index. */
+function reindexKnowledge(): Promise<void> {
+  const previous = registry.reindexing ?? Promise.resolve();
+  const next = previous.then(async () => {
+    try {
+      const articles = await liveArticles();
+      registry.knowledge = await buildIndex(articles, registry.encoder!);
+      log.info({ articles: articles.length, facts: registry.knowledge.facts.length }, "knowledge indexed");
+    } catch (err) {
+      log.error({ err }, "could not re-index the knowledge base; keeping the current index");
+      if (!registry.knowledge) throw err;
+    }
+  });
+  registry.reindexing = next.catch(() => {});
+  return next;
+}
+
+/**
+ * Re-indexes this server's knowledge now, for a save to await: its editor's next question is answered
+ * from the new text. Other servers re-index when the save's NOTIFY reaches them. Before the models are
+ * loaded there is nothing to do: loading indexes the articles as they are then.
+ */
+export function reindexKnowledgeNow(): Promise<void> {
+  return registry.encoder && registry.knowledge ? reindexKnowledge() : Promise.resolve();
+}
+
 async function bootstrapSeedClassifier() {
   const dir = modelStorePath(SEED_CLASSIFIER_DIR);
   const trainConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as { dataset_sha256: string };
@@ -79,9 +124,24 @@ export function classifier(): Classifier {
   return registry.classifier;
 }
 
+export function encoder(): Encoder {
+  if (!registry.encoder) throw new Error("encoder not loaded");
+  return registry.encoder;
+}
+
+/** The help centre as this process retrieves from it now. */
+export function knowledge(): KnowledgeIndex {
+  if (!registry.knowledge) throw new Error("knowledge not indexed");
+  return registry.knowledge;
+}
+
 /** What /api/health reports; null until every model is loaded and warm. */
 export function modelStatus() {
-  const { lm, classifier: clf } = registry;
-  if (!lm || !clf) return null;
-  return { lm: { id: lm.id, version: lm.version }, classifier: { version: clf.version, labels: clf.labels.length } };
+  const { lm, classifier: clf, knowledge: index } = registry;
+  if (!lm || !clf || !index) return null;
+  return {
+    lm: { id: lm.id, version: lm.version },
+    classifier: { version: clf.version, labels: clf.labels.length },
+    knowledge: { articles: index.articles.length, facts: index.facts.length },
+  };
 }

@@ -20,10 +20,14 @@ export const sendSchema = z.object({
 });
 export const stopSchema = z.object({ messageId: id });
 export const historySchema = z.object({ conversationId: id });
+export const feedbackSchema = z.object({ messageId: id, helpful: z.boolean() });
+export const clarifySchema = z.object({ messageId: id, intent: z.string().min(1).max(100) });
 
 export type SendPayload = z.infer<typeof sendSchema>;
 export type StopPayload = z.infer<typeof stopSchema>;
 export type HistoryPayload = z.infer<typeof historySchema>;
+export type FeedbackPayload = z.infer<typeof feedbackSchema>;
+export type ClarifyPayload = z.infer<typeof clarifySchema>;
 
 export type SendAck = Ack<{ conversationId: string; messageId: string }>;
 export type HistoryAck = Ack<{
@@ -34,10 +38,50 @@ export type HistoryAck = Ack<{
   messages: ChatMessage[];
 }>;
 export type StopAck = Ack<{ messageId: string }>;
+export type FeedbackAck = Ack<{ messageId: string; helpful: boolean }>;
+/** Acknowledges the pick; the bot's answer to the clarified question then streams as any reply. */
+export type ClarifyAck = Ack<{ messageId: string; intent: string }>;
 
 export type ConversationStatus = "bot" | "waiting_for_agent" | "agent" | "closed";
 export type MessageRole = "customer" | "bot" | "agent" | "system";
 export type ReplyStatus = "streaming" | "complete" | "stopped" | "failed" | "interrupted";
+
+/** A help-centre article a bot reply is grounded in; `url` is its public page (`/help/<slug>`). */
+export interface ReplySource {
+  slug: string;
+  title: string;
+  url: string;
+}
+
+/** One answer to a clarifying question: an intent, by its customer-facing title. */
+export interface ClarifyOption {
+  intent: string;
+  title: string;
+}
+
+/** How a grounded reply was checked: each generated sentence, sent or dropped with why. */
+export interface ReplyCheck {
+  facts: { id: string; text: string; score: number; article: { slug: string; title: string; version: number } }[];
+  sentences: {
+    text: string;
+    sent: boolean;
+    /** Why a sentence was not sent. */
+    reason?: "invented" | "unsupported" | "contradicts" | "meta" | "repeats" | "incomplete" | "does_not_cover";
+    detail?: string;
+  }[];
+  /** Fact ids sent verbatim: all of the reply's when the model's words were replaced. */
+  quoted: string[];
+  replaced: boolean;
+}
+
+/** What a bot reply rests on, stored with it: its sources and check, or the clarifying options it offered. */
+export interface ReplyGrounding {
+  sources: ReplySource[];
+  check?: ReplyCheck;
+  clarify?: ClarifyOption[];
+  /** The intent the customer picked, when this reply answers a clarified question. */
+  clarifiedIntent?: string;
+}
 
 /** A stored message as a customer may see it. */
 export interface ChatMessage {
@@ -49,6 +93,12 @@ export interface ChatMessage {
   createdAt: string;
   replyToId: string | null;
   replyStatus: ReplyStatus | null;
+  /** Bot replies: the articles the reply is grounded in (empty for others). */
+  sources: ReplySource[];
+  /** Bot replies that ask "Do you mean …?": the options, one button each. */
+  clarify: ClarifyOption[] | null;
+  /** Bot replies: the customer's "Did this answer your question?", null until given. */
+  helpful: boolean | null;
 }
 
 export interface ServerToClientEvents {
@@ -62,7 +112,15 @@ export interface ServerToClientEvents {
   "chat:typing": (p: { conversationId: string; messageId: string; replyToId: string; queued: boolean }) => void;
   /** A piece of a reply; `offset` is where `text` starts in the reply's text (see `extendReply`). */
   "chat:token": (p: { conversationId: string; messageId: string; text: string; offset: number }) => void;
-  "chat:done": (p: { conversationId: string; messageId: string; text: string; stopped: boolean }) => void;
+  /** A reply is complete: its final text, its sources, and, for a clarifying question, the options. */
+  "chat:done": (p: {
+    conversationId: string;
+    messageId: string;
+    text: string;
+    stopped: boolean;
+    sources: ReplySource[];
+    clarify: ClarifyOption[] | null;
+  }) => void;
   "chat:error": (p: ChatError & { conversationId?: string; messageId?: string }) => void;
   /** A member of staff is typing in this conversation (sent at most about once a second while they type). */
   "chat:agent-typing": (p: { conversationId: string; name: string }) => void;
@@ -88,17 +146,27 @@ export interface ClientToServerEvents {
   "chat:typing": (p: TypingPayload) => void;
   /** Rates one's own closed conversation 1-5, once, with an optional comment. */
   "chat:rate": (p: RatePayload, ack: (r: RateAck) => void) => void;
+  /** "Did this answer your question?" on one of one's own bot replies, once. */
+  "chat:feedback": (p: FeedbackPayload, ack: (r: FeedbackAck) => void) => void;
+  /** Picks one option of a clarifying question (once); the bot then answers the question as that intent. */
+  "chat:clarify": (p: ClarifyPayload, ack: (r: ClarifyAck) => void) => void;
 }
 
 /** The events a client may send, by namespace, for the server to refuse others (and tests to cover all). */
-export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:typing", "chat:rate"] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:typing", "chat:rate", "chat:feedback", "chat:clarify"] as const satisfies readonly (keyof ClientToServerEvents)[];
 
 /** Validates a customer message's text; returns the trimmed text or an error. */
 export function validateText(text: string): { ok: true; text: string } | { ok: false; error: ChatError } {
   if (!text.isWellFormed())
     return { ok: false, error: { code: ErrorCode.invalidPayload, message: "Message is not valid Unicode text." } };
-  // Control characters (NUL above all, which Postgres rejects) are dropped; newlines and tabs stay.
-  const trimmed = text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, "").trim();
+  // Control characters (NUL above all, which Postgres rejects, and C1 ones such as U+0085, which
+  // Python's str.strip() treats as whitespace but JS's trim() keeps) are dropped; newlines and tabs
+  // stay. Line and paragraph separators become plain newlines. What is left trims the same in JS and
+  // Python, so a stored message is never empty text to the trainer (training/snapshot.py).
+  const trimmed = text
+    .replace(/[\u2028\u2029]/g, "\n")
+    .replace(/[^\P{Cc}\t\n\r]/gu, "")
+    .trim();
   if (trimmed.length === 0) return { ok: false, error: { code: ErrorCode.emptyText, message: "Message is empty." } };
   if (trimmed.length > MAX_MESSAGE_CHARS)
     return {

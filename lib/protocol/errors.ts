@@ -29,6 +29,10 @@ export const ErrorCode = {
   invalidState: "invalid_state",
   notClosed: "not_closed",
   alreadyRated: "already_rated",
+  /** Feedback or a clarification for a message that is not such a bot reply of the customer's. */
+  notApplicable: "not_applicable",
+  /** Feedback already given, or a clarification already answered. */
+  alreadyAnswered: "already_answered",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -191,4 +191,9 @@ export interface ProductionStats {
   botReplies: number;
   badReplies: number;
   badReplyShare: number | null;
+  /** Bot replies customers rated 👍 / 👎 ("Did this answer your question?"), and their shares of all bot replies. */
+  helpfulReplies: number;
+  helpfulReplyShare: number | null;
+  unhelpfulReplies: number;
+  unhelpfulReplyShare: number | null;
 }

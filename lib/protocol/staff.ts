@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { Ack } from "./errors";
-import type { ConversationStatus, MessageRole, ReplyStatus, ServerToClientEvents } from "./chat";
+import type { ConversationStatus, MessageRole, ReplyGrounding, ReplyStatus, ServerToClientEvents } from "./chat";
 
 export const STAFF_NAMESPACE = "/staff";
 /** The room of every staff socket: inbox nudges go there. */
@@ -77,7 +77,7 @@ export const STAFF_EVENTS = [
 // ---------------------------------------------------------------------------------------------
 // The REST API
 
-export type LabelSource = "confirmed" | "corrected";
+export type LabelSource = "confirmed" | "corrected" | "customer_clarification";
 export type ReplyFeedback = "good" | "bad";
 
 /** The newest IntentLabel of a message: the one that wins in the next dataset export. */
@@ -115,6 +115,10 @@ export interface StaffMessage {
   feedback: ReplyFeedback | null;
   /** Email of whoever gave the feedback. */
   feedbackBy: string | null;
+  /** What the reply rests on: its sources and sentence check, or the clarifying options it offered. */
+  grounding: ReplyGrounding | null;
+  /** The customer's "Did this answer your question?" (👍 true, 👎 false), null until given. */
+  customerHelpful: boolean | null;
 
   /** Agent messages: the author's name. */
   authorName: string | null;
@@ -200,6 +204,8 @@ export function bareStaffMessage(m: Pick<StaffMessage, "id" | "conversationId" |
     generationMs: null,
     feedback: null,
     feedbackBy: null,
+    grounding: null,
+    customerHelpful: null,
     authorName: null,
   };
 }

@@ -1,6 +1,7 @@
 /** The customer-facing socket.io namespace `/chat`: authentication and the protocol's events. */
 import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
+import { storeReplyFeedback } from "../db/customer-feedback";
 import { findCustomerConversation, listMessages, toChatMessage } from "../db/conversations";
 import { findCustomerBotMessage } from "../db/replies";
 import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
@@ -13,6 +14,8 @@ import {
   customerRoom,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  clarifySchema,
+  feedbackSchema,
   historySchema,
   rateSchema,
   sendSchema,
@@ -23,7 +26,7 @@ import { conversationRoom, STAFF_NAMESPACE } from "../protocol/staff";
 import { tellOtherInstances } from "../chat/broadcast";
 import { rate } from "../chat/handover";
 import { stopReply } from "../chat/replies";
-import { runCustomerTurn } from "../chat/turn";
+import { answerClarification, runCustomerTurn } from "../chat/turn";
 
 interface SocketData {
   customerId: string;
@@ -132,6 +135,27 @@ export function attachChatNamespace(io: Server): ChatNamespace {
           ownConversations.add(conversationId);
         }
         io.of(STAFF_NAMESPACE).to(conversationRoom(conversationId)).emit("chat:customer-typing", { conversationId });
+      }),
+    );
+
+    socket.on("chat:feedback", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
+        const parsed = parsePayload(feedbackSchema, payload);
+        if (!parsed.ok) return reply(parsed);
+        const { messageId, helpful } = parsed.value;
+        const stored = await storeReplyFeedback(messageId, customerId, helpful);
+        reply(stored.ok ? { ok: true, messageId, helpful } : stored);
+      }),
+    );
+
+    // Answering a clarified question is a message like chat:send, under the same rate limit.
+    socket.on("chat:clarify", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
+        const parsed = parsePayload(clarifySchema, payload);
+        if (!parsed.ok) return reply(parsed);
+        const refused = await (await limits).message(customerId, socket.handshake.address);
+        if (refused) return reply({ ok: false, error: refused });
+        await answerClarification(io, customerId, parsed.value, reply);
       }),
     );
 

@@ -18,6 +18,8 @@ export async function connectCustomer(serverUrl: string, customerToken?: string)
   return { socket, token };
 }
 
+type Done = Parameters<ServerToClientEvents["chat:done"]>[0];
+
 export interface Reply {
   ack: SendAck;
   messageId: string;
@@ -25,6 +27,8 @@ export interface Reply {
   text: string;
   stopped: boolean;
   typing: boolean[];
+  sources: Done["sources"];
+  clarify: Done["clarify"];
 }
 
 /** Sends a message and collects the reply's events until chat:done (or chat:error). */
@@ -49,9 +53,9 @@ export async function sendAndWait(
   socket.on("chat:token", onToken);
   try {
     const ack = await socket.emitWithAck("chat:send", payload);
-    if (!ack.ok) return { ack, messageId: "", tokens, text: "", stopped: false, typing };
-    const done = await new Promise<{ messageId: string; text: string; stopped: boolean }>((resolve, reject) => {
-      const onDone = (p: { messageId: string; text: string; stopped: boolean }) => {
+    if (!ack.ok) return { ack, messageId: "", tokens, text: "", stopped: false, typing, sources: [], clarify: null };
+    const done = await new Promise<Done>((resolve, reject) => {
+      const onDone = (p: Done) => {
         if (p.messageId !== replyId) return;
         socket.off("chat:done", onDone);
         resolve(p);
@@ -59,7 +63,7 @@ export async function sendAndWait(
       socket.on("chat:done", onDone);
       socket.once("chat:error", (e) => reject(new Error(`${e.code}: ${e.message}`)));
     });
-    return { ack, messageId: done.messageId, tokens, text: done.text, stopped: done.stopped, typing };
+    return { ack, messageId: done.messageId, tokens, text: done.text, stopped: done.stopped, typing, sources: done.sources, clarify: done.clarify };
   } finally {
     socket.off("chat:typing", onTyping);
     socket.off("chat:token", onToken);

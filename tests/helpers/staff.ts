@@ -1,4 +1,4 @@
-/** Staff sessions for integration tests: logs in through the real endpoint. */
+/** Staff sessions and API calls for integration tests: logs in through the real endpoint. */
 import { expect } from "vitest";
 
 /** Returns the Cookie header the server set for this staff member's session. */
@@ -12,4 +12,34 @@ export async function staffLogin(serverUrl: string, email: string, password: str
   const cookie = res.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
   expect(cookie).toMatch(/=/);
   return cookie;
+}
+
+/**
+ * A staff API call as the browser makes it: the session cookie, and an Origin of this site on
+ * state-changing requests (the CSRF check) unless `origin` says otherwise (null: none).
+ */
+export interface StaffApiOptions {
+  cookie?: string;
+  method?: string;
+  body?: unknown;
+  origin?: string | null;
+}
+
+/** `text` is the raw body (for failure messages); `json` its parse, or null when it is not JSON. */
+export async function staffApi<T = any>(serverUrl: string, urlPath: string, opts: StaffApiOptions = {}): Promise<{ status: number; json: T; text: string }> {
+  const method = opts.method ?? "GET";
+  const headers: Record<string, string> = {};
+  if (opts.cookie) headers.cookie = opts.cookie;
+  const origin = opts.origin === undefined ? (method === "GET" ? null : serverUrl) : opts.origin;
+  if (origin) headers.origin = origin;
+  if (opts.body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${serverUrl}${urlPath}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), redirect: "manual" });
+  const text = await res.text();
+  let json: T | null = null;
+  try {
+    json = JSON.parse(text) as T;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, json: json as T, text };
 }

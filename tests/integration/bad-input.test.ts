@@ -85,6 +85,7 @@ const SOCKET_ROWS: SocketRow[] = [
   { name: "empty text", on: "customer", event: "chat:send", payload: send({ text: "" }), code: ErrorCode.emptyText },
   { name: "whitespace only", on: "customer", event: "chat:send", payload: send({ text: " \n\t " }), code: ErrorCode.emptyText },
   { name: "control characters only", on: "customer", event: "chat:send", payload: send({ text: "\u0000\u0001\u001b\u007f" }), code: ErrorCode.emptyText },
+  { name: "NEL and other characters only Python strips", on: "customer", event: "chat:send", payload: send({ text: "\u0085\u009f\u2028\u001c" }), code: ErrorCode.emptyText },
   { name: "a lone surrogate (not valid UTF-16/UTF-8)", on: "customer", event: "chat:send", payload: send({ text: "hi \ud800 there" }), code: ErrorCode.invalidPayload },
   { name: "text a number", on: "customer", event: "chat:send", payload: send({ text: 42 }), code: ErrorCode.invalidPayload },
   { name: "text null", on: "customer", event: "chat:send", payload: send({ text: null }), code: ErrorCode.invalidPayload },

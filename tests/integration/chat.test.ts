@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ErrorCode } from "@/lib/protocol/errors";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol/chat";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
 const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 2 });
@@ -43,15 +43,16 @@ describe("a customer chat", () => {
   let token: string;
   beforeAll(async () => ({ socket, token } = await customer()));
 
-  it("streams a reply token by token and stores both messages", async () => {
+  it("streams a reply sentence by sentence (each checked before it is sent) and stores both messages", async () => {
     const clientMessageId = randomUUID();
     const reply = await sendAndWait(socket, { clientMessageId, text: "Hi! How long does standard shipping take?" });
     expect(reply.ack.ok).toBe(true);
     if (!reply.ack.ok) return;
     expect(reply.typing[0]).toBe(true); // queued first, then generating
     expect(reply.typing).toContain(false);
-    expect(reply.tokens.length).toBeGreaterThan(1);
-    expect(reply.tokens.join("").trim()).toBe(reply.text);
+    expect(reply.tokens.length).toBeGreaterThanOrEqual(1);
+    for (const piece of reply.tokens) expect(piece).toMatch(/[.!?]["')\]]*$/); // whole sentences only
+    expect(reply.tokens.join("")).toBe(reply.text);
     expect(reply.text.length).toBeGreaterThan(0);
     expect(reply.stopped).toBe(false);
 
@@ -92,18 +93,10 @@ describe("a customer chat", () => {
   });
 
   it("Stop ends the reply early and keeps the partial text, marked stopped", async () => {
-    let stopSent = false;
-    const reply = await sendAndWait(
-      socket,
-      { clientMessageId: randomUUID(), text: "Please describe in detail every step of returning a damaged kettle." },
-      {
-        onToken: (messageId) => {
-          if (stopSent) return;
-          stopSent = true;
-          socket.emit("chat:stop", { messageId });
-        },
-      },
-    );
+    // Stopped as soon as the model starts: before its first sentence is checked and sent.
+    const generating = nextEvent<{ messageId: string; queued: boolean }>(socket, "chat:typing", (p) => !p.queued);
+    void generating.then(({ messageId }) => socket.emit("chat:stop", { messageId }));
+    const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Please describe in detail every step of returning a damaged kettle." });
     expect(reply.stopped).toBe(true);
     const [row] = await rows(`SELECT text, "replyStatus", "tokenCount" FROM "Message" WHERE id = $1`, [reply.messageId]);
     expect(row).toMatchObject({ replyStatus: "stopped", text: reply.text });

@@ -10,7 +10,14 @@ import { afterAll, describe, expect, inject, it, vi } from "vitest";
 
 process.env.DATABASE_URL = inject("databaseUrl");
 
+// One fact, and an encoder that finds it relevant to anything: retrieval succeeds, generation fails.
+const unit = new Float32Array([1, 0]);
 vi.mock("@/lib/models/registry", () => ({
+  encoder: () => ({ embed: async (texts: string[]) => texts.map(() => unit) }),
+  knowledge: () => ({
+    articles: [{ slug: "shipping", title: "Shipping", intent: "shipping_info", version: 1, body: "Standard shipping takes 3-5 business days." }],
+    facts: [{ id: "shipping#0", text: "Standard shipping takes 3-5 business days.", article: { slug: "shipping", title: "Shipping", version: 1 }, vector: unit }],
+  }),
   classifier: () => ({
     version: "fake-classifier",
     classify: async () => ({ intent: "shipping_info", probability: 0.99, runnerUpIntent: "order_status", runnerUpProbability: 0.01, classifierVersion: "fake-classifier" }),

@@ -13,7 +13,7 @@ import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { ConversationDetail, ConversationSummary, ReviewItem, StaffMessage } from "@/lib/protocol/staff";
-import { staffLogin } from "../helpers/staff";
+import { staffApi, staffLogin, type StaffApiOptions } from "../helpers/staff";
 import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
@@ -47,28 +47,7 @@ async function staffUser(role: "agent" | "ml" | "admin", name: string) {
 
 const login = (email: string) => staffLogin(serverUrl, email, PASSWORD);
 
-async function api<T = any>(urlPath: string, opts: { cookie?: string; method?: string; body?: unknown; origin?: string | null } = {}) {
-  const method = opts.method ?? "GET";
-  const headers: Record<string, string> = {};
-  if (opts.cookie) headers.cookie = opts.cookie;
-  const origin = opts.origin === undefined ? (method === "GET" ? null : serverUrl) : opts.origin;
-  if (origin) headers.origin = origin;
-  if (opts.body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${serverUrl}${urlPath}`, {
-    method,
-    headers,
-    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-    redirect: "manual",
-  });
-  const text = await res.text();
-  let json: T | null = null;
-  try {
-    json = JSON.parse(text) as T;
-  } catch {
-    // not JSON
-  }
-  return { status: res.status, json: json as T, text };
-}
+const api = <T = any>(urlPath: string, opts: StaffApiOptions = {}) => staffApi<T>(serverUrl, urlPath, opts);
 
 async function rows(sql: string, params: unknown[] = []) {
   return (await pool.query(sql, params)).rows;

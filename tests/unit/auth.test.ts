@@ -81,7 +81,7 @@ describe("where staff land", () => {
   });
 
   it("goes home by role", () => {
-    expect([homeFor("agent"), homeFor("ml"), homeFor("admin")]).toEqual(["/staff", "/ml", "/staff/admin"]);
+    expect([homeFor("agent"), homeFor("ml"), homeFor("admin"), homeFor("editor")]).toEqual(["/staff", "/ml", "/staff/admin", "/staff/knowledge"]);
   });
 });
 
@@ -92,5 +92,12 @@ describe("hasRole", () => {
     expect(hasRole(as("agent"), AREA_ROLES.ml)).toBe(false);
     expect(hasRole(as("ml"), AREA_ROLES.admin)).toBe(false);
     expect(hasRole(as("admin"), ["agent"])).toBe(true);
+  });
+
+  it("lets editors into the knowledge base only", () => {
+    expect(hasRole(as("editor"), AREA_ROLES.knowledge)).toBe(true);
+    expect(hasRole(as("admin"), AREA_ROLES.knowledge)).toBe(true);
+    for (const area of [AREA_ROLES.support, AREA_ROLES.ml, AREA_ROLES.admin]) expect(hasRole(as("editor"), area)).toBe(false);
+    for (const role of ["agent", "ml"] as const) expect(hasRole(as(role), AREA_ROLES.knowledge)).toBe(false);
   });
 });

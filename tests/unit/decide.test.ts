@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide, replyDecision, templateReply } from "@/lib/chat/decide";
+import { decide, KNOWLEDGE_ANSWER_SCORE, replyDecision, templateReply } from "@/lib/chat/decide";
 
 const t = { global: 0.5, perIntent: { complaint: 0.8 } };
 
@@ -24,10 +24,43 @@ describe("decide", () => {
   });
   it("uses a per-intent threshold over the global one", () => {
     expect(decide({ intent: "complaint", probability: 0.7 }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
-    expect(decide({ intent: "complaint", probability: 0.85 }, 0, t)).toMatchObject({ action: "answer" });
+    expect(decide({ intent: "order_status", probability: 0.85 }, 0, { ...t, perIntent: { order_status: 0.8 } })).toMatchObject({ action: "answer" });
   });
   it("an unsure talk_to_human counts as low confidence", () => {
     expect(decide({ intent: "talk_to_human", probability: 0.4 }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
+  });
+  it("asks which of two help-centre topics is meant when the top two are close, and hands over if still unsure", () => {
+    const topics = new Set(["payment_problem", "change_order", "order_status"]);
+    const unsure = { intent: "payment_problem", probability: 0.4, runnerUpIntent: "change_order", runnerUpProbability: 0.35 };
+    const first = decide(unsure, 0, t, topics);
+    expect(first).toEqual({ action: "clarify", intents: ["payment_problem", "change_order"], lowConfidenceStreak: 1 });
+    expect(decide(unsure, first.lowConfidenceStreak, t, topics)).toMatchObject({ action: "handoff", reason: "low_confidence" });
+  });
+  it("does not clarify between non-topics or unlikely pairs", () => {
+    const topics = new Set(["payment_problem", "change_order"]);
+    expect(decide({ intent: "payment_problem", probability: 0.4, runnerUpIntent: "greeting", runnerUpProbability: 0.3 }, 0, t, topics)).toMatchObject({
+      action: "offer_human",
+    });
+    expect(decide({ intent: "payment_problem", probability: 0.2, runnerUpIntent: "change_order", runnerUpProbability: 0.15 }, 0, t, topics)).toMatchObject({
+      action: "offer_human",
+    });
+  });
+  it("answers an unsure message when the help centre has a close match for it, as the match's topic", () => {
+    const unsure = { intent: "greeting", probability: 0.3 };
+    expect(decide(unsure, 1, t, new Set(), { intent: "payment_problem", score: KNOWLEDGE_ANSWER_SCORE })).toEqual({
+      action: "answer",
+      intent: "payment_problem",
+      lowConfidenceStreak: 0,
+    });
+    expect(decide(unsure, 0, t, new Set(), { intent: "payment_problem", score: KNOWLEDGE_ANSWER_SCORE - 0.01 })).toMatchObject({ action: "offer_human" });
+    // A confident out-of-scope message stays declined whatever it resembles.
+    expect(decide({ intent: "out_of_scope", probability: 0.9 }, 0, t, new Set(), { intent: "payment_problem", score: 0.9 })).toMatchObject({
+      action: "offer_human",
+      reason: "out_of_scope",
+    });
+  });
+  it("answers small talk with a fixed reply, not the language model", () => {
+    expect(decide({ intent: "thanks", probability: 0.9 }, 1, t)).toEqual({ action: "small_talk", intent: "thanks", lowConfidenceStreak: 0 });
   });
   it("has a template reply for every non-answer decision", () => {
     for (const d of [
@@ -35,6 +68,8 @@ describe("decide", () => {
       decide({ intent: "x", probability: 0.1 }, 0, t),
       decide({ intent: "x", probability: 0.1 }, 1, t),
       decide({ intent: "talk_to_human", probability: 0.9 }, 0, t),
+      decide({ intent: "greeting", probability: 0.9 }, 0, t),
+      decide({ intent: "a", probability: 0.3, runnerUpIntent: "b", runnerUpProbability: 0.3 }, 0, t, new Set(["a", "b"])),
     ]) {
       if (d.action !== "answer") expect(templateReply(d).length).toBeGreaterThan(20);
     }
@@ -46,7 +81,17 @@ describe("decide", () => {
       decide({ intent: "x", probability: 0.1 }, 0, t),
       decide({ intent: "talk_to_human", probability: 0.9 }, 0, t),
       decide({ intent: "x", probability: 0.1 }, 1, t),
+      decide({ intent: "thanks", probability: 0.9 }, 0, t),
+      decide({ intent: "a", probability: 0.3, runnerUpIntent: "b", runnerUpProbability: 0.3 }, 0, t, new Set(["a", "b"])),
     ].map(replyDecision);
-    expect(stored).toEqual(["answer", "offer_human_out_of_scope", "offer_human_low_confidence", "handoff_asked_for_human", "handoff_low_confidence"]);
+    expect(stored).toEqual([
+      "answer",
+      "offer_human_out_of_scope",
+      "offer_human_low_confidence",
+      "handoff_asked_for_human",
+      "handoff_low_confidence",
+      "small_talk",
+      "clarify",
+    ]);
   });
 });

@@ -19,6 +19,27 @@ describe("validateText", () => {
     expect(validateText("  hi\u0000 there\nbye \u0007 ")).toEqual({ ok: true, text: "hi there\nbye" });
     expect(validateText("x".repeat(MAX_MESSAGE_CHARS))).toMatchObject({ ok: true });
   });
+
+  // Python's str.isspace() set: [c for c in map(chr, range(0x110000)) if c.isspace()]. The trainer
+  // refuses a snapshot row whose text.strip() is empty, so none of these may survive at either end.
+  const pythonWhitespace = [
+    "\t", "\n", "\v", "\f", "\r", "\x1c", "\x1d", "\x1e", "\x1f", " ", "\x85", "\xa0", "\u1680",
+    "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008", "\u2009",
+    "\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000",
+  ];
+  it.each(pythonWhitespace.map((c) => [c.codePointAt(0)!.toString(16), c]))(
+    "refuses U+%s alone and trims it from both ends, as Python's strip() does",
+    (_, c) => {
+      expect(validateText(c)).toMatchObject({ ok: false, error: { code: ErrorCode.emptyText } });
+      expect(validateText(`${c}${c}hi${c}`)).toEqual({ ok: true, text: "hi" });
+    },
+  );
+
+  it("drops C1 controls such as NEL inside the text and turns line/paragraph separators into newlines", () => {
+    expect(validateText("a\u0085b\u009fc")).toEqual({ ok: true, text: "abc" });
+    expect(validateText("one\u2028two\u2029three")).toEqual({ ok: true, text: "one\ntwo\nthree" });
+    expect(validateText("tab\there\r\nnext")).toEqual({ ok: true, text: "tab\there\r\nnext" });
+  });
 });
 
 describe("parsePayload", () => {

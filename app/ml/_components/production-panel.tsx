@@ -1,5 +1,5 @@
 "use client";
-/** What production saw over the last day or week: volume, intents, confidence, handoffs and bad replies. */
+/** What production saw over the last day or week: volume, intents, confidence, handoffs, staff's bad marks and customers' 👍/👎. */
 import { useState } from "react";
 import type { ProductionStats, ProductionWindow } from "@/lib/protocol/ml";
 import ui from "@/app/_console/console.module.css";
@@ -49,24 +49,10 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
           <dt>Mean confidence</dt>
           <dd>{percent(stats.meanConfidence, 1)}</dd>
         </div>
-        <div>
-          <dt>Handoff rate</dt>
-          <dd>
-            {percent(stats.handoffRate, 1)}
-            <small>
-              {stats.handedOver} of {stats.conversations} chats
-            </small>
-          </dd>
-        </div>
-        <div>
-          <dt>Bot replies marked bad</dt>
-          <dd>
-            {percent(stats.badReplyShare, 1)}
-            <small>
-              {stats.badReplies} of {stats.botReplies}
-            </small>
-          </dd>
-        </div>
+        <ShareStat label="Handoff rate" share={stats.handoffRate} count={stats.handedOver} of={`${stats.conversations} chats`} />
+        <ShareStat label="Bot replies marked bad" share={stats.badReplyShare} count={stats.badReplies} of={stats.botReplies} />
+        <ShareStat label="Customers: 👍 helpful" share={stats.helpfulReplyShare} count={stats.helpfulReplies} of={stats.botReplies} />
+        <ShareStat label="Customers: 👎 not helpful" share={stats.unhelpfulReplyShare} count={stats.unhelpfulReplies} of={stats.botReplies} />
       </dl>
       {stats.intents.length === 0 ? (
         <p className={ui.empty}>No customer messages in this window.</p>
@@ -101,5 +87,20 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
       )}
       <p className={styles.hint}>Since {new Date(stats.since).toUTCString()}, from logged messages.</p>
     </section>
+  );
+}
+
+/** One figure of the stats list: a share, with the counts it comes from. */
+function ShareStat({ label, share, count, of }: { label: string; share: number | null; count: number; of: number | string }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd>
+        {percent(share, 1)}
+        <small>
+          {count} of {of}
+        </small>
+      </dd>
+    </div>
   );
 }

@@ -13,6 +13,7 @@ import { Ago } from "@/app/_console/time";
 import styles from "@/app/_console/console.module.css";
 import { IntentLabelControl } from "./intent-label-control";
 import { ReplyFeedbackControl } from "./reply-feedback-control";
+import { ReplyGrounding } from "./reply-grounding";
 import { useStaffConversation, type LiveMessage, type StaffConversationOptions } from "./use-staff-conversation";
 
 export interface LiveConversationProps extends StaffConversationOptions {
@@ -112,6 +113,7 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
             {m.role === "customer" && (
               <IntentLabelControl key={`${m.id}:${m.intent ?? ""}`} message={m} labels={labels} compact />
             )}
+            {m.role === "bot" && !m.pending && <ReplyGrounding message={m} />}
             {m.role === "bot" && !m.pending && <ReplyFeedbackControl message={m} />}
           </li>
         ))}

@@ -1,0 +1,119 @@
+/**
+ * A grounded reply, checked sentence by sentence before the customer sees it. The language model
+ * writes from the retrieved facts; each finished sentence is checked (lib/chat/check.ts) and only then
+ * released. The first sentence must also carry the best fact whole, or the reply is the facts quoted
+ * verbatim after a short fixed phrase; the model is stopped at the first sentence that fails, at the
+ * sentence limit, or at its token budget, and a reply always ends at a complete sentence. What was
+ * checked, dropped or replaced is returned for the reply's record.
+ */
+import { NEAR_BEST, type RankedFact } from "../knowledge/retrieve";
+import { clauses, completeSentencesLength, splitSentences } from "../sentences";
+import type { Encoder } from "../models/encoder";
+import { GenerationStopper, type ChatTurn, type GenerationResult, type LanguageModel } from "../models/lm";
+import type { ReplyCheck } from "../protocol/chat";
+import { checkSentence, covers, repeatedPhrase } from "./check";
+
+/** Introduces facts quoted verbatim when the model's own words did not pass. */
+export const QUOTE_INTRO = "Here is what our help centre says:";
+
+export interface GroundedReply extends GenerationResult {
+  check: ReplyCheck;
+}
+
+export async function writeGroundedReply(opts: {
+  lm: LanguageModel;
+  encoder: Encoder;
+  question: string;
+  facts: RankedFact[];
+  /** The prompt for these facts. */
+  turns: ChatTurn[];
+  maxNewTokens: number;
+  maxSentences: number;
+  stopper: GenerationStopper;
+  /** Releases text to the customer; called with whole sentences, in order. */
+  emit: (text: string) => void;
+}): Promise<GroundedReply> {
+  const { encoder, question, facts, stopper } = opts;
+  const record: ReplyCheck = {
+    facts: facts.map((f) => ({ id: f.id, text: f.text, score: Number(f.score.toFixed(3)), article: f.article })),
+    sentences: [],
+    quoted: [],
+    replaced: false,
+  };
+  let sent = "";
+  const send = (text: string) => {
+    const piece = sent ? ` ${text}` : text;
+    sent += piece;
+    opts.emit(piece);
+  };
+
+  // Sentences are checked one after another as the model finishes them; a failure stops the model.
+  const enough = new GenerationStopper();
+  let pending = "";
+  let checking = Promise.resolve();
+  let accepted = 0;
+  const judge = async (sentence: string) => {
+    if (enough.interrupted || stopper.interrupted) return;
+    const parts = clauses(sentence);
+    const [vector, ...clauseVectors] = await encoder.embed([sentence, ...parts]);
+    const candidate = { text: sentence, vector: vector!, clauses: parts.map((text, i) => ({ text, vector: clauseVectors[i]! })) };
+    const verdict = checkSentence(candidate, { facts, question, earlier: sent });
+    if (verdict.ok && accepted === 0 && !covers(sentence, vector!, facts[0]!)) {
+      record.sentences.push({ text: sentence, sent: false, reason: "does_not_cover", detail: facts[0]!.id });
+      enough.interrupt();
+      return;
+    }
+    if (!verdict.ok) {
+      record.sentences.push({ text: sentence, sent: false, reason: verdict.reason, detail: verdict.detail });
+      enough.interrupt();
+      return;
+    }
+    record.sentences.push({ text: sentence, sent: true });
+    send(sentence);
+    if (++accepted >= opts.maxSentences) enough.interrupt();
+  };
+  const result = await opts.lm.generate(opts.turns, {
+    maxNewTokens: opts.maxNewTokens,
+    stopper,
+    enough,
+    onText: (piece) => {
+      pending += piece;
+      // A sentence is finished once the text after its end mark has started.
+      const end = completeSentencesLength(pending);
+      if (end === 0 || end === pending.trimEnd().length) return;
+      for (const sentence of splitSentences(pending.slice(0, end))) checking = checking.then(() => judge(sentence));
+      pending = pending.slice(end);
+    },
+  });
+  const tail = pending.trim();
+  if (tail) {
+    const end = completeSentencesLength(tail);
+    for (const sentence of splitSentences(tail.slice(0, end))) checking = checking.then(() => judge(sentence));
+    if (end < tail.length) record.sentences.push({ text: tail.slice(end).trim(), sent: false, reason: "incomplete" });
+  }
+  await checking;
+
+  if (!stopper.interrupted) {
+    if (accepted === 0) {
+      // Nothing of the model's passed: quote the facts that answer, after a fixed phrase: the best,
+      // and the best for another question of the message, or else the next if nearly as good.
+      record.replaced = true;
+      const [top, ...rest] = facts;
+      const second = rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
+      send(`${QUOTE_INTRO} ${top!.text}`);
+      record.quoted.push(top!.id);
+      if (second && !repeatedPhrase(second.text, sent)) {
+        send(second.text);
+        record.quoted.push(second.id);
+      }
+    } else {
+      // The other questions' facts, when the model's sentences did not carry them.
+      for (const fact of facts.filter((f) => f.answersPart)) {
+        if (sent.includes(fact.text) || repeatedPhrase(fact.text, sent)) continue;
+        send(fact.text);
+        record.quoted.push(fact.id);
+      }
+    }
+  }
+  return { ...result, text: sent, check: record };
+}

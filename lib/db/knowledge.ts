@@ -1,0 +1,115 @@
+/**
+ * The help-centre knowledge base: articles, their saved versions, and their sentences (the unit
+ * retrieval ranks; full-text search runs here). Every save bumps the article's version, keeps the
+ * text, rewrites its sentences and tells every server to re-index (NOTIFY).
+ */
+import { articleSentences } from "../sentences";
+import type { Prisma } from "../generated/prisma/client";
+import { db } from "./client";
+import { notify } from "./listen";
+
+export const KNOWLEDGE_CHANNEL = "loopdesk_knowledge";
+/** A busy machine may take a while to hand out a connection for the transaction. */
+const TRANSACTION_WAIT = { maxWait: 10_000, timeout: 20_000 };
+
+export interface ArticleInput {
+  title: string;
+  body: string;
+  intent: string | null;
+  retired: boolean;
+}
+
+/** The articles replies may use and the help centre shows. */
+export async function liveArticles() {
+  return db().knowledgeArticle.findMany({ where: { retiredAt: null }, orderBy: { title: "asc" } });
+}
+
+/** Every article, retired ones included, with who saved its current version and when, for staff. */
+export async function allArticles() {
+  return db().knowledgeArticle.findMany({
+    orderBy: [{ retiredAt: { sort: "asc", nulls: "first" } }, { title: "asc" }],
+    include: { versions: { orderBy: { version: "desc" }, take: 1, select: { editedBy: true, createdAt: true } } },
+  });
+}
+
+export async function findArticle(slug: string) {
+  return db().knowledgeArticle.findUnique({ where: { slug } });
+}
+
+/** An article's history, newest first, without the texts (an article may have many long versions). */
+export async function articleVersions(slug: string) {
+  return db().knowledgeArticleVersion.findMany({ where: { articleSlug: slug }, orderBy: { version: "desc" }, omit: { body: true } });
+}
+
+export async function findArticleVersion(slug: string, version: number) {
+  return db().knowledgeArticleVersion.findUnique({ where: { articleSlug_version: { articleSlug: slug, version } } });
+}
+
+/** The statements that replace an article's sentences (none when it is retired). */
+function writeSentences(tx: Prisma.TransactionClient, slug: string, body: string, retired: boolean) {
+  // Ids as lib/knowledge/retrieve.ts `factId` makes them, so full-text ranks meet the encoder's.
+  const sentences = retired ? [] : articleSentences(body);
+  return [
+    tx.knowledgeSentence.deleteMany({ where: { articleSlug: slug } }),
+    tx.knowledgeSentence.createMany({ data: sentences.map((text, position) => ({ id: `${slug}#${position}`, articleSlug: slug, position, text })) }),
+  ];
+}
+
+/**
+ * Creates an article (when `slug` is new) or saves a new version of it, in one transaction with its
+ * sentences, then tells every server. Returns the saved article, or null when `expectedVersion` is
+ * stale (someone else saved meanwhile).
+ */
+export async function saveArticle(slug: string, input: ArticleInput, editedBy: string, expectedVersion: number | null) {
+  const saved = await db().$transaction(async (tx) => {
+    const current = await tx.knowledgeArticle.findUnique({ where: { slug } });
+    if ((current?.version ?? null) !== expectedVersion) return null;
+    const version = (current?.version ?? 0) + 1;
+    const fields = { title: input.title, body: input.body, intent: input.intent, version, retiredAt: input.retired ? (current?.retiredAt ?? new Date()) : null };
+    const article = current
+      ? await tx.knowledgeArticle.update({ where: { slug }, data: fields })
+      : await tx.knowledgeArticle.create({ data: { slug, ...fields } });
+    await tx.knowledgeArticleVersion.create({
+      data: { articleSlug: slug, version, title: input.title, body: input.body, intent: input.intent, retired: input.retired, editedBy },
+    });
+    for (const statement of writeSentences(tx, slug, input.body, input.retired)) await statement;
+    return article;
+  }, TRANSACTION_WAIT);
+  if (saved) await notifyKnowledgeChanged();
+  return saved;
+}
+
+/** Ships the seed articles that are not in the database yet (staff edits are kept), with their sentences. */
+export async function seedArticles(articles: { slug: string; intent: string | null; title: string; body: string }[]) {
+  await db().knowledgeArticle.createMany({ data: articles.map((a) => ({ ...a, version: 1 })), skipDuplicates: true });
+  await db().$executeRaw`
+    INSERT INTO "KnowledgeArticleVersion" (id, "articleSlug", version, title, body, intent, "editedBy")
+    SELECT gen_random_uuid(), a.slug, a.version, a.title, a.body, a.intent, 'system' FROM "KnowledgeArticle" a
+    WHERE NOT EXISTS (SELECT 1 FROM "KnowledgeArticleVersion" v WHERE v."articleSlug" = a.slug)`;
+  // Articles without sentences yet (new, or from before sentences were stored) get theirs.
+  const missing = await db().knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
+  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false));
+}
+
+/**
+ * Full-text rank of the live sentences for a message, scaled to 0..1 (best = 1). Any of the message's
+ * words may match (an OR query): a customer's question rarely shares all its words with the answer.
+ */
+export async function rankSentencesByText(message: string): Promise<Map<string, number>> {
+  const words = (message.toLowerCase().match(/[a-z0-9]+/g) ?? []).slice(0, 32);
+  if (words.length === 0) return new Map();
+  const rows = await db().$queryRaw<{ id: string; rank: number }[]>`
+    WITH q AS (SELECT to_tsquery('english', array_to_string(ARRAY(
+      SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', ${words.join(" ")})) AS t(lexeme, positions, weights)
+    ), ' | ')) AS query)
+    SELECT s.id, ts_rank(s."searchVector", q.query) AS rank
+    FROM "KnowledgeSentence" s, q
+    WHERE q.query::text <> '' AND s."searchVector" @@ q.query
+    ORDER BY rank DESC LIMIT 50`;
+  const best = rows[0]?.rank ?? 0;
+  return new Map(rows.map((r) => [r.id, best > 0 ? r.rank / best : 0]));
+}
+
+export async function notifyKnowledgeChanged(): Promise<void> {
+  await notify(KNOWLEDGE_CHANNEL, "");
+}
