@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
+import { bertInputs } from "./bert-inputs";
 import { loadFromDir } from "./local-files";
 
 export interface IntentPrediction {
@@ -38,28 +39,8 @@ export async function loadClassifier(dir: string, version: string): Promise<Clas
     graphOptimizationLevel: "all",
   });
 
-  const sepId = tokenizer.sep_token_id ?? 102;
-  const padId = tokenizer.pad_token_id ?? 0;
-
   async function probabilities(texts: string[]): Promise<number[][]> {
-    // transformers.js truncation drops the final [SEP]; Python's keeps it, so truncate the same way here.
-    const rows = texts.map((t) => {
-      const ids = tokenizer.encode(t);
-      return ids.length <= maxLength ? ids : [...ids.slice(0, maxLength - 1), sepId];
-    });
-    const width = Math.max(...rows.map((r) => r.length));
-    const inputIds = new BigInt64Array(rows.length * width).fill(BigInt(padId));
-    const mask = new BigInt64Array(rows.length * width);
-    rows.forEach((r, i) =>
-      r.forEach((id, j) => {
-        inputIds[i * width + j] = BigInt(id);
-        mask[i * width + j] = 1n;
-      }),
-    );
-    const out = await session.run({
-      input_ids: new ort.Tensor("int64", inputIds, [rows.length, width]),
-      attention_mask: new ort.Tensor("int64", mask, [rows.length, width]),
-    });
+    const out = await session.run(bertInputs(tokenizer, texts, maxLength));
     const logits = out.logits!.data as Float32Array;
     return texts.map((_, row) => softmax(Array.from(logits.subarray(row * labels.length, (row + 1) * labels.length))));
   }

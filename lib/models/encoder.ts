@@ -6,6 +6,7 @@
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
+import { bertInputs } from "./bert-inputs";
 import { loadFromDir } from "./local-files";
 
 /** Longer texts are cut: a knowledge-base sentence or a question is far shorter. */
@@ -23,29 +24,12 @@ export async function loadEncoder(modelsDir: string): Promise<Encoder> {
     intraOpNumThreads: 1, // short texts: threads cost more than they give, and generation needs the cores
     graphOptimizationLevel: "all",
   });
-  const sepId = tokenizer.sep_token_id ?? 102;
 
   async function embedBatch(texts: string[]): Promise<Float32Array[]> {
-    const rows = texts.map((t) => {
-      const ids = tokenizer.encode(t);
-      return ids.length <= MAX_TOKENS ? ids : [...ids.slice(0, MAX_TOKENS - 1), sepId];
-    });
-    const width = Math.max(...rows.map((r) => r.length));
-    const inputIds = new BigInt64Array(rows.length * width);
-    const mask = new BigInt64Array(rows.length * width);
-    rows.forEach((r, i) =>
-      r.forEach((id, j) => {
-        inputIds[i * width + j] = BigInt(id);
-        mask[i * width + j] = 1n;
-      }),
-    );
-    const out = await session.run({
-      input_ids: new ort.Tensor("int64", inputIds, [rows.length, width]),
-      attention_mask: new ort.Tensor("int64", mask, [rows.length, width]),
-    });
+    const out = await session.run(bertInputs(tokenizer, texts, MAX_TOKENS));
     const data = out.embeddings!.data as Float32Array;
-    const dim = data.length / rows.length;
-    return rows.map((_, i) => data.slice(i * dim, (i + 1) * dim));
+    const dim = data.length / texts.length;
+    return texts.map((_, i) => data.slice(i * dim, (i + 1) * dim));
   }
 
   return {

@@ -138,3 +138,16 @@ export async function resumeReply(socket: ChatClient, conversationId: string, me
     socket.off("chat:done", onDone);
   }
 }
+
+/** New customers for a test file, each on its own socket; `disconnectAll` in afterAll. */
+export function customers(serverUrl: string) {
+  const sockets: ChatClient[] = [];
+  return {
+    async connect(): Promise<ChatClient> {
+      const { socket } = await connectCustomer(serverUrl);
+      sockets.push(socket);
+      return socket;
+    },
+    disconnectAll: () => sockets.forEach((s) => s.disconnect()),
+  };
+}

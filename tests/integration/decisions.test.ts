@@ -8,21 +8,15 @@ import pg from "pg";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { TEMPLATE_REPLIES } from "@/lib/chat/decide";
 import { loadClassifier } from "@/lib/models/classifier";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { customers, sendAndWait } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
 const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 2 });
-const sockets: ChatClient[] = [];
+const { connect: freshCustomer, disconnectAll } = customers(serverUrl);
 afterAll(async () => {
-  for (const s of sockets) s.disconnect();
+  disconnectAll();
   await pool.end();
 });
-
-async function freshCustomer() {
-  const { socket } = await connectCustomer(serverUrl);
-  sockets.push(socket);
-  return socket;
-}
 
 async function conversation(id: string) {
   return (await pool.query(`SELECT status, "lowConfidenceStreak", "waitingSince", "lastIntent" FROM "Conversation" WHERE id = $1`, [id])).rows[0];

@@ -10,21 +10,15 @@ import { TEMPLATE_REPLIES } from "@/lib/chat/decide";
 import { QUOTE_INTRO } from "@/lib/chat/grounded-reply";
 import type { ReplyGrounding } from "@/lib/protocol/chat";
 import { findAmbiguousMessage } from "../helpers/ambiguous";
-import { connectCustomer, nextEvent, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { customers, nextEvent, sendAndWait } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
 const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 2 });
-const sockets: ChatClient[] = [];
+const { connect: customer, disconnectAll } = customers(serverUrl);
 afterAll(async () => {
-  for (const s of sockets) s.disconnect();
+  disconnectAll();
   await pool.end();
 });
-
-async function customer() {
-  const { socket } = await connectCustomer(serverUrl);
-  sockets.push(socket);
-  return socket;
-}
 
 async function storedReply(id: string) {
   const { rows } = await pool.query<{ text: string; grounding: ReplyGrounding | null; customerHelpful: boolean | null }>(
