@@ -20,6 +20,11 @@ export default async function setup(project: TestProject) {
     DATABASE_URL: database.url,
     LOOPDESK_MODELS_DIR: modelsDir,
     LM_MAX_NEW_TOKENS: "24",
+    // Every test file talks to this one server from 127.0.0.1: per-address limits sized for one
+    // browser would refuse a whole suite (limits.test.ts and multi-instance.test.ts test them on
+    // servers of their own).
+    RATE_LIMIT_CONNECTIONS_PER_IP: "100000",
+    RATE_LIMIT_MESSAGES_PER_IP: "100000",
     CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
   });
   project.provide("serverUrl", server.url);

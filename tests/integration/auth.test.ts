@@ -327,10 +327,11 @@ describe("administration", () => {
  * requests below change nothing); everyone else 401 (no session) or 403 forbidden.
  */
 const ANY_ID = "00000000-0000-4000-8000-000000000000";
-const ALL: StaffRole[] = ["agent", "ml", "admin"];
+const ALL: StaffRole[] = ["agent", "ml", "editor", "admin"];
 const SUPPORT: StaffRole[] = ["agent", "admin"];
 const ADMIN: StaffRole[] = ["admin"];
 const ML: StaffRole[] = ["ml", "admin"];
+const KNOWLEDGE: StaffRole[] = ["editor", "admin"];
 const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | "public"; body?: unknown }[] = [
   { file: "staff/auth/login", method: "POST", url: "/api/staff/auth/login", roles: "public" },
   { file: "staff/auth/logout", method: "POST", url: "/api/staff/auth/logout", roles: "public" },
@@ -363,6 +364,12 @@ const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | 
   { file: "ml/models/rollback", method: "POST", url: "/api/ml/models/rollback", roles: ML, body: { reason: 7 } },
   { file: "ml/audit", method: "GET", url: "/api/ml/audit", roles: ML },
   { file: "ml/production", method: "GET", url: "/api/ml/production", roles: ML },
+  { file: "staff/knowledge", method: "GET", url: "/api/staff/knowledge", roles: KNOWLEDGE },
+  // An empty article: an allowed caller gets 400 and nothing is stored on the shared test server.
+  { file: "staff/knowledge", method: "POST", url: "/api/staff/knowledge", roles: KNOWLEDGE },
+  { file: "staff/knowledge/[slug]", method: "GET", url: "/api/staff/knowledge/no-such-article", roles: KNOWLEDGE },
+  { file: "staff/knowledge/[slug]", method: "PUT", url: "/api/staff/knowledge/no-such-article", roles: KNOWLEDGE },
+  { file: "staff/knowledge/[slug]/diff", method: "GET", url: "/api/staff/knowledge/no-such-article/diff?to=2", roles: KNOWLEDGE },
 ];
 const guarded = ROUTES.flatMap((r) => (r.roles === "public" ? [] : [{ ...r, roles: r.roles }]));
 

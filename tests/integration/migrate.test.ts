@@ -206,10 +206,14 @@ SELECT * FROM "NoSuchTable";
   it("backfills the decision of bot replies stored before Message.decision existed", async () => {
     const db = await database();
     const { migrationsDir } = await project();
+    // The database as it was before the decision column: its migration and the ones after it held back.
     const decisionMigration = (await realMigrations()).find((m) => m.name.endsWith("_reply_decision"))!.name;
-    const later = path.join(await tempDir(), decisionMigration);
-    await cp(path.join(migrationsDir, decisionMigration), later, { recursive: true });
-    await rm(path.join(migrationsDir, decisionMigration), { recursive: true });
+    const heldBack = (await realMigrations()).map((m) => m.name).filter((name) => name >= decisionMigration);
+    const later = await tempDir();
+    for (const name of heldBack) {
+      await cp(path.join(migrationsDir, name), path.join(later, name), { recursive: true });
+      await rm(path.join(migrationsDir, name), { recursive: true });
+    }
     await migrateDatabase({ databaseUrl: db.url, migrationsDir });
 
     const replies: [string, string, string][] = [
@@ -228,8 +232,8 @@ SELECT * FROM "NoSuchTable";
          ${replies.map(([text, version], i) => `('00000000-0000-4000-a000-00000000010${i}', '00000000-0000-4000-a000-000000000002', 'bot', ${literal(text)}, '${version}')`).join(",\n")},
          ('00000000-0000-4000-a000-000000000200', '00000000-0000-4000-a000-000000000002', 'customer', 'hello', NULL)`,
     );
-    await cp(later, path.join(migrationsDir, decisionMigration), { recursive: true });
-    expect(await migrateDatabase({ databaseUrl: db.url, migrationsDir })).toEqual([decisionMigration]);
+    for (const name of heldBack) await cp(path.join(later, name), path.join(migrationsDir, name), { recursive: true });
+    expect(await migrateDatabase({ databaseUrl: db.url, migrationsDir })).toEqual(heldBack);
 
     const rows = await query<{ text: string; decision: string | null }>(db.url, `SELECT text, decision::text FROM "Message" ORDER BY id`);
     expect(rows).toEqual([...replies.map(([text, , decision]) => ({ text, decision })), { text: "hello", decision: null }]);
