@@ -73,6 +73,12 @@ describe("checkSentence: unsupported sentences are dropped, with the reason", ()
       "unsupported",
     ],
     ["Orders are dispatched Monday to Friday, and we also love our customers very much.", [FACTS.dispatch], "when do you ship?", "unsupported"],
+    [
+      "You can track your parcel using the carrier's tracking link, and you can check it in 1 business day.",
+      ["Orders are usually dispatched within 1 business day, and a shipping confirmation email with a tracking link is sent once the parcel leaves our warehouse."],
+      "how do i track my parcel?",
+      "unsupported",
+    ],
   ])("%s", async (sentence, facts, question, reason) => {
     expect(await check(sentence, facts, question)).toMatchObject({ ok: false, reason });
   });
