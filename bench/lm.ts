@@ -55,7 +55,7 @@ const QUESTIONS = [
   "Can I change the size of the jacket in my order before it ships?",
   "What is the warranty on your coffee grinders?",
   "I forgot my password and the reset email never arrives.",
-  "Is the cast iron skillet oven safe?",
+  "Can I add a discount code after I have placed my order?",
 ];
 const MODEL_DIR = path.resolve(process.env.LOOPDESK_MODELS_DIR ?? "models", "lm", "smollm2-135m-instruct");
 

@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { z } from "zod";
 import { SingleBar, Presets } from "cli-progress";
 import { config } from "../config";
-import { deploymentHistory, listModelVersions, productionDeployment } from "../db/ml";
+import { deploymentHistory, listModelVersions, productionDeployment, versionMetrics } from "../db/ml";
 import { seedDatabase } from "../db/seed";
 import { exportSnapshot } from "../dataset/export";
 import { formatFromFilename, importDataset } from "../dataset/import";
@@ -103,7 +103,7 @@ program
     });
     bar.stop();
     if (!model) fail(`training run ${run.id} ${run.status}: ${run.error ?? ""}`);
-    const m = model.metrics as { accuracy: number; macro_f1: number; device: string; train_seconds: number };
+    const m = versionMetrics(model);
     console.log(`run ${run.id} succeeded in ${((run.durationMs ?? 0) / 1000).toFixed(0)} s on ${m.device}`);
     console.log(`candidate ${model.version}: holdout accuracy ${pct(m.accuracy)}, macro-F1 ${pct(m.macro_f1)}`);
     console.log(`promote with: npx loopdesk models promote ${model.version}`);
@@ -117,9 +117,9 @@ models
     const current = await productionDeployment();
     const versions = (await listModelVersions()).reverse(); // oldest first
     for (const v of versions) {
-      const m = v.metrics as { accuracy?: number; macro_f1?: number };
+      const m = versionMetrics(v);
       const mark = v.version === current?.version ? "* production" : v.status === "failed" ? "  failed" : "  candidate";
-      console.log(`${mark.padEnd(13)} ${v.version.padEnd(36)} acc ${pct(m.accuracy ?? 0)}  macro-F1 ${pct(m.macro_f1 ?? 0)}  ${v.createdAt.toISOString()}`);
+      console.log(`${mark.padEnd(13)} ${v.version.padEnd(36)} acc ${pct(m.accuracy)}  macro-F1 ${pct(m.macro_f1)}  ${v.createdAt.toISOString()}`);
     }
     const history = await deploymentHistory(5);
     if (history.length) console.log(`\nrecent deployments:\n${history.map((d) => `  ${d.createdAt.toISOString()} ${d.action} ${d.version} by ${d.actor}${d.forced ? " (forced)" : ""}`).join("\n")}`);

@@ -23,7 +23,7 @@ import type { ConversationStatus } from "../protocol/chat";
 import { ApiError } from "../http";
 import { db } from "./client";
 import { groundingOf } from "./conversations";
-import { productionDeployment } from "./ml";
+import { productionDeployment, versionMetrics } from "./ml";
 
 export const DEFAULT_PAGE_SIZE = 50;
 
@@ -410,8 +410,9 @@ const LABEL_CACHE_MS = 30_000;
 export async function intentLabels(): Promise<string[]> {
   if (labelCache && Date.now() - labelCache.at < LABEL_CACHE_MS) return labelCache.labels;
   const labels = new Set<string>();
-  const metricLabels = ((await productionDeployment())?.model.metrics as { labels?: unknown } | null)?.labels;
-  if (Array.isArray(metricLabels)) for (const l of metricLabels) if (typeof l === "string") labels.add(l);
+  const production = await productionDeployment();
+  const metricLabels = production ? versionMetrics(production.model).labels : undefined;
+  for (const l of metricLabels ?? []) labels.add(l);
   const examples = await db().$queryRaw<{ label: string }[]>`SELECT DISTINCT label FROM "TrainingExample"`;
   for (const e of examples) labels.add(e.label);
   labelCache = { at: Date.now(), labels: [...labels].sort() };

@@ -6,7 +6,7 @@ import { PRODUCTION_WINDOWS, type AuditEntry, type DatasetIntent, type DatasetSu
 import { config } from "../config";
 import { db } from "./client";
 import { labelledSources } from "./examples";
-import { listModelVersions, productionDeployment } from "./ml";
+import { listModelVersions, productionDeployment, versionMetrics } from "./ml";
 import type { ReplyDecision } from "./replies";
 
 /** Fewer examples than this in an intent gets a warning: the holdout then has only a handful. */
@@ -123,7 +123,7 @@ export async function getRun(id: string): Promise<RunView | null> {
 export async function listModels(): Promise<ModelView[]> {
   const [versions, production] = await Promise.all([listModelVersions(), productionDeployment()]);
   return versions.map((v) => {
-    const m = v.metrics as { accuracy?: number; macro_f1?: number; device?: string };
+    const m = versionMetrics(v);
     return {
       version: v.version,
       status: v.status,

@@ -1,5 +1,6 @@
 /** Database access of the train-and-serve loop: model versions and their deployments. */
 import type { Deployment, Prisma } from "../generated/prisma/client";
+import type { TrainerMetrics } from "../protocol/ml";
 import { audit } from "./audit";
 import { db } from "./client";
 import { notify } from "./listen";
@@ -32,11 +33,16 @@ export async function latestCandidate() {
 export async function registerModelVersion(data: {
   version: string;
   path: string;
-  metrics: Prisma.InputJsonValue;
+  metrics: TrainerMetrics;
   datasetSha256: string;
   trainingRunId?: string;
 }) {
-  return db().modelVersion.upsert({ where: { version: data.version }, create: data, update: {} });
+  return db().modelVersion.upsert({ where: { version: data.version }, create: { ...data, metrics: data.metrics as Prisma.InputJsonValue }, update: {} });
+}
+
+/** A registered version's metrics, as parsed when it was registered (`trainerMetricsSchema`). */
+export function versionMetrics(version: { metrics: Prisma.JsonValue }): TrainerMetrics {
+  return version.metrics as TrainerMetrics;
 }
 
 export async function markModelFailed(version: string, reason: string) {

@@ -4,7 +4,7 @@
  * starts, a run delivered twice never trains twice, and a finished run is never failed by a sweep.
  */
 import type { Prisma, TrainingRun } from "../generated/prisma/client";
-import type { Device, RunProgress, TrainParams } from "../protocol/ml";
+import type { Device, RunProgress, TrainerMetrics, TrainParams } from "../protocol/ml";
 import { db } from "./client";
 
 export async function findRun(runId: string): Promise<TrainingRun | null> {
@@ -48,13 +48,14 @@ export interface RunOutcome {
   finishedAt: Date;
   durationMs: number;
   error?: string;
-  metrics?: Prisma.InputJsonValue;
+  metrics?: TrainerMetrics;
   device?: string;
 }
 
 /** Records how a run its worker executed ended. */
 export async function finishRun(runId: string, outcome: RunOutcome): Promise<TrainingRun> {
-  return db().trainingRun.update({ where: { id: runId }, data: { ...outcome, progress: outcome.progress as unknown as Prisma.InputJsonValue } });
+  const json = (value: unknown) => value as Prisma.InputJsonValue;
+  return db().trainingRun.update({ where: { id: runId }, data: { ...outcome, progress: json(outcome.progress), metrics: json(outcome.metrics) } });
 }
 
 /** Cancels a run that is still queued; null when it was not (it started, or already ended). */

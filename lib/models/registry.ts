@@ -13,6 +13,7 @@ import { listen } from "../db/listen";
 import { KNOWLEDGE_CHANNEL, liveArticles } from "../db/knowledge";
 import { DEPLOYMENT_CHANNEL, findModelVersion, markModelFailed, productionDeployment, recordDeployment, registerModelVersion } from "../db/ml";
 import { buildIndex, type KnowledgeIndex } from "../knowledge/retrieve";
+import { trainerMetricsSchema } from "../protocol/ml";
 import { log } from "../log";
 import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
@@ -107,7 +108,7 @@ export function reindexKnowledgeNow(): Promise<void> {
 async function bootstrapSeedClassifier() {
   const dir = modelStorePath(SEED_CLASSIFIER_DIR);
   const trainConfig = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8")) as { dataset_sha256: string };
-  const metrics = JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8"));
+  const metrics = trainerMetricsSchema.parse(JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8")));
   const version = `seed-${trainConfig.dataset_sha256.slice(0, 12)}`;
   const model = await registerModelVersion({ version, path: SEED_CLASSIFIER_DIR, metrics, datasetSha256: trainConfig.dataset_sha256 });
   const deployment = await recordDeployment({ version, action: "bootstrap", actor: "system" });

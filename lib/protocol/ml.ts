@@ -29,6 +29,21 @@ export const trainParamsSchema = z
   .strict();
 export type TrainParams = z.infer<typeof trainParamsSchema>;
 
+/**
+ * The trainer's `metrics.json` (training/train.py), as far as the product reads it: parsed once, when a
+ * version is registered, so a version in the registry always has these. Other keys are kept as they are.
+ */
+export const trainerMetricsSchema = z
+  .object({
+    accuracy: z.number(),
+    macro_f1: z.number(),
+    labels: z.array(z.string()).min(1),
+    device: z.string(),
+    train_seconds: z.number().nullish(),
+  })
+  .passthrough();
+export type TrainerMetrics = z.infer<typeof trainerMetricsSchema>;
+
 export const startRunSchema = z.object({ device: z.enum(DEVICES).default("auto"), params: trainParamsSchema.default({}) }).strict();
 export type StartRunRequest = z.input<typeof startRunSchema>;
 

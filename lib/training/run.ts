@@ -17,7 +17,7 @@ import * as runs from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
 import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/store";
-import type { Device, EpochEval, LossPoint, Progress, RunEvent, RunProgress, TrainParams } from "../protocol/ml";
+import { trainerMetricsSchema, type Device, type EpochEval, type LossPoint, type Progress, type RunEvent, type RunProgress, type TrainParams } from "../protocol/ml";
 import { publishRunEvent } from "./events";
 
 export { trainParamsSchema, type Device, type TrainParams } from "../protocol/ml";
@@ -144,9 +144,9 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
     try {
       // The trainer checked its ONNX files; loading them as the server will catches a file damaged since.
       await loadClassifier(outDir, version);
-      const metrics = JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")) as { device?: string };
+      const metrics = trainerMetricsSchema.parse(JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")));
       model = await registerModelVersion({ version, path: relativeDir, metrics, datasetSha256: run.snapshotSha256, trainingRunId: runId });
-      run = await runs.finishRun(runId, { ...finish, status: "succeeded", metrics, device: metrics.device ?? run.device });
+      run = await runs.finishRun(runId, { ...finish, status: "succeeded", metrics, device: metrics.device });
     } catch (err) {
       failure = `the trained model is unusable: ${err instanceof Error ? err.message : String(err)}`;
     }
