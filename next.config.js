@@ -9,6 +9,7 @@ const nextConfig = {
     "@prisma/adapter-pg",
     "pg",
     "pino",
+    "prom-client",
   ],
   poweredByHeader: false,
   // Lets parallel work trees of one checkout build side by side (NEXT_DIST_DIR=.next-mine).

@@ -7,6 +7,7 @@ import next from "next";
 import { Server } from "socket.io";
 import { config } from "./lib/config";
 import { log } from "./lib/log";
+import { serveMetrics, watchSockets } from "./lib/metrics";
 import { redisAdapter } from "./lib/redis";
 import { loadModels } from "./lib/models/registry";
 import { startReplyWatch } from "./lib/chat/replies";
@@ -54,6 +55,9 @@ const mlReady = attachMlNamespace(io);
 // Route handlers (a separate module copy inside Next's bundle) reach the sockets through this, e.g. to
 // send `inbox:changed` after a label is stored.
 setSocketServer(io);
+watchSockets(io);
+// Prometheus metrics on their own port (METRICS_PORT), never on the public one.
+const stopMetrics = serveMetrics();
 
 const modelsReady = seedDatabase().then(loadModels).catch((err: unknown) => {
   log.fatal({ err }, "could not start: is the database migrated (`npm run db:migrate`) and the model store built (`npm run models:build`)?");
@@ -74,6 +78,7 @@ async function shutdown(signal: string) {
   await stopWorker?.();
   io.close();
   httpServer.close();
+  stopMetrics();
   await disconnectDatabase();
   process.exit(0);
 }

@@ -6,6 +6,7 @@
 import { config } from "./lib/config";
 import { disconnectDatabase } from "./lib/db/client";
 import { log } from "./lib/log";
+import { serveMetrics } from "./lib/metrics";
 import { startTrainingWorker } from "./lib/training/queue";
 
 if (!config().DATABASE_URL) {
@@ -13,10 +14,13 @@ if (!config().DATABASE_URL) {
   process.exit(1);
 }
 const stop = await startTrainingWorker();
+// The worker's own metrics (training runs) on METRICS_PORT: give it a port other than the servers'.
+const stopMetrics = serveMetrics();
 
 async function shutdown(signal: string) {
   log.info({ signal }, "worker shutting down");
   await stop();
+  stopMetrics();
   await disconnectDatabase();
   process.exit(0);
 }

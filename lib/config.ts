@@ -55,6 +55,10 @@ const schema = z.object({
       if (!r.success) ctx.addIssue({ code: "custom", message: "must be a JSON object of intent: probability" });
       return r.success ? r.data : {};
     }),
+  /** Prometheus metrics are served on this port (GET /metrics), never on PORT; unset = not served. */
+  METRICS_PORT: z.coerce.number().int().positive().optional(),
+  /** The metrics port's address: loopback by default, so only this machine (or a sidecar) can scrape it. */
+  METRICS_HOST: z.string().default("127.0.0.1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -9,7 +9,8 @@ type SharedKey =
   | "__loopdeskModels" // lib/models/registry.ts
   | "__loopdeskIo" // lib/chat/broadcast.ts
   | "__loopdeskBoss" // lib/training/queue.ts
-  | "__loopdeskGenerationQueue"; // lib/chat/generation-queue.ts
+  | "__loopdeskGenerationQueue" // lib/chat/generation-queue.ts
+  | "__loopdeskMetrics"; // lib/metrics.ts
 
 const slots = globalThis as unknown as Partial<Record<SharedKey, unknown>>;
 

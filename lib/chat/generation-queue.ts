@@ -7,6 +7,7 @@
  */
 import PQueue from "p-queue";
 import { config } from "../config";
+import { metrics } from "../metrics";
 import { shared } from "../process";
 
 export function generationQueue(): PQueue {
@@ -30,5 +31,6 @@ export function queueGeneration<T>(customerId: string, generate: () => Promise<T
     customerQueues.set(customerId, created);
     queue = created;
   }
-  return queue.add(() => generationQueue().add(generate));
+  const waited = metrics().queueWait.startTimer();
+  return queue.add(() => generationQueue().add(() => (waited(), generate())));
 }

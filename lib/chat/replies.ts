@@ -9,6 +9,7 @@ import { toChatMessage } from "../db/conversations";
 import { createBotReply, finishBotReply, interruptAbandonedReplies, saveReplyProgress, touchStreamingReplies } from "../db/replies";
 import { retryWhileDatabaseUnavailable as persist } from "../db/retry";
 import { log } from "../log";
+import { metrics } from "../metrics";
 import { GenerationStopper } from "../models/lm";
 import type { ReplyDecision } from "../db/replies";
 import type { ReplyGrounding } from "../protocol/chat";
@@ -89,6 +90,7 @@ export async function replyWithTemplate(
   const replyId = randomUUID();
   const { created } = await persist("create reply", () => createBotReply(conversationId, replyToId, TEMPLATE_MODEL_VERSION, decision, replyId));
   if (!created) return false;
+  metrics().decisions.inc({ decision });
   await finishWithTemplate(emit, { ...reply, replyId });
   return true;
 }
@@ -124,6 +126,7 @@ export function startReplyWatch(io: Server): void {
       (replies) => {
         for (const { message, customerId } of replies) {
           log.warn({ messageId: message.id }, "reply interrupted: the process generating it is gone");
+          metrics().replies.inc({ outcome: "interrupted" });
           conversationEmitter(io, customerId, message.conversationId)("chat:message", toChatMessage(message));
         }
       },

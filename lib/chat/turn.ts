@@ -14,6 +14,7 @@ import { createBotReply, finishBotReply } from "../db/replies";
 import { retryWhileDatabaseUnavailable } from "../db/retry";
 import { retrieve, type RankedFact } from "../knowledge/retrieve";
 import { log } from "../log";
+import { metrics, recordLmReply } from "../metrics";
 import { classifier, encoder, knowledge, languageModel } from "../models/registry";
 import { type ClarifyAck, type ClarifyPayload, type ReplyGrounding, type ReplySource, type SendAck, type SendPayload, validateText } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
@@ -66,7 +67,8 @@ export async function runCustomerTurn(
   emit("chat:message", toChatMessage(message));
 
   // Classify: every customer message, whoever owns the conversation, so staff see the intent.
-  const prediction = await classifier().classify(message.text);
+  const classified = metrics().classifierLatency.startTimer();
+  const prediction = await classifier().classify(message.text).finally(classified);
   await persist("save classification", () => saveClassification(message.id, prediction));
   if (conversation.status !== "bot") return; // staff own it: the bot stays silent
 
@@ -167,6 +169,7 @@ async function answerFromHelpCentre(
     const created = await persist("create reply", () => createBotReply(conversationId, message.id, lm.version, "answer", randomUUID(), turn.kind));
     if (!created.created) return;
     reply = created.message;
+    metrics().decisions.inc({ decision: "answer" });
   }
   const replyId = reply.id;
 
@@ -207,6 +210,7 @@ async function answerFromHelpCentre(
     log.error({ err, messageId: replyId }, "generation failed");
     await progress.settled();
     await persist("finish reply", () => finishBotReply(replyId, { text: "", status: "failed", timeToFirstTokenMs: null, tokenCount: 0, generationMs: 0 }));
+    metrics().replies.inc({ outcome: "failed" });
     emit("chat:error", {
       code: ErrorCode.generationFailed,
       message: "Sorry, the assistant could not answer. Please try again.",
@@ -222,5 +226,6 @@ async function answerFromHelpCentre(
   await progress.settled();
   const grounding: ReplyGrounding = { sources: sourcesOf(result), check: result.check, ...(turn.kind === "clarified" ? { clarifiedIntent: turn.intent } : {}) };
   await persist("finish reply", () => finishBotReply(replyId, { ...result, grounding, status: result.stopped ? "stopped" : "complete" }));
+  recordLmReply(result);
   emit("chat:done", { conversationId, messageId: replyId, text: result.text, stopped: result.stopped, sources: grounding.sources, clarify: null });
 }

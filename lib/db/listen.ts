@@ -5,6 +5,7 @@
 import pg from "pg";
 import { config } from "../config";
 import { log } from "../log";
+import { metrics } from "../metrics";
 import { db, embeddedDatabase } from "./client";
 
 export async function notify(channel: string, payload: string): Promise<void> {
@@ -15,6 +16,7 @@ export async function listen(channel: string, onMessage: (payload: string) => vo
   const url = config().DATABASE_URL;
   if (!url) {
     const unlisten = await embeddedDatabase().listen(channel, onMessage);
+    metrics().listenerUp.set(1); // in-process: up as long as the process is
     return unlisten;
   }
   let client: pg.Client | null = null;
@@ -26,12 +28,14 @@ export async function listen(channel: string, onMessage: (payload: string) => vo
     c.on("notification", (n) => n.channel === channel && onMessage(n.payload ?? ""));
     c.on("error", (err) => {
       log.warn({ err, channel }, "listener connection lost; reconnecting");
+      metrics().listenerUp.set(0);
       c.end().catch(() => {});
       setTimeout(() => void connect().catch(() => {}), 1000);
     });
     await c.connect();
     await c.query(`LISTEN ${channel}`);
     client = c;
+    metrics().listenerUp.set(1);
     onMessage("");
   };
   await connect();

@@ -15,6 +15,7 @@ import { DEPLOYMENT_CHANNEL, findModelVersion, markModelFailed, productionDeploy
 import { buildIndex, type KnowledgeIndex } from "../knowledge/retrieve";
 import { trainerMetricsSchema } from "../protocol/ml";
 import { log } from "../log";
+import { metrics } from "../metrics";
 import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadEncoder, type Encoder } from "./encoder";
@@ -70,8 +71,10 @@ function deployProductionClassifier(): Promise<void> {
     try {
       registry.classifier = await loadClassifier(modelStorePath(model.path), model.version);
       log.info({ from: current?.version, to: model.version }, "classifier swapped");
+      metrics().modelSwaps.inc({ kind: "classifier" });
     } catch (err) {
       log.error({ err, version: model.version }, "classifier failed to load; keeping the current one");
+      metrics().modelSwapFailures.inc({ kind: "classifier" });
       await markModelFailed(model.version, err instanceof Error ? err.message : String(err));
       if (!current) throw err;
     }
@@ -87,8 +90,10 @@ function reindexKnowledge(): Promise<void> {
       const articles = await liveArticles();
       registry.knowledge = await buildIndex(articles, registry.encoder!);
       log.info({ articles: articles.length, facts: registry.knowledge.facts.length }, "knowledge indexed");
+      metrics().modelSwaps.inc({ kind: "knowledge" });
     } catch (err) {
       log.error({ err }, "could not re-index the knowledge base; keeping the current index");
+      metrics().modelSwapFailures.inc({ kind: "knowledge" });
       if (!registry.knowledge) throw err;
     }
   });

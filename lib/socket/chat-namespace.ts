@@ -5,6 +5,7 @@ import { storeReplyFeedback } from "../db/customer-feedback";
 import { findCustomerConversation, listMessages, toChatMessage } from "../db/conversations";
 import { findCustomerBotMessage } from "../db/replies";
 import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
+import { metrics } from "../metrics";
 import { guarded, refuseUnknownEvents } from "./guarded";
 import { chatRateLimits } from "./rate-limits";
 import { ErrorCode, type ChatError, parsePayload } from "../protocol/errors";
@@ -144,6 +145,7 @@ export function attachChatNamespace(io: Server): ChatNamespace {
         if (!parsed.ok) return reply(parsed);
         const { messageId, helpful } = parsed.value;
         const stored = await storeReplyFeedback(messageId, customerId, helpful);
+        if (stored.ok) metrics().feedback.inc({ rating: helpful ? "up" : "down" });
         reply(stored.ok ? { ok: true, messageId, helpful } : stored);
       }),
     );

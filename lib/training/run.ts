@@ -15,6 +15,7 @@ import { audit } from "../db/audit";
 import { registerModelVersion } from "../db/ml";
 import * as runs from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
+import { metrics } from "../metrics";
 import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/store";
 import { trainerMetricsSchema, type Device, type EpochEval, type LossPoint, type Progress, type RunEvent, type RunProgress, type TrainParams } from "../protocol/ml";
@@ -163,6 +164,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   } else {
     await audit(run.createdBy, "training.succeeded", runId, { version });
   }
+  metrics().trainingRuns.inc({ status: run.status });
   emit({ runId, type: "status", status: run.status, error: run.error, modelVersion: model?.version ?? null });
   return { run, model };
 }

@@ -1,0 +1,162 @@
+/**
+ * Prometheus metrics for the process: one registry (with Node's default metrics) and the app's
+ * metrics, kept once per process in lib/process.ts like the other singletons, since server.ts and
+ * Next's route bundle would otherwise register every metric twice. Served, never publicly, on
+ * METRICS_PORT by serveMetrics(); each metric is listed in the README's "Metrics" section.
+ */
+import { createServer } from "node:http";
+import type { Server } from "socket.io";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { generationQueue } from "./chat/generation-queue";
+import { config } from "./config";
+import { log } from "./log";
+import { shared } from "./process";
+import type { GroundedReply } from "./chat/grounded-reply";
+
+/** The socket.io namespaces counted by `loopdesk_socket_connections`. */
+const NAMESPACES = ["/chat", "/staff", "/ml"];
+
+function makeMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  // The socket server whose connections are counted at each scrape (set by watchSockets).
+  const watched = { io: null as Server | null };
+  return {
+    registry,
+    watched,
+    timeToFirstToken: new Histogram({
+      name: "loopdesk_lm_time_to_first_token_seconds",
+      help: "Time from the start of a language-model generation to its first token",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+      registers,
+    }),
+    tokensPerSecond: new Histogram({
+      name: "loopdesk_lm_tokens_per_second",
+      help: "Tokens per second of a language-model reply",
+      buckets: [1, 2, 5, 10, 20, 40, 80, 160],
+      registers,
+    }),
+    queueDepth: new Gauge({
+      name: "loopdesk_generation_queue_depth",
+      help: "Generations in the shared queue, by state (waiting, running)",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        this.set({ state: "waiting" }, generationQueue().size);
+        this.set({ state: "running" }, generationQueue().pending);
+      },
+    }),
+    queueWait: new Histogram({
+      name: "loopdesk_generation_queue_wait_seconds",
+      help: "Time a generation waited for its turn (the customer's queue, then the shared one)",
+      buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+      registers,
+    }),
+    classifierLatency: new Histogram({
+      name: "loopdesk_classifier_latency_seconds",
+      help: "Time to classify one customer message",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    replies: new Counter({
+      name: "loopdesk_bot_replies_total",
+      help: "Language-model replies finished, by outcome (complete, stopped, failed, interrupted)",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    replyChecks: new Counter({
+      name: "loopdesk_grounded_reply_checks_total",
+      help: "How the grounded-reply check ended: model_sentences sent, or replaced_by_facts (quoted help-centre facts)",
+      labelNames: ["result"],
+      registers,
+    }),
+    decisions: new Counter({
+      name: "loopdesk_reply_decisions_total",
+      help: "Bot replies by decision (answer, small_talk, clarify, offer_human_*, handoff_*, no_facts)",
+      labelNames: ["decision"],
+      registers,
+    }),
+    feedback: new Counter({
+      name: "loopdesk_customer_feedback_total",
+      help: "Customer ratings of bot replies, by rating (up, down)",
+      labelNames: ["rating"],
+      registers,
+    }),
+    sockets: new Gauge({
+      name: "loopdesk_socket_connections",
+      help: "Open socket.io connections, by namespace",
+      labelNames: ["namespace"],
+      registers,
+      collect() {
+        for (const namespace of NAMESPACES) this.set({ namespace }, watched.io?.of(namespace).sockets.size ?? 0);
+      },
+    }),
+    modelSwaps: new Counter({
+      name: "loopdesk_model_swaps_total",
+      help: "Model swaps done, by kind (classifier, knowledge)",
+      labelNames: ["kind"],
+      registers,
+    }),
+    modelSwapFailures: new Counter({
+      name: "loopdesk_model_swap_failures_total",
+      help: "Model swaps that failed (the current model kept serving), by kind (classifier, knowledge)",
+      labelNames: ["kind"],
+      registers,
+    }),
+    trainingRuns: new Counter({
+      name: "loopdesk_training_runs_total",
+      help: "Training runs finished by this process, by final status (succeeded, failed, cancelled)",
+      labelNames: ["status"],
+      registers,
+    }),
+    listenerUp: new Gauge({
+      name: "loopdesk_listener_up",
+      help: "1 while the LISTEN connection (deployment notifications) is connected, else 0",
+      registers,
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof makeMetrics>;
+
+/** The process's metrics. */
+export function metrics(): Metrics {
+  return shared("__loopdeskMetrics", makeMetrics);
+}
+
+/** Records a finished language-model reply: its speed, its outcome and how its check ended. */
+export function recordLmReply(result: GroundedReply): void {
+  const m = metrics();
+  if (result.timeToFirstTokenMs !== null) m.timeToFirstToken.observe(result.timeToFirstTokenMs / 1000);
+  if (result.tokenCount > 0 && result.generationMs > 0) m.tokensPerSecond.observe(result.tokenCount / (result.generationMs / 1000));
+  m.replies.inc({ outcome: result.stopped ? "stopped" : "complete" });
+  m.replyChecks.inc({ result: result.check.replaced ? "replaced_by_facts" : "model_sentences" });
+}
+
+/** Counts the sockets of each namespace at every scrape. */
+export function watchSockets(io: Server): void {
+  metrics().watched.io = io;
+}
+
+/** Serves the metrics in Prometheus text format on METRICS_HOST:METRICS_PORT; does nothing when the port is unset. */
+export function serveMetrics(): () => void {
+  const { METRICS_PORT: port, METRICS_HOST: host } = config();
+  if (!port) return () => {};
+  const registry = metrics().registry;
+  const server = createServer((req, res) => {
+    if (req.method !== "GET" || req.url !== "/metrics") {
+      res.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      (err: unknown) => {
+        log.error({ err }, "could not collect metrics");
+        res.writeHead(500).end();
+      },
+    );
+  });
+  server.listen(port, host, () => log.info({ port, host }, "metrics listening"));
+  return () => server.close();
+}
