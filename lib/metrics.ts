@@ -112,7 +112,8 @@ function makeMetrics() {
     }),
     listenerUp: new Gauge({
       name: "loopdesk_listener_up",
-      help: "1 while the LISTEN connection (deployment notifications) is connected, else 0",
+      help: "1 while the LISTEN connection for a channel (model deployments, knowledge changes) is connected, else 0",
+      labelNames: ["channel"],
       registers,
     }),
   };
@@ -132,6 +133,11 @@ export function recordLmReply(result: GroundedReply): void {
   if (result.tokenCount > 0 && result.generationMs > 0) m.tokensPerSecond.observe(result.tokenCount / (result.generationMs / 1000));
   m.replies.inc({ outcome: result.stopped ? "stopped" : "complete" });
   m.replyChecks.inc({ result: result.check.replaced ? "replaced_by_facts" : "model_sentences" });
+}
+
+/** Reports a LISTEN connection's state as `loopdesk_listener_up{channel}`. */
+export function listenerState(channel: string): (up: boolean) => void {
+  return (up) => metrics().listenerUp.set({ channel }, up ? 1 : 0);
 }
 
 /** Counts the sockets of each namespace at every scrape. */

@@ -5,18 +5,22 @@
 import pg from "pg";
 import { config } from "../config";
 import { log } from "../log";
-import { metrics } from "../metrics";
 import { db, embeddedDatabase } from "./client";
 
 export async function notify(channel: string, payload: string): Promise<void> {
   await db().$executeRaw`SELECT pg_notify(${channel}, ${payload})`;
 }
 
-export async function listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+/** Listens on `channel`; `onConnection` hears when the listening connection is up (true) or lost (false). */
+export async function listen(
+  channel: string,
+  onMessage: (payload: string) => void,
+  onConnection: (up: boolean) => void = () => {},
+): Promise<() => Promise<void>> {
   const url = config().DATABASE_URL;
   if (!url) {
     const unlisten = await embeddedDatabase().listen(channel, onMessage);
-    metrics().listenerUp.set(1); // in-process: up as long as the process is
+    onConnection(true); // in-process: up as long as the process is
     return unlisten;
   }
   let client: pg.Client | null = null;
@@ -28,14 +32,14 @@ export async function listen(channel: string, onMessage: (payload: string) => vo
     c.on("notification", (n) => n.channel === channel && onMessage(n.payload ?? ""));
     c.on("error", (err) => {
       log.warn({ err, channel }, "listener connection lost; reconnecting");
-      metrics().listenerUp.set(0);
+      onConnection(false);
       c.end().catch(() => {});
       setTimeout(() => void connect().catch(() => {}), 1000);
     });
     await c.connect();
     await c.query(`LISTEN ${channel}`);
     client = c;
-    metrics().listenerUp.set(1);
+    onConnection(true);
     onMessage("");
   };
   await connect();

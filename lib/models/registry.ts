@@ -15,7 +15,7 @@ import { DEPLOYMENT_CHANNEL, findModelVersion, markModelFailed, productionDeploy
 import { buildIndex, type KnowledgeIndex } from "../knowledge/retrieve";
 import { trainerMetricsSchema } from "../protocol/ml";
 import { log } from "../log";
-import { metrics } from "../metrics";
+import { listenerState, metrics } from "../metrics";
 import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadEncoder, type Encoder } from "./encoder";
@@ -50,8 +50,8 @@ export function loadModels(): Promise<void> {
     registry.lm = lm;
     registry.encoder = encoder;
     await reindexKnowledge();
-    await listen(DEPLOYMENT_CHANNEL, () => void deployProductionClassifier());
-    await listen(KNOWLEDGE_CHANNEL, () => void reindexKnowledge());
+    await listen(DEPLOYMENT_CHANNEL, () => void deployProductionClassifier(), listenerState(DEPLOYMENT_CHANNEL));
+    await listen(KNOWLEDGE_CHANNEL, () => void reindexKnowledge(), listenerState(KNOWLEDGE_CHANNEL));
     log.info(
       { lm: lm.version, classifier: registry.classifier?.version, facts: registry.knowledge?.facts.length, ms: Math.round(performance.now() - started) },
       "models loaded",

@@ -67,7 +67,7 @@ describe("metrics", () => {
       expect(sample(after, "loopdesk_classifier_latency_seconds_count")).toBe(1);
       expect(sample(after, "loopdesk_generation_queue_wait_seconds_count")).toBe(1);
       expect(sample(after, "loopdesk_customer_feedback_total", 'rating="up"')).toBe(1);
-      expect(sample(after, "loopdesk_listener_up")).toBe(1);
+      expect(sample(after, "loopdesk_listener_up", 'channel="loopdesk_deployments"')).toBe(1);
       expect(sample(after, "loopdesk_model_swaps_total", 'kind="knowledge"')).toBeGreaterThanOrEqual(1);
     } finally {
       socket.disconnect();
