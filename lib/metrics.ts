@@ -11,32 +11,31 @@ import { generationQueue } from "./chat/generation-queue";
 import { config } from "./config";
 import { log } from "./log";
 import { shared } from "./process";
+import { CHAT_NAMESPACE } from "./protocol/chat";
+import { ML_NAMESPACE } from "./protocol/ml";
+import { STAFF_NAMESPACE } from "./protocol/staff";
 import type { GroundedReply } from "./chat/grounded-reply";
 
 /** The socket.io namespaces counted by `loopdesk_socket_connections`. */
-const NAMESPACES = ["/chat", "/staff", "/ml"];
+const NAMESPACES = [CHAT_NAMESPACE, STAFF_NAMESPACE, ML_NAMESPACE];
 
 function makeMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, buckets, registers });
+  const counter = <Label extends string>(name: string, help: string, label: Label) => new Counter({ name, help, labelNames: [label], registers });
   // The socket server whose connections are counted at each scrape (set by watchSockets).
   const watched = { io: null as Server | null };
   return {
     registry,
     watched,
-    timeToFirstToken: new Histogram({
-      name: "loopdesk_lm_time_to_first_token_seconds",
-      help: "Time from the start of a language-model generation to its first token",
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
-      registers,
-    }),
-    tokensPerSecond: new Histogram({
-      name: "loopdesk_lm_tokens_per_second",
-      help: "Tokens per second of a language-model reply",
-      buckets: [1, 2, 5, 10, 20, 40, 80, 160],
-      registers,
-    }),
+    timeToFirstToken: histogram(
+      "loopdesk_lm_time_to_first_token_seconds",
+      "Time from the start of a language-model generation to its first token",
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16],
+    ),
+    tokensPerSecond: histogram("loopdesk_lm_tokens_per_second", "Tokens per second of a language-model reply", [1, 2, 5, 10, 20, 40, 80, 160]),
     queueDepth: new Gauge({
       name: "loopdesk_generation_queue_depth",
       help: "Generations in the shared queue, by state (waiting, running)",
@@ -47,42 +46,20 @@ function makeMetrics() {
         this.set({ state: "running" }, generationQueue().pending);
       },
     }),
-    queueWait: new Histogram({
-      name: "loopdesk_generation_queue_wait_seconds",
-      help: "Time a generation waited for its turn (the customer's queue, then the shared one)",
-      buckets: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
-      registers,
-    }),
-    classifierLatency: new Histogram({
-      name: "loopdesk_classifier_latency_seconds",
-      help: "Time to classify one customer message",
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers,
-    }),
-    replies: new Counter({
-      name: "loopdesk_bot_replies_total",
-      help: "Language-model replies finished, by outcome (complete, stopped, failed, interrupted)",
-      labelNames: ["outcome"],
-      registers,
-    }),
-    replyChecks: new Counter({
-      name: "loopdesk_grounded_reply_checks_total",
-      help: "How the grounded-reply check ended: model_sentences sent, or replaced_by_facts (quoted help-centre facts)",
-      labelNames: ["result"],
-      registers,
-    }),
-    decisions: new Counter({
-      name: "loopdesk_reply_decisions_total",
-      help: "Bot replies by decision (answer, small_talk, clarify, offer_human_*, handoff_*, no_facts)",
-      labelNames: ["decision"],
-      registers,
-    }),
-    feedback: new Counter({
-      name: "loopdesk_customer_feedback_total",
-      help: "Customer ratings of bot replies, by rating (up, down)",
-      labelNames: ["rating"],
-      registers,
-    }),
+    queueWait: histogram(
+      "loopdesk_generation_queue_wait_seconds",
+      "Time a generation waited for its turn (the customer's queue, then the shared one)",
+      [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60],
+    ),
+    classifierLatency: histogram("loopdesk_classifier_latency_seconds", "Time to classify one customer message", [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
+    replies: counter("loopdesk_bot_replies_total", "Language-model replies finished, by outcome (complete, stopped, failed, interrupted)", "outcome"),
+    replyChecks: counter(
+      "loopdesk_grounded_reply_checks_total",
+      "How the grounded-reply check ended: model_sentences sent, or replaced_by_facts (quoted help-centre facts)",
+      "result",
+    ),
+    decisions: counter("loopdesk_reply_decisions_total", "Bot replies by decision (answer, small_talk, clarify, offer_human_*, handoff_*, no_facts)", "decision"),
+    feedback: counter("loopdesk_customer_feedback_total", "Customer ratings of bot replies, by rating (up, down)", "rating"),
     sockets: new Gauge({
       name: "loopdesk_socket_connections",
       help: "Open socket.io connections, by namespace",
@@ -92,24 +69,9 @@ function makeMetrics() {
         for (const namespace of NAMESPACES) this.set({ namespace }, watched.io?.of(namespace).sockets.size ?? 0);
       },
     }),
-    modelSwaps: new Counter({
-      name: "loopdesk_model_swaps_total",
-      help: "Model swaps done, by kind (classifier, knowledge)",
-      labelNames: ["kind"],
-      registers,
-    }),
-    modelSwapFailures: new Counter({
-      name: "loopdesk_model_swap_failures_total",
-      help: "Model swaps that failed (the current model kept serving), by kind (classifier, knowledge)",
-      labelNames: ["kind"],
-      registers,
-    }),
-    trainingRuns: new Counter({
-      name: "loopdesk_training_runs_total",
-      help: "Training runs finished by this process, by final status (succeeded, failed, cancelled)",
-      labelNames: ["status"],
-      registers,
-    }),
+    modelSwaps: counter("loopdesk_model_swaps_total", "Model swaps done (the first load included), by kind (classifier, knowledge)", "kind"),
+    modelSwapFailures: counter("loopdesk_model_swap_failures_total", "Model swaps that failed (the current model kept serving), by kind (classifier, knowledge)", "kind"),
+    trainingRuns: counter("loopdesk_training_runs_total", "Training runs finished by this process, by final status (succeeded, failed, cancelled)", "status"),
     listenerUp: new Gauge({
       name: "loopdesk_listener_up",
       help: "1 while the LISTEN connection for a channel (model deployments, knowledge changes) is connected, else 0",
