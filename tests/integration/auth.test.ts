@@ -116,13 +116,13 @@ describe("login", () => {
   it("checks at most 5 passwords of a burst of concurrent guesses (the lockout is counted before the check)", async () => {
     const victim = await newStaff("agent");
     const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => login(victim.email, `wrong guess ${i}`)));
-    expect(burst.map((r) => r.status)).toEqual(Array(10).fill(401));
     // Each checked password leaves a wrong_password row; the guesses refused unchecked leave "locked".
     const { rows } = await pool.query(
       `SELECT details->>'reason' AS reason, count(*)::int AS n FROM "AuditLog" WHERE subject = $1 AND action = 'staff.login_failed' GROUP BY 1`,
       [victim.id],
     );
     expect(Object.fromEntries(rows.map((r) => [r.reason, r.n]))).toEqual({ wrong_password: 5, locked: 5 });
+    expect(burst.map((r) => r.status)).toEqual(Array(10).fill(401));
     const user = await pool.query(`SELECT "lockedUntil" FROM "StaffUser" WHERE id = $1`, [victim.id]);
     expect(user.rows[0].lockedUntil).not.toBeNull();
   });
