@@ -31,8 +31,9 @@ export type HandoverResult =
 
 /**
  * Moves a conversation to a new state with one conditional UPDATE (so of two staff racing, exactly one
- * gets through) and, when it moved, a system message for the customer, in one transaction. Returns
- * the system message, or null when the conversation was not in a state `allowed` matches.
+ * gets through) and, when it moved, a system message for the customer, in one transaction. When the
+ * conversation was not in a state `allowed` matches (and is neither unknown nor closed), `refused`
+ * says what that means for this transition.
  */
 async function transition(
   conversationId: string,
@@ -40,12 +41,17 @@ async function transition(
   data: Prisma.ConversationUpdateManyMutationInput | Prisma.ConversationUncheckedUpdateManyInput,
   systemText: string,
   staffId: string,
-): Promise<{ message: Message | null; conversation: StaffConversationRow | null }> {
+  refused: (conversation: StaffConversationRow) => HandoverResult,
+): Promise<HandoverResult> {
   const message = await db().$transaction(async (tx) => {
     const { count } = await tx.conversation.updateMany({ where: { id: conversationId, ...allowed }, data });
     return count === 0 ? null : addSystemMessage(tx, conversationId, systemText, staffId);
   });
-  return { message, conversation: await findConversationForStaff(conversationId) };
+  const conversation = await findConversationForStaff(conversationId);
+  if (!conversation) return { ok: false, reason: "unknown_conversation" };
+  if (message) return { ok: true, conversation, message, changed: true };
+  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
+  return refused(conversation);
 }
 
 /** Conversations with an agent that this staff member may act on: their own, unassigned, or any for an admin. */
@@ -56,18 +62,17 @@ const heldBy = (staff: { id: string; isAdmin: boolean }): Prisma.ConversationWhe
 
 /** Assigns a bot or waiting conversation to a member of staff. Taking over one's own again changes nothing. */
 export async function takeOverConversation(conversationId: string, staffId: string, systemText: string): Promise<HandoverResult> {
-  const { message, conversation } = await transition(
+  return transition(
     conversationId,
     { OR: [{ status: { in: ["bot", "waiting_for_agent"] } }, { status: "agent", assignedStaffId: null }] },
     { status: "agent", assignedStaffId: staffId, waitingSince: null },
     systemText,
     staffId,
+    (conversation) =>
+      conversation.status === "agent" && conversation.assignedStaffId === staffId
+        ? { ok: true, conversation, changed: false }
+        : { ok: false, reason: "already_assigned", conversation },
   );
-  if (!conversation) return { ok: false, reason: "unknown_conversation" };
-  if (message) return { ok: true, conversation, message, changed: true };
-  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
-  if (conversation.status === "agent" && conversation.assignedStaffId === staffId) return { ok: true, conversation, changed: false };
-  return { ok: false, reason: "already_assigned", conversation };
 }
 
 /**
@@ -79,18 +84,14 @@ export async function handBackConversation(
   staff: { id: string; isAdmin: boolean },
   systemText: string,
 ): Promise<HandoverResult> {
-  const { message, conversation } = await transition(
+  return transition(
     conversationId,
     { OR: [{ status: "waiting_for_agent" }, heldBy(staff)] },
     { status: "bot", assignedStaffId: null, waitingSince: null, lowConfidenceStreak: 0 },
     systemText,
     staff.id,
+    (conversation) => ({ ok: false, reason: conversation.status === "agent" ? "not_assigned" : "invalid_state", conversation }),
   );
-  if (!conversation) return { ok: false, reason: "unknown_conversation" };
-  if (message) return { ok: true, conversation, message, changed: true };
-  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
-  if (conversation.status === "agent") return { ok: false, reason: "not_assigned", conversation };
-  return { ok: false, reason: "invalid_state", conversation };
 }
 
 /** Closes a conversation: any open one, except that one held by another agent needs an admin. */
@@ -99,17 +100,14 @@ export async function closeConversation(
   staff: { id: string; isAdmin: boolean },
   systemText: string,
 ): Promise<HandoverResult> {
-  const { message, conversation } = await transition(
+  return transition(
     conversationId,
     { OR: [{ status: { in: ["bot", "waiting_for_agent"] } }, heldBy(staff)] },
     { status: "closed", closedAt: new Date(), waitingSince: null },
     systemText,
     staff.id,
+    (conversation) => ({ ok: false, reason: "not_assigned", conversation }),
   );
-  if (!conversation) return { ok: false, reason: "unknown_conversation" };
-  if (message) return { ok: true, conversation, message, changed: true };
-  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed", conversation };
-  return { ok: false, reason: "not_assigned", conversation };
 }
 
 export type StoreAgentMessageResult =

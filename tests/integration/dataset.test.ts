@@ -128,7 +128,7 @@ describe("importDataset", () => {
 });
 
 /** A customer message labelled by staff, one label after the other. */
-async function labelledMessage(text: string, labels: { intent: string; source: "confirmed" | "corrected" }[], role: "customer" | "bot" = "customer") {
+async function labelledMessage(text: string, labels: { intent: string; source: "confirmed" | "corrected" | "customer_clarification" }[], role: "customer" | "bot" = "customer") {
   const customer = await prisma.customer.create({ data: { id: randomUUID() } });
   const conversation = await prisma.conversation.create({ data: { customerId: customer.id } });
   const message = await prisma.message.create({ data: { conversationId: conversation.id, role, text, intent: "out_of_scope", intentProbability: 0.4 } });
@@ -156,6 +156,8 @@ describe("exportSnapshot", () => {
     ]);
     // The same text as a seed example of order_status: staff's label overrides it.
     await labelledMessage("WHERE is my order", [{ intent: "complaint", source: "corrected" }]);
+    // A customer's pick on a clarifying question labels their message like staff do.
+    await labelledMessage("the thing about my voucher thing", [{ intent: "discounts_promo", source: "customer_clarification" }]);
     // Not training data: no label, or not a customer's message.
     await labelledMessage("unlabelled message", []);
     await labelledMessage("a bot reply", [{ intent: "greeting", source: "confirmed" }], "bot");
@@ -164,8 +166,10 @@ describe("exportSnapshot", () => {
     const { bytes, rows } = await readSnapshot(file);
 
     const examples = await prisma.trainingExample.findMany();
-    expect(rows).toHaveLength(examples.length + 1);
+    expect(rows).toHaveLength(examples.length + 2);
     expect(rows).toContainEqual({ text: "my parcel came crushed", label: "delivery_problem", split: splitOf("my parcel came crushed"), source: "staff" });
+    const clarified = "the thing about my voucher thing";
+    expect(rows).toContainEqual({ text: clarified, label: "discounts_promo", split: splitOf(clarified), source: "staff" });
     expect(rows.filter((r) => textKey(r.text) === "where is my order")).toEqual([
       { text: "WHERE is my order", label: "complaint", split: splitOf("where is my order"), source: "staff" },
     ]);
@@ -184,7 +188,7 @@ describe("exportSnapshot", () => {
     expect(manifest.per_source).toEqual({
       seed: rows.filter((r) => r.source === "seed").length,
       import: 11,
-      staff: 2,
+      staff: 3,
     });
     for (const [label, counts] of Object.entries(manifest.per_intent)) {
       expect(counts.train).toBe(rows.filter((r) => r.label === label && r.split === "train").length);
