@@ -7,6 +7,7 @@ import next from "next";
 import { Server } from "socket.io";
 import { config } from "./lib/config";
 import { log } from "./lib/log";
+import { CLIENT_ADDRESS_HEADER } from "./lib/http";
 import { serveMetrics, watchSockets } from "./lib/metrics";
 import { redisAdapter } from "./lib/redis";
 import { loadModels } from "./lib/models/registry";
@@ -31,6 +32,7 @@ const httpServer = createServer((req, res) => {
     res.end(JSON.stringify({ error: { code: "invalid_path", message: "The URL is not valid." } }));
     return;
   }
+  req.headers[CLIENT_ADDRESS_HEADER] = req.socket.remoteAddress ?? "unknown";
   void handle(req, res);
 });
 

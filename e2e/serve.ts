@@ -47,7 +47,8 @@ try {
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
-  server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "3107", LM_MAX_NEW_TOKENS: "32" });
+  // Every spec logs in from 127.0.0.1: a per-address login limit sized for one person would refuse the suite.
+  server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "3107", LM_MAX_NEW_TOKENS: "32", LOGIN_ATTEMPTS_PER_ADDRESS: "100000" });
   worker = spawn(process.execPath, ["--import", "tsx", "worker.ts"], { env: { ...process.env, ...env, LOG_LEVEL: "warn" }, stdio: "inherit" });
   console.log(`e2e server ready at ${server.url}`);
 } catch (err) {

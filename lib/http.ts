@@ -27,6 +27,12 @@ export function json(data: unknown, status = 200, headers: Record<string, string
   return Response.json(data, { status, headers: { "cache-control": "no-store", ...headers } });
 }
 
+/**
+ * The header server.ts sets on every request to the address of the connection's peer, overwriting any
+ * the client sent: like the socket limits, the login throttle trusts no X-Forwarded-For.
+ */
+export const CLIENT_ADDRESS_HEADER = "x-loopdesk-client-address";
+
 export function errorResponse(status: number, code: string, message: string): Response {
   return json({ error: { code, message } }, status);
 }

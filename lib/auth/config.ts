@@ -14,6 +14,11 @@ const schema = z.object({
   STAFF_LOCKOUT_ATTEMPTS: positive(5),
   /** …and for how long. */
   STAFF_LOCKOUT_MINUTES: positive(15),
+  /** Login attempts allowed per client address, and per email (known or not), in each window… */
+  LOGIN_ATTEMPTS_PER_ADDRESS: positive(20),
+  LOGIN_ATTEMPTS_PER_ACCOUNT: positive(10),
+  /** …of this length. */
+  LOGIN_THROTTLE_MINUTES: positive(15),
 });
 
 export type AuthConfig = z.infer<typeof schema>;

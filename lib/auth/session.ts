@@ -1,6 +1,7 @@
 /**
  * Staff authentication: argon2id password hashes, server-side sessions in Postgres (the cookie holds a
- * random token, the table only its sha256), idle and absolute expiry, and lockout after repeated failures.
+ * random token, the table only its sha256), idle and absolute expiry, a login throttle per address and
+ * per email, and lockout after repeated failures.
  * Route handlers call requireStaff, pages requireStaffPage, socket.io handshakes staffFromCookieHeader.
  */
 import { createHash, randomBytes } from "node:crypto";
@@ -12,16 +13,17 @@ import { audit } from "../db/audit";
 import { isUniqueViolation } from "../db/errors";
 import {
   clearFailedLogins,
+  countLoginAttempt,
   deleteSession,
   deleteStaleSessions,
   findSession,
   findStaffByEmail,
   insertSession,
   insertStaffUser,
-  recordFailedLogin,
   touchSession,
 } from "../db/staff";
 import { authConfig } from "./config";
+import { throttleLogin } from "./login-throttle";
 import { STAFF_ROLES, hasRole, type StaffIdentity, type StaffRole } from "./roles";
 import { ApiError, cookieValue, csrfFailure, errorResponse, issuesMessage } from "../http";
 
@@ -66,48 +68,53 @@ export function hashPassword(password: string): Promise<string> {
   return hash(password);
 }
 
-// Unknown emails are checked against this so they take as long as a wrong password (no user enumeration).
+// Unknown emails and locked accounts are checked against this, so they take as long as a wrong password.
 let dummyHash: Promise<string> | undefined;
+const checkDummy = async (password: string) => {
+  dummyHash ??= hashPassword("not the password of anyone");
+  await verify(await dummyHash, password);
+};
 
 type LoginResult =
   | { ok: true; token: string; staff: StaffIdentity; expiresAt: Date }
-  | { ok: false; code: "invalid_credentials" | "locked"; message: string };
+  | { ok: false; code: "invalid_credentials"; message: string }
+  | { ok: false; code: "rate_limited"; message: string; retryAfterMs: number };
 
 const INVALID: LoginResult = { ok: false, code: "invalid_credentials", message: "Wrong email or password." };
 
-export async function login(email: string, password: string): Promise<LoginResult> {
+/**
+ * `clientAddress` is the peer the request came from (for the throttle). A locked account, an unknown
+ * email, a disabled account and a wrong password all get the same answer, in about the same time, so
+ * nothing tells which accounts exist or are locked.
+ */
+export async function login(email: string, password: string, clientAddress: string): Promise<LoginResult> {
   const cfg = authConfig();
   const address = email.trim().toLowerCase();
-  const locked = (until: Date): LoginResult => ({
-    ok: false,
-    code: "locked",
-    message: `Too many failed logins: this account is locked until ${until.toISOString()}.`,
-  });
+  const waitMs = await throttleLogin(clientAddress, address);
+  if (waitMs !== null) {
+    const message = `Too many login attempts; please try again in ${Math.ceil(waitMs / 1000)} s.`;
+    return { ok: false, code: "rate_limited", message, retryAfterMs: waitMs };
+  }
   const user = await findStaffByEmail(address);
   if (!user) {
-    dummyHash ??= hashPassword("not the password of anyone");
-    await verify(await dummyHash, password);
+    await checkDummy(password);
     await audit("anonymous", "staff.login_failed", address.slice(0, 320), { reason: "unknown_email" });
     return INVALID;
   }
-  if (user.lockedUntil && user.lockedUntil > new Date()) {
+  // Counted before the check (M1): a burst of guesses gets at most STAFF_LOCKOUT_ATTEMPTS of them checked.
+  const attempt = await countLoginAttempt(user.id, cfg.STAFF_LOCKOUT_ATTEMPTS, cfg.STAFF_LOCKOUT_MINUTES);
+  if (!attempt) {
+    await checkDummy(password);
     await audit("anonymous", "staff.login_failed", user.id, { reason: "locked" });
-    return locked(user.lockedUntil);
-  }
-  const valid = await verify(user.passwordHash, password);
-  // A disabled account is answered like a wrong password and does not count towards a lockout.
-  if (user.disabled) {
-    await audit("anonymous", "staff.login_failed", user.id, { reason: "disabled" });
     return INVALID;
   }
-  if (!valid) {
-    await audit("anonymous", "staff.login_failed", user.id, { reason: "wrong_password" });
-    const { lockedUntil } = await recordFailedLogin(user.id, cfg.STAFF_LOCKOUT_ATTEMPTS, cfg.STAFF_LOCKOUT_MINUTES);
-    if (!lockedUntil) return INVALID;
-    await audit("system", "staff.locked", user.id, { until: lockedUntil.toISOString() });
-    return locked(lockedUntil);
+  const valid = await verify(user.passwordHash, password);
+  if (user.disabled || !valid) {
+    await audit("anonymous", "staff.login_failed", user.id, { reason: user.disabled ? "disabled" : "wrong_password" });
+    if (attempt.lockedUntil) await audit("system", "staff.locked", user.id, { until: attempt.lockedUntil.toISOString() });
+    return INVALID;
   }
-  if (user.failedLogins > 0 || user.lockedUntil) await clearFailedLogins(user.id);
+  await clearFailedLogins(user.id);
   // Sessions past their time are only ever deleted here and on access; logins are frequent enough.
   await deleteStaleSessions(idleCutoff());
   const token = randomBytes(32).toString("base64url");

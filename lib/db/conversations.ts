@@ -26,7 +26,7 @@ export function toChatMessage(m: Message): ChatMessage {
     conversationId: m.conversationId,
     role: m.role,
     text: m.text,
-    clientMessageId: m.role === "customer" ? m.clientMessageId : null,
+    clientMessageId: m.role === "customer" ? (m.clientMessageId?.replace(/^customer:/, "") ?? null) : null,
     createdAt: m.createdAt.toISOString(),
     replyToId: m.replyToId,
     replyStatus: m.replyStatus,
@@ -58,6 +58,15 @@ export type StoreCustomerMessageResult =
   | { ok: true; message: Message; conversation: Conversation; duplicate: boolean }
   | { ok: false; reason: "unknown_conversation" | "conversation_closed" };
 
+// Bot replies (`reply:<id>`, `clarified:<id>`) and agent messages (`agent:<id>`) share the unique
+// (conversation, clientMessageId) key with customers' own ids. A customer's id that looks like one of
+// theirs is kept as `customer:<id>` (toChatMessage strips it), so it never resolves to their rows.
+const RESERVED_CLIENT_ID = /^(reply|clarified|agent|customer):/;
+
+function customerClientId(clientMessageId: string): string {
+  return RESERVED_CLIENT_ID.test(clientMessageId) ? `customer:${clientMessageId}` : clientMessageId;
+}
+
 /**
  * Stores a customer's message exactly once per (conversation, clientMessageId). Each step is
  * idempotent, so a resend racing the original cannot create a second row.
@@ -83,7 +92,8 @@ export async function storeCustomerMessage(input: {
   const conversation = await findCustomerConversation(conversationId, input.customerId);
   if (!conversation) return { ok: false, reason: "unknown_conversation" };
 
-  const existing = await findByClientId(conversationId, input.clientMessageId);
+  const clientMessageId = customerClientId(input.clientMessageId);
+  const existing = await findByClientId(conversationId, clientMessageId);
   if (existing) return { ok: true, message: existing, conversation, duplicate: true };
   if (conversation.status === "closed") return { ok: false, reason: "conversation_closed" };
 
@@ -91,7 +101,7 @@ export async function storeCustomerMessage(input: {
     // One transaction: a failure (say, the database going away) leaves either both writes or neither.
     const message = await prisma.$transaction(async (tx) => {
       const created = await tx.message.create({
-        data: { conversationId, role: "customer", text: input.text, clientMessageId: input.clientMessageId },
+        data: { conversationId, role: "customer", text: input.text, clientMessageId },
       });
       await tx.conversation.update({
         where: { id: conversationId },
@@ -102,7 +112,7 @@ export async function storeCustomerMessage(input: {
     return { ok: true, message, conversation, duplicate: false };
   } catch (e) {
     if (!(isUniqueViolation(e))) throw e;
-    const raced = await findByClientId(conversationId, input.clientMessageId);
+    const raced = await findByClientId(conversationId, clientMessageId);
     if (!raced) throw e;
     return { ok: true, message: raced, conversation, duplicate: true };
   }

@@ -37,15 +37,25 @@ export async function updateStaffUser(
   return nullWhenMissing(db().staffUser.update({ where: { id }, data: { ...data, ...unlock }, select: publicStaffColumns }));
 }
 
-/** Counts a failed login; at `attempts` in a row the account locks (returns until when) and the count starts over. */
-export async function recordFailedLogin(id: string, attempts: number, lockMinutes: number): Promise<{ lockedUntil: Date | null }> {
-  const user = await db().staffUser.update({ where: { id }, data: { failedLogins: { increment: 1 } }, select: { failedLogins: true } });
-  if (user.failedLogins < attempts) return { lockedUntil: null };
-  const lockedUntil = new Date(Date.now() + lockMinutes * 60_000);
-  await db().staffUser.update({ where: { id }, data: { failedLogins: 0, lockedUntil } });
-  return { lockedUntil };
+/**
+ * Counts a login attempt *before* its password is checked, in one conditional UPDATE, so concurrent
+ * attempts cannot all pass the lock check: the `attempts`-th in a row locks the account (and the count
+ * starts over). Null while the account is locked: the attempt must be refused unchecked. Otherwise
+ * `lockedUntil` is set when this attempt was the last one allowed.
+ */
+export async function countLoginAttempt(id: string, attempts: number, lockMinutes: number): Promise<{ lockedUntil: Date | null } | null> {
+  const now = new Date();
+  const lockUntil = new Date(now.getTime() + lockMinutes * 60_000);
+  const rows = await db().$queryRaw<{ lockedUntil: Date | null }[]>`
+    UPDATE "StaffUser" SET
+      "failedLogins" = CASE WHEN "failedLogins" + 1 >= ${attempts}::int THEN 0 ELSE "failedLogins" + 1 END,
+      "lockedUntil" = CASE WHEN "failedLogins" + 1 >= ${attempts}::int THEN ${lockUntil}::timestamp END
+    WHERE id = ${id}::uuid AND ("lockedUntil" IS NULL OR "lockedUntil" <= ${now}::timestamp)
+    RETURNING "lockedUntil"`;
+  return rows[0] ?? null;
 }
 
+/** After the right password: the attempts before it no longer count (nor the lock its own attempt set). */
 export async function clearFailedLogins(id: string) {
   await db().staffUser.update({ where: { id }, data: { failedLogins: 0, lockedUntil: null } });
 }

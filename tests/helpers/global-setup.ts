@@ -25,6 +25,7 @@ export default async function setup(project: TestProject) {
     // servers of their own).
     RATE_LIMIT_CONNECTIONS_PER_IP: "100000",
     RATE_LIMIT_MESSAGES_PER_IP: "100000",
+    LOGIN_ATTEMPTS_PER_ADDRESS: "100000",
     CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
   });
   project.provide("serverUrl", server.url);

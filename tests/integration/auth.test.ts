@@ -96,20 +96,35 @@ describe("login", () => {
     expect(wrong.setCookie).toBeNull();
   });
 
-  it("locks the account after 5 failures in a row, with a distinct code, until the lock runs out", async () => {
+  it("locks the account after 5 failures in a row, answering like a wrong password, until the lock runs out", async () => {
     const victim = await newStaff("agent");
-    const codes = [];
-    for (let i = 0; i < 5; i++) codes.push((await login(victim.email, `wrong ${i}`)).json.error.code);
-    expect(codes).toEqual(["invalid_credentials", "invalid_credentials", "invalid_credentials", "invalid_credentials", "locked"]);
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push((await login(victim.email, `wrong ${i}`)).json);
     const locked = await login(victim.email); // the right password no longer helps
-    expect(locked.status).toBe(423);
-    expect(locked.json.error.code).toBe("locked");
+    const unknown = await login(`nobody-else-${run}@example.com`, "not the password");
+    // No enumeration: a locked account answers exactly as a wrong password and an unknown email.
+    expect(locked.status).toBe(401);
+    expect([...answers, locked.json]).toEqual(Array(6).fill(unknown.json));
 
     const actions = await pool.query(`SELECT action FROM "AuditLog" WHERE subject = $1`, [victim.id]);
     expect(actions.rows.map((r) => r.action)).toEqual(expect.arrayContaining(["staff.login_failed", "staff.locked"]));
 
     await pool.query(`UPDATE "StaffUser" SET "lockedUntil" = now() - interval '1 second' WHERE id = $1`, [victim.id]);
     expect((await login(victim.email)).status).toBe(200);
+  });
+
+  it("checks at most 5 passwords of a burst of concurrent guesses (the lockout is counted before the check)", async () => {
+    const victim = await newStaff("agent");
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => login(victim.email, `wrong guess ${i}`)));
+    // Each checked password leaves a wrong_password row; the guesses refused unchecked leave "locked".
+    const { rows } = await pool.query(
+      `SELECT details->>'reason' AS reason, count(*)::int AS n FROM "AuditLog" WHERE subject = $1 AND action = 'staff.login_failed' GROUP BY 1`,
+      [victim.id],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.reason, r.n]))).toEqual({ wrong_password: 5, locked: 5 });
+    expect(burst.map((r) => r.status)).toEqual(Array(10).fill(401));
+    const user = await pool.query(`SELECT "lockedUntil" FROM "StaffUser" WHERE id = $1`, [victim.id]);
+    expect(user.rows[0].lockedUntil).not.toBeNull();
   });
 
   it("counts failures in a row only: a success resets the count", async () => {

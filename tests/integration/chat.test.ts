@@ -92,6 +92,32 @@ describe("a customer chat", () => {
     expect(b).toEqual(a.ack);
   });
 
+  it("a customer's clientMessageId shaped like a bot reply's (reply:<id>) is a new message, not the bot's", async () => {
+    const first = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Do you ship to Norway?" });
+    if (!first.ack.ok) throw new Error("send failed");
+    const { conversationId, messageId } = first.ack;
+    const botRow = `SELECT * FROM "Message" WHERE "replyToId" = $1`;
+    const [botBefore] = await rows(botRow, [messageId]);
+    expect(botBefore.clientMessageId).toBe(`reply:${messageId}`);
+
+    const clientMessageId = `reply:${messageId}`;
+    const second = await sendAndWait(socket, { conversationId, clientMessageId, text: "And to Iceland?" });
+    if (!second.ack.ok) throw new Error(second.ack.error.code);
+    expect(second.ack.messageId).not.toBe(botBefore.id);
+    expect(second.text.length).toBeGreaterThan(0); // answered as a message of its own
+    const [stored] = await rows(`SELECT role, text FROM "Message" WHERE id = $1`, [second.ack.messageId]);
+    expect(stored).toEqual({ role: "customer", text: "And to Iceland?" });
+    const [reply] = await rows(`SELECT role, "replyToId" FROM "Message" WHERE id = $1`, [second.messageId]);
+    expect(reply).toEqual({ role: "bot", replyToId: second.ack.messageId });
+    expect((await rows(botRow, [messageId]))[0]).toEqual(botBefore); // the bot's reply row is untouched
+
+    // The customer's own id comes back as they sent it.
+    const history = await socket.emitWithAck("chat:history", { conversationId });
+    if (!history.ok) throw new Error(history.error.code);
+    const ownId = second.ack.messageId;
+    expect(history.messages.find((m) => m.id === ownId)?.clientMessageId).toBe(clientMessageId);
+  });
+
   it("Stop ends the reply early and keeps the partial text, marked stopped", async () => {
     // Stopped as soon as the model starts: before its first sentence is checked and sent.
     const generating = nextEvent<{ messageId: string; queued: boolean }>(socket, "chat:typing", (p) => !p.queued);

@@ -1,6 +1,7 @@
 /**
- * Abuse limits through the real server: message and connection rate limits (a server of its own with
- * low limits) and the cap of one generation at a time per customer (the shared server, default cap).
+ * Abuse limits through the real server: message, connection and staff-login rate limits (a server of
+ * its own with low limits) and the cap of one generation at a time per customer (the shared server,
+ * default cap).
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -42,6 +43,7 @@ describe("rate limits", () => {
       RATE_LIMIT_MESSAGES_PER_CUSTOMER: "2",
       RATE_LIMIT_MESSAGES_PER_IP: "3",
       RATE_LIMIT_CONNECTIONS_PER_IP: "4",
+      LOGIN_ATTEMPTS_PER_ADDRESS: "3",
     });
   });
   afterAll(() => server?.stop());
@@ -84,6 +86,26 @@ describe("rate limits", () => {
     expect(err?.data).toMatchObject({ code: ErrorCode.rateLimited, retryAfterMs: expect.any(Number) });
     // The server is unharmed.
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+  });
+  it("throttles logins per address with 429 rate_limited, before any password is checked", async () => {
+    const login = (email: string, headers: Record<string, string> = {}) =>
+      fetch(`${server.url}/api/staff/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: server.url, ...headers },
+        body: JSON.stringify({ email, password: "a guessed password" }),
+      });
+    const emails = [1, 2, 3, 4, 5].map((i) => `guess-${i}-${randomUUID()}@example.com`);
+    for (const email of emails.slice(0, 3)) expect((await login(email)).status).toBe(401);
+    // Whatever email it tries next, and whatever address it claims to forward for.
+    for (const [email, headers] of [[emails[3]!, {}], [emails[4]!, { "x-forwarded-for": "203.0.113.9" }]] as const) {
+      const refused = await login(email, headers);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(await refused.json()).toEqual({ error: { code: "rate_limited", message: expect.stringMatching(/^Too many login attempts/) } });
+    }
+    // Only the three checked attempts left audit rows.
+    const { rows } = await pool.query(`SELECT subject FROM "AuditLog" WHERE action = 'staff.login_failed' AND subject = ANY($1)`, [emails]);
+    expect(rows.map((r) => r.subject).sort()).toEqual(emails.slice(0, 3).sort());
   });
 });
 

@@ -75,9 +75,33 @@ describe("readJson", () => {
 });
 
 describe("where staff land", () => {
-  it("follows only local next paths", () => {
-    expect(safeNextPath("/staff/conversations/1?x=1")).toBe("/staff/conversations/1?x=1");
-    for (const bad of ["https://evil.example", "//evil.example", "/\\evil.example", "", null, undefined]) expect(safeNextPath(bad)).toBeNull();
+  it.each([
+    ["/staff/conversations/1?x=1", "/staff/conversations/1?x=1"],
+    ["/ml#runs", "/ml#runs"],
+    ["/staff/../ml", "/ml"],
+    ["/%09/evil.example", "/%09/evil.example"], // still encoded: a path on this site
+  ])("follows the local path %j", (next, path) => {
+    expect(safeNextPath(next)).toBe(path);
+  });
+
+  it.each([
+    "https://evil.example",
+    "//evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    "/\t\\evil.example",
+    "/.//evil.example",
+    "//[x",
+    "staff",
+    "javascript:alert(1)",
+    "",
+    null,
+    undefined,
+  ])("refuses %j", (next) => {
+    expect(safeNextPath(next)).toBeNull();
   });
 
   it("goes home by role", () => {
