@@ -48,21 +48,23 @@ export const startRunSchema = z.object({ device: z.enum(DEVICES).default("auto")
 export type StartRunRequest = z.input<typeof startRunSchema>;
 
 /** The trainer's PROGRESS line. */
-export interface Progress {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  loss: number;
-  eta_s: number;
-}
+export const progressSchema = z.object({
+  epoch: z.number().int().min(1),
+  epochs: z.number().int().min(1),
+  step: z.number().int().min(0),
+  steps: z.number().int().min(1),
+  loss: z.number(),
+  eta_s: z.number(),
+});
+export type Progress = z.infer<typeof progressSchema>;
 /** The trainer's EVAL line, one per epoch. */
-export interface EpochEval {
-  epoch: number;
-  holdout_accuracy: number;
-  holdout_macro_f1: number;
-  holdout_loss?: number;
-}
+export const epochEvalSchema = z.object({
+  epoch: z.number().int().min(1),
+  holdout_accuracy: z.number(),
+  holdout_macro_f1: z.number(),
+  holdout_loss: z.number().optional(),
+});
+export type EpochEval = z.infer<typeof epochEvalSchema>;
 /** One point of the training-loss curve; `x` is in epochs (1.5 = half-way through epoch 2). */
 export interface LossPoint {
   x: number;

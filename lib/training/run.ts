@@ -10,15 +10,17 @@ import { createHash } from "node:crypto";
 import { readdir, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import type { z } from "zod";
 import { config } from "../config";
 import { audit } from "../db/audit";
 import { registerModelVersion } from "../db/ml";
 import * as runs from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
+import { log as logger } from "../log";
 import { metrics } from "../metrics";
 import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/store";
-import { trainerMetricsSchema, type Device, type EpochEval, type LossPoint, type Progress, type RunEvent, type RunProgress, type TrainParams } from "../protocol/ml";
+import { epochEvalSchema, progressSchema, trainerMetricsSchema, type Device, type LossPoint, type RunEvent, type RunProgress, type TrainParams } from "../protocol/ml";
 import { publishRunEvent } from "./events";
 
 export { trainParamsSchema, type Device, type TrainParams } from "../protocol/ml";
@@ -81,10 +83,11 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   };
   // Progress is written at most once a second: a run can print thousands of lines.
   let lastWrite = 0;
-  const saveProgress = async () => {
+  // A database blip must not end the run (nor the worker): the next line saves again.
+  const saveProgress = () => {
     if (Date.now() - lastWrite < 1000) return;
     lastWrite = Date.now();
-    await runs.saveRunProgress(runId, progress, logs);
+    runs.saveRunProgress(runId, progress, logs).catch((err: unknown) => logger.warn({ err, runId }, "could not save the run's progress"));
   };
 
   const child = spawn(PYTHON, [...trainer(), "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
@@ -108,20 +111,21 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   createInterface({ input: child.stdout }).on("line", (line) => {
     const space = line.indexOf(" ");
     const [kind, json] = [line.slice(0, space), line.slice(space + 1)];
-    if (kind === "PROGRESS") {
-      const p = JSON.parse(json) as Progress;
+    // A line that does not parse (e.g. a NaN loss from another trainer) is kept as a log line only.
+    const p = kind === "PROGRESS" ? parseTrainerLine(progressSchema, json) : null;
+    const e = kind === "EVAL" ? parseTrainerLine(epochEvalSchema, json) : null;
+    if (p) {
       const point: LossPoint = { x: p.epoch - 1 + p.step / p.steps, loss: p.loss };
       progress.last = p;
       progress.losses.push(point);
       if (progress.losses.length > MAX_LOSS_POINTS) progress.losses = progress.losses.filter((_, i) => i % 2 === 1);
       emit({ runId, type: "progress", progress: p, point });
-    } else if (kind === "EVAL") {
-      const e = JSON.parse(json) as EpochEval;
+    } else if (e) {
       progress.evals.push(e);
       emit({ runId, type: "eval", eval: e });
     }
     log(line);
-    void saveProgress();
+    saveProgress();
   });
   // tqdm redraws with carriage returns; only whole lines are worth keeping.
   createInterface({ input: child.stderr }).on("line", (line) => {
@@ -167,6 +171,16 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   metrics().trainingRuns.inc({ status: run.status });
   emit({ runId, type: "status", status: run.status, error: run.error, modelVersion: model?.version ?? null });
   return { run, model };
+}
+
+/** The JSON of a PROGRESS or EVAL line if it is valid and finite; null otherwise. */
+function parseTrainerLine<T>(schema: z.ZodType<T>, json: string): T | null {
+  try {
+    const result = schema.safeParse(JSON.parse(json));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Why the trainer failed, for people; null when it exited cleanly. */
