@@ -13,8 +13,8 @@ import { MAX_FACT_CHARS } from "../sentences";
 export const LM_ANSWER_MAX_CHARS = 600;
 /** Prompt plus answer must fit the trainer's default --max-len (training/train_lm.py) in LM tokens. */
 export const LM_MAX_TOKENS = 512;
-/** A reply is grounded in at most this many fact sentences (retrieval's top few). */
-export const LM_MAX_FACTS = 5;
+/** A reply is grounded in at most this many fact sentences (lib/knowledge/retrieve.ts gives at most 3). */
+export const LM_MAX_FACTS = 3;
 
 export interface LmExampleInput {
   facts: string[];
@@ -103,8 +103,16 @@ export const historyMessageSchema = z.object({ role: z.enum(["customer", "bot", 
 /** A line of training/data/lm_seed.jsonl. */
 export const lmSeedRowSchema = z.strictObject({
   intent: z.string().min(1),
-  facts: z.array(z.string()).min(1).max(3),
+  facts: z.array(z.string()).min(1).max(LM_MAX_FACTS),
   question: z.string(),
   answer: z.string(),
 });
 export type LmSeedRow = z.infer<typeof lmSeedRowSchema>;
+
+const storedSchema = z.object({ facts: z.array(z.string()), history: z.array(historyMessageSchema), question: z.string(), answer: z.string() });
+
+/** An example read back from the database's JSON columns, checked to have the stored shape. */
+export function storedExample(row: { facts: unknown; history: unknown; question: string; answer: string }): LmExampleInput {
+  const { facts, history, question, answer } = storedSchema.parse(row);
+  return { facts, history, question, answer };
+}

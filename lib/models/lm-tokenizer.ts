@@ -25,6 +25,6 @@ export async function loadLmRenderer(modelsDir: string, historyTokens: number): 
   return {
     historyTokens,
     countTokens: (text) => t.encode(text).length,
-    countChatTokens: (turns: ChatTurn[]) => (t.apply_chat_template(turns, { tokenize: true, return_tensor: false }) as number[]).length,
+    countChatTokens: (turns: ChatTurn[]) => (t.apply_chat_template(turns, { tokenize: true, return_tensor: false, return_dict: false }) as unknown as number[]).length,
   };
 }
