@@ -185,7 +185,7 @@ data
     const snapshotsDir = path.join(config().LOOPDESK_DATA_DIR, "snapshots");
     const { counts, snapshots } = await purgeCustomerData({ scope, dryRun, actor: actor(), snapshotsDir });
     const verb = dryRun ? "would delete" : "deleted";
-    console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.lmExamples} language-model example(s), ${counts.customers} customer(s)`);
+    console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.customers} customer(s), ${counts.lmExamples} language-model example(s)`);
     for (const file of snapshots) console.log(`${verb} snapshot ${file}`);
     if (dryRun) console.log("dry run: nothing was deleted");
   });

@@ -43,7 +43,8 @@ const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
 
 function textProblem(text: string): string | null {
   if (CONTROL.test(text)) return "contains a control character";
-  const token = SPECIAL_TOKENS.find((t) => text.includes(t));
+  // The first one in the text, as a reader would find it.
+  const [token] = SPECIAL_TOKENS.filter((t) => text.includes(t)).sort((a, b) => text.indexOf(a) - text.indexOf(b));
   if (token) return `contains the chat-template token ${token}`;
   return null;
 }
