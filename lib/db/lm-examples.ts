@@ -55,10 +55,10 @@ export async function answeredTurn(messageId: string): Promise<AnsweredTurn | nu
     source,
     question: { id: question.id, text: question.text },
     intent: question.intentLabels[0]?.intent ?? grounding?.clarifiedIntent ?? question.intent,
-    // Clarifying questions are the bot asking, not dialogue (as in the chat turn's prompt).
+    // Staff notes and clarifying questions are not dialogue (the chat turn's prompt leaves them out too).
     history: before
       .reverse()
-      .filter((m) => m.role !== "bot" || !groundingOf(m)?.clarify)
+      .filter((m) => m.role !== "system" && (m.role !== "bot" || !groundingOf(m)?.clarify))
       .map((m) => ({ role: m.role, text: m.text })),
     facts: grounding?.check?.facts.map((f) => f.text) ?? [],
   };
@@ -105,15 +105,15 @@ export async function deleteLmExample(id: string): Promise<StoredLmExample | nul
 }
 
 /**
- * Bot replies a customer gave 👍 that staff have not marked Bad, in the model's own checked words
- * (not the fallback quote) and with their grounding facts: training data without a stored copy.
+ * Finished bot replies a customer gave 👍 that staff have not marked Bad, answered from the help centre
+ * (so grounded in facts): training data without a stored copy.
  */
 const THUMBS_UP = {
   role: "bot",
+  decision: "answer",
   customerHelpful: true,
   replyStatus: "complete",
   OR: [{ feedback: null }, { feedback: "good" }],
-  grounding: { path: ["check", "replaced"], equals: false },
 } satisfies Prisma.MessageWhereInput;
 
 export async function thumbsUpReplyIds(): Promise<string[]> {
