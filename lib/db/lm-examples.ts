@@ -4,7 +4,7 @@
  * example keeps the turn it answers: the customer's message, the conversation before it and the facts.
  */
 import type { LmExampleOrigin, Message, Prisma } from "../generated/prisma/client";
-import type { HistoryMessage } from "../chat/prompt";
+import type { MessageRole } from "../protocol/chat";
 import type { StaffLmExample } from "../protocol/staff";
 import { db } from "./client";
 import { groundingOf } from "./conversations";
@@ -12,6 +12,12 @@ import { nullWhenMissing } from "./errors";
 
 /** Messages of the conversation read for a prompt's history, as the chat turn reads (lib/chat/turn.ts). */
 const HISTORY_MESSAGES = 40;
+
+/** A message of the conversation before the answered one (lib/chat/prompt.ts HistoryMessage). */
+export interface HistoryMessage {
+  role: MessageRole;
+  text: string;
+}
 
 export interface AnsweredTurn {
   /** The bot reply or agent message that answers. */

@@ -218,6 +218,18 @@ describe("dataset export --kind lm", () => {
     expect(manifest.per_origin.staff_correction).toBeGreaterThanOrEqual(1);
     expect(stdout).toContain(manifest.sha256);
   });
+
+  it("the ML console's data page shows the counts per origin", async () => {
+    const ml = await staffCookie("ml");
+    const page = await staffApi(serverUrl, "/ml/data", { cookie: ml.cookie });
+    expect(page.status).toBe(200);
+    const { rows } = await pool.query(`SELECT origin::text, count(*)::int AS n FROM "LmExample" GROUP BY origin`);
+    const seed = readFileSync("training/data/lm_seed.jsonl", "utf8").trim().split("\n").length;
+    const shown = (origin: string) => new RegExp(`data-testid="lm-origin-${origin}"><td>[^<]*</td><td[^>]*>(\\d+)</td>`).exec(page.text)?.[1];
+    expect(shown("seed")).toBe(String(seed));
+    expect(shown("staff_correction")).toBe(String(rows.find((r) => r.origin === "staff_correction")?.n ?? 0));
+    expect(shown("customer_thumbs_up")).toMatch(/^\d+$/);
+  });
 });
 
 describe("data purge --customer", () => {
