@@ -12,7 +12,7 @@ import { storeClarification } from "../db/customer-feedback";
 import { rankSentencesByText } from "../db/knowledge";
 import { createBotReply, finishBotReply } from "../db/replies";
 import { retryWhileDatabaseUnavailable } from "../db/retry";
-import { retrieve, type RankedFact } from "../knowledge/retrieve";
+import { MIN_FACT_SCORE, retrieve, type RankedFact } from "../knowledge/retrieve";
 import { log } from "../log";
 import { metrics, recordLmReply } from "../metrics";
 import { classifier, encoder, knowledge, languageModel } from "../models/registry";
@@ -25,8 +25,6 @@ import { writeGroundedReply, type GroundedReply } from "./grounded-reply";
 import { buildPrompt } from "./prompt";
 import { finishWithTemplate, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
 
-/** The retrieved facts must be at least this relevant (encoder similarity plus bonuses) to answer from. */
-const MIN_FACT_SCORE = 0.35;
 /** A reply is at most this many sentences: a 135M model's later sentences are rarely worth reading. */
 const MAX_REPLY_SENTENCES = 2;
 
