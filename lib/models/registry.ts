@@ -36,6 +36,9 @@ interface Registry {
 
 const registry = shared<Registry>("__loopdeskModels", () => ({ swaps: Promise.resolve() }));
 
+/** How often each server checks the deployments table, in case a NOTIFY was missed. */
+const RECONCILE_MS = 30_000;
+
 /** The classifier shipped by `npm run models:build`, deployed when nothing else ever was. */
 export const SEED_CLASSIFIER_DIR = "classifier/seed";
 
@@ -51,6 +54,8 @@ export function loadModels(): Promise<void> {
     registry.encoder = encoder;
     await reindexKnowledge();
     await listen(DEPLOYMENT_CHANNEL, () => void deployProductionClassifier(), listenerState(DEPLOYMENT_CHANNEL));
+    // A NOTIFY missed while the listener was down (or never sent) is caught up within this period.
+    setInterval(() => void deployProductionClassifier(), RECONCILE_MS).unref();
     await listen(KNOWLEDGE_CHANNEL, () => void reindexKnowledge(), listenerState(KNOWLEDGE_CHANNEL));
     log.info(
       { lm: lm.version, classifier: registry.classifier?.version, facts: registry.knowledge?.facts.length, ms: Math.round(performance.now() - started) },
@@ -60,9 +65,12 @@ export function loadModels(): Promise<void> {
   return registry.loading;
 }
 
-/** Makes this process serve the version that is in production now; a failed load keeps the old one. */
+/**
+ * Makes this process serve the version that is in production now; a failed load keeps the old one.
+ * A failure (the database down, say) is logged and never breaks the chain for later swaps.
+ */
 function deployProductionClassifier(): Promise<void> {
-  registry.swaps = registry.swaps.then(async () => {
+  const swap = registry.swaps.then(async () => {
     const deployment = (await productionDeployment()) ?? (await bootstrapSeedClassifier());
     const current = registry.classifier;
     if (current?.version === deployment.version) return;
@@ -79,7 +87,8 @@ function deployProductionClassifier(): Promise<void> {
       if (!current) throw err;
     }
   });
-  return registry.swaps;
+  registry.swaps = swap.catch((err: unknown) => log.error({ err }, "could not bring the classifier up to date; retrying at the next deployment or check"));
+  return swap;
 }
 
 /** Rebuilds the knowledge index from the live articles; a failure keeps the current index. */
