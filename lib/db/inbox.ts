@@ -23,29 +23,16 @@ import type { ConversationStatus } from "../protocol/chat";
 import { ApiError } from "../http";
 import { db } from "./client";
 import { groundingOf } from "./conversations";
+import { decodeCursor, encodeCursor, timeAndIdCursor, UUID } from "./cursor";
 import { productionDeployment, versionMetrics } from "./ml";
 import { toStaffLmExample } from "./lm-examples";
 
 export const DEFAULT_PAGE_SIZE = 50;
 
 // ---------------------------------------------------------------------------------------------
-// Cursors: opaque base64url of the sort key of the last row served.
+// Cursors (lib/db/cursor.ts)
 
-function encodeCursor(parts: (string | number)[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString("base64url");
-}
-
-function decodeCursor(cursor: string): unknown[] {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(parts)) return parts;
-  } catch {
-    // falls through
-  }
-  throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const invalidCursor = () => new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
 
 /** The cursor of the page after a row (the inbox list's sort key). */
 export function conversationCursorAfter(row: { lastMessageAt: string; id: string }): string {
@@ -53,18 +40,14 @@ export function conversationCursorAfter(row: { lastMessageAt: string; id: string
 }
 
 function conversationCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = decodeCursor(cursor);
-  if (typeof at !== "string" || typeof id !== "string" || !UUID.test(id) || Number.isNaN(Date.parse(at))) {
-    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
-  }
-  return { at, id };
+  const key = timeAndIdCursor(cursor);
+  if (!key) throw invalidCursor();
+  return key;
 }
 
 function reviewCursor(cursor: string): { margin: number; id: string } {
-  const [margin, id] = decodeCursor(cursor);
-  if (typeof margin !== "number" || !Number.isFinite(margin) || typeof id !== "string" || !UUID.test(id)) {
-    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
-  }
+  const [margin, id] = decodeCursor(cursor) ?? [];
+  if (typeof margin !== "number" || !Number.isFinite(margin) || typeof id !== "string" || !UUID.test(id)) throw invalidCursor();
   return { margin, id };
 }
 
