@@ -3,7 +3,7 @@
  * the bot's decision on the conversation, the knowledge a reply is grounded in, and the history.
  */
 import { createHash } from "node:crypto";
-import type { Conversation, ConversationStatus, Message } from "../generated/prisma/client";
+import type { Conversation, ConversationStatus, Message, Prisma } from "../generated/prisma/client";
 import type { ChatMessage, ReplyGrounding } from "../protocol/chat";
 import { db } from "./client";
 import { encodeCursor, timeAndIdCursor } from "./cursor";
@@ -168,23 +168,36 @@ export async function listMessages(conversationId: string, take?: number): Promi
 }
 
 /**
- * One page of a conversation's messages, oldest first: the newest `take`, or with `before` (a page's
- * `olderCursor`) the `take` before that page; `olderCursor` is null once the first message is in.
- * Null for a cursor that is not one of ours.
+ * Where a page of a conversation's messages newest first starts: all of them, or with `before` (a
+ * page's `olderCursor`) those before that page. Null for a cursor that is not one of ours.
+ */
+export function messagesBefore(conversationId: string, before: string | undefined): Prisma.MessageWhereInput | null {
+  if (before === undefined) return { conversationId };
+  const key = timeAndIdCursor(before);
+  if (!key) return null;
+  const at = new Date(key.at);
+  return { conversationId, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: key.id } }] };
+}
+
+/** Newest first, as a page is read (`take + 1` rows, to know whether there are more). */
+export const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.MessageOrderByWithRelationInput[];
+
+/** A page read newest first with one row more than `take`: the page oldest first, and the cursor of the page before it. */
+export function olderPage<M extends { createdAt: Date; id: string }>(rows: M[], take: number): { messages: M[]; olderCursor: string | null } {
+  const messages = rows.slice(0, take).reverse();
+  const oldest = messages[0];
+  return { messages, olderCursor: rows.length > take && oldest ? encodeCursor([oldest.createdAt.toISOString(), oldest.id]) : null };
+}
+
+/**
+ * One page of a conversation's messages, oldest first: the newest `take`, or with `before` the `take`
+ * before that page; `olderCursor` is null once the first message is in. Null for a bad cursor.
  */
 export async function messagePage(
   conversationId: string,
   opts: { before?: string; take: number },
 ): Promise<{ messages: Message[]; olderCursor: string | null } | null> {
-  const before = opts.before === undefined ? undefined : timeAndIdCursor(opts.before);
-  if (before === null) return null;
-  const at = before && new Date(before.at);
-  const rows = await db().message.findMany({
-    where: { conversationId, ...(at && before ? { OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: before.id } }] } : {}) },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-    take: opts.take + 1,
-  });
-  const page = rows.slice(0, opts.take).reverse();
-  const oldest = page[0];
-  return { messages: page, olderCursor: rows.length > opts.take && oldest ? encodeCursor([oldest.createdAt.toISOString(), oldest.id]) : null };
+  const where = messagesBefore(conversationId, opts.before);
+  if (!where) return null;
+  return olderPage(await db().message.findMany({ where, orderBy: NEWEST_FIRST, take: opts.take + 1 }), opts.take);
 }

@@ -11,6 +11,7 @@ import { Prisma } from "../generated/prisma/client";
 import {
   bareStaffMessage,
   MAX_PAGE_SIZE,
+  TRANSCRIPT_PAGE_SIZE,
   type ConversationDetail,
   type ConversationSummary,
   type InboxFilters,
@@ -22,7 +23,7 @@ import {
 import type { ConversationStatus } from "../protocol/chat";
 import { ApiError } from "../http";
 import { db } from "./client";
-import { groundingOf } from "./conversations";
+import { groundingOf, messagesBefore, NEWEST_FIRST, olderPage } from "./conversations";
 import { decodeCursor, encodeCursor, timeAndIdCursor, UUID } from "./cursor";
 import { productionDeployment, versionMetrics } from "./ml";
 import { toStaffLmExample } from "./lm-examples";
@@ -351,17 +352,24 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
   };
 }
 
-/** A conversation with its whole transcript (oldest first), or null. */
-export async function conversationDetail(id: string): Promise<ConversationDetail | null> {
+/**
+ * A conversation with a page of its transcript (oldest first): the newest TRANSCRIPT_PAGE_SIZE
+ * messages, or with `before` (the detail's `olderCursor`) the page before those; or null.
+ */
+export async function conversationDetail(id: string, opts: { before?: string } = {}): Promise<ConversationDetail | null> {
   if (!UUID.test(id)) return null;
+  const where = messagesBefore(id, opts.before);
+  if (!where) throw invalidCursor();
   const c = await db().conversation.findUnique({
     where: { id },
     include: {
       assignedStaff: { select: { name: true } },
-      messages: { orderBy: [{ createdAt: "asc" }, { id: "asc" }], include: MESSAGE_INCLUDE },
+      messages: { where, orderBy: NEWEST_FIRST, take: TRANSCRIPT_PAGE_SIZE + 1, include: MESSAGE_INCLUDE },
     },
   });
   if (!c) return null;
+  const page = olderPage(c.messages, TRANSCRIPT_PAGE_SIZE);
+  const counts = await db().message.groupBy({ by: ["role"], where: { conversationId: id }, _count: { _all: true } });
   return {
     id: c.id,
     customerId: c.customerId,
@@ -378,7 +386,10 @@ export async function conversationDetail(id: string): Promise<ConversationDetail
     rating: c.rating,
     closedAt: c.closedAt?.toISOString() ?? null,
     ratingComment: c.ratingComment,
-    messages: c.messages.map(toStaffMessage),
+    messages: page.messages.map(toStaffMessage),
+    olderCursor: page.olderCursor,
+    messageCount: counts.reduce((n, r) => n + r._count._all, 0),
+    customerMessageCount: counts.find((r) => r.role === "customer")?._count._all ?? 0,
   };
 }
 

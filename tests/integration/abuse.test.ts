@@ -7,11 +7,16 @@ import pg from "pg";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { SendAck } from "@/lib/protocol/chat";
+import { TRANSCRIPT_PAGE_SIZE, type ConversationDetail } from "@/lib/protocol/staff";
 import { ErrorCode } from "@/lib/protocol/errors";
 import { connectCustomer, nextEvent, type ChatClient } from "../helpers/chat-client";
 import { startServer, type RunningServer } from "../helpers/server";
+import { staffApi, staffLogin } from "../helpers/staff";
 
 const databaseUrl = inject("databaseUrl");
+// lib modules read DATABASE_URL when first used, so it is set before they are imported.
+process.env.DATABASE_URL = databaseUrl;
+const { createStaffUser } = await import("@/lib/auth/session");
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const sockets: { disconnect(): unknown }[] = [];
 let server: RunningServer;
@@ -232,5 +237,38 @@ describe("history is paged and a conversation's length is capped (M3)", () => {
     expect(full).toMatchObject({ ok: false, error: { code: ErrorCode.conversationFull, message: expect.stringMatching(/new chat/) } });
     expect(await stored(clientMessageId)).toBe(0);
     expect((await socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: "hello again" })).ok).toBe(true);
+  }, 30_000);
+});
+
+describe("the staff transcript is paged (M3)", () => {
+  it("serves the newest page with the conversation's counts and a cursor, and the page before by cursor", async () => {
+    const socket = await customer("127.0.0.11");
+    const first = await socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: "hello there" });
+    if (!first.ok) throw new Error(first.error.code);
+    const { conversationId } = first;
+    await nextEvent(socket, "chat:done", (p: { conversationId: string }) => p.conversationId === conversationId);
+    const extra = TRANSCRIPT_PAGE_SIZE + 3;
+    await pool.query(
+      `INSERT INTO "Message" (id, "conversationId", role, text, "createdAt")
+       SELECT gen_random_uuid(), $1, 'customer', 'filler ' || i, now() + i * interval '1 millisecond' FROM generate_series(1, $2) i`,
+      [conversationId, extra],
+    );
+    const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "Message" WHERE "conversationId" = $1 ORDER BY "createdAt", id`, [conversationId]);
+    const email = `abuse-agent-${randomUUID()}@example.com`;
+    await createStaffUser({ email, name: "Ada", password: "correct horse battery staple", role: "agent" });
+    const cookie = await staffLogin(server.url, email, "correct horse battery staple");
+    const url = `/api/staff/conversations/${conversationId}`;
+
+    const newest = await staffApi<{ conversation: ConversationDetail }>(server.url, url, { cookie });
+    expect(newest.status).toBe(200);
+    const c = newest.json.conversation;
+    expect(c.messages).toHaveLength(TRANSCRIPT_PAGE_SIZE);
+    expect(c).toMatchObject({ messageCount: extra + 2, customerMessageCount: extra + 1, olderCursor: expect.any(String) });
+    const before = await staffApi<{ conversation: ConversationDetail }>(server.url, `${url}?before=${encodeURIComponent(c.olderCursor!)}`, { cookie });
+    expect(before.json.conversation.olderCursor).toBeNull();
+    expect([...before.json.conversation.messages, ...c.messages].map((m) => m.id)).toEqual(rows.map((r) => r.id));
+    const bad = await staffApi(server.url, `${url}?before=nonsense`, { cookie });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toMatchObject({ error: { code: "invalid_cursor" } });
   }, 30_000);
 });
