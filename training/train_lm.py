@@ -411,12 +411,15 @@ def train(loss_fn, params, train_ex, holdout_ex, pad_id, device, amp, d: Dist, a
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s, total, warmup))
 
-    base = holdout_loss(loss_fn, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
+    # Evaluation runs the bare module: through DDP every forward would be a collective (its buffer broadcast),
+    # and the processes evaluate different numbers of batches.
+    evaluate = getattr(loss_fn, "module", loss_fn)
+    base = holdout_loss(evaluate, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
     history = {"step_loss": [], "epochs": [{"epoch": 0, "step": 0, "holdout_loss": base}], "base_holdout_loss": base}
     if d.main:
         emit("EVAL", {"epoch": 0, "holdout_loss": round(base, 4), "holdout_perplexity": round(perplexity(base), 4)})
 
-    step, tokens, padded, t0 = 0, 0, 0, time.perf_counter()
+    step, tokens, padded, t0, cpu0 = 0, 0, 0, time.perf_counter(), time.process_time()
     for epoch in range(1, epochs + 1):
         loss_fn.train()
         batches = length_batches(lengths, args.batch_size, gen, d.world)[: total - step]
@@ -456,7 +459,7 @@ def train(loss_fn, params, train_ex, holdout_ex, pad_id, device, amp, d: Dist, a
                                   "loss": round(loss_v, 4), "eta_s": round(elapsed / step * (total - step))})
         bar.close()
 
-        h = holdout_loss(loss_fn, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
+        h = holdout_loss(evaluate, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
         ep = {"epoch": epoch, "train_loss": epoch_sum / epoch_count, "holdout_loss": h, "holdout_perplexity": perplexity(h)}
         history["epochs"].append({**ep, "step": step})
         if d.main:
@@ -465,7 +468,8 @@ def train(loss_fn, params, train_ex, holdout_ex, pad_id, device, amp, d: Dist, a
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
     tokens, padded = d.sum(tokens, padded)
-    history.update(steps=step, epochs_run=epochs, seconds=seconds, tokens=int(tokens),
+    # CPU time, all threads: unlike wall time it hardly moves when other jobs share the cores
+    history.update(steps=step, epochs_run=epochs, seconds=seconds, cpu_seconds=time.process_time() - cpu0, tokens=int(tokens),
                    padding_fraction=1 - tokens / padded)
     return history
 
@@ -504,6 +508,7 @@ def write_output(model, tok, snap, history, base_info, device, args, tmp: Path, 
         "mixed_precision": "bf16" if device.type == "cuda" else None,
         "tokens": history["tokens"], "tokens_per_second": round(history["tokens"] / history["seconds"], 1),
         "seconds_per_step": round(history["seconds"] / history["steps"], 3),
+        "cpu_seconds_per_step": round(history["cpu_seconds"] / history["steps"], 3),
         "padding_fraction": round(history["padding_fraction"], 4),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "overwrite")},
         "export_seconds": None,
