@@ -107,6 +107,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--max-steps must be >= 1")
     if not 0 <= a.warmup < 1 or a.lr <= 0 or a.weight_decay < 0:
         p.error("need 0 <= --warmup < 1, --lr > 0, --weight-decay >= 0")
+    if not (a.tokenizer / "tokenizer.json").is_file():
+        p.error(f"no tokenizer in {a.tokenizer}: build the model store first (`npm run models:build`)")
+    if a.base is not None and not (a.base / "model.safetensors").is_file():
+        p.error(f"--base {a.base} is not a Hugging Face checkpoint folder (no model.safetensors)")
     return a
 
 
