@@ -33,7 +33,8 @@ if [ -f training/data/lm_seed.jsonl ]; then
   if [ -f "$lm_seed/manifest.json" ]; then
     echo "seed language model up to date: $lm_seed"
   else
+    # One epoch: the holdout loss fell from 0.62 to 0.10 in it (README), and it keeps the build near 10 minutes.
     echo "fine-tuning the seed language model on training/data/lm_seed.jsonl (about 10 minutes on 2 cores)"
-    $PY -m training.train_lm --data "$lm_snapshot" --out "$lm_seed" --device "${TRAIN_DEVICE:-auto}" --overwrite
+    $PY -m training.train_lm --data "$lm_snapshot" --out "$lm_seed" --device "${TRAIN_DEVICE:-auto}" --epochs 1 --overwrite
   fi
 fi
