@@ -184,7 +184,7 @@ const llamaCppStream = async (bareStream: Stream): Promise<Stream> => {
   const ours = tokenizer.decode(ids, { skip_special_tokens: false });
   if (theirs !== ours) throw new Error(`llama.cpp reads the prompt's token ids differently:\n${JSON.stringify(theirs)}\n${JSON.stringify(ours)}`);
   const run = await llamaCpp.generate(ids, bareStream.tokens);
-  const text = tokenizer.decode(run.ids, { skip_special_tokens: true }).trim();
+  const text = tokenizer.decode(run.ids.slice(0, run.replyLength), { skip_special_tokens: true }).trim();
   const ms = run.ttftMs + run.decodeMs;
   return { question: bareStream.question, ttftMs: run.ttftMs, modelTtftMs: run.ttftMs, tokens: run.ids.length, decodeMs: run.decodeMs, ms, text };
 };

@@ -56,6 +56,8 @@ export async function storeGguf(modelsDir: string, lmDir: string, python: string
 
 export interface LlamaCppRun {
   ids: number[];
+  /** How many of `ids` make the reply: those before the first end-of-generation token. */
+  replyLength: number;
   /** From the start of the prompt's evaluation to the first generated token. */
   ttftMs: number;
   /** From the first generated token to the last. */
@@ -85,7 +87,9 @@ export async function llamaCppRunner(gguf: string, threads: number) {
         ids.push(token);
         if (ids.length >= tokens) break;
       }
-      return { ids, ttftMs: first - started, decodeMs: performance.now() - first };
+      const decodeMs = performance.now() - first;
+      const end = ids.findIndex((id) => model.isEogToken(id as Token));
+      return { ids, replyLength: end === -1 ? ids.length : end, ttftMs: first - started, decodeMs };
     },
   };
 }
