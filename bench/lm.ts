@@ -1,39 +1,47 @@
 /**
  * `npm run bench:lm`: the language model as customers get it (through the running server, socket.io,
- * the queue and Postgres) against a bare onnxruntime-node greedy loop over the same ONNX file.
- * Prints TTFT p50/p95, tokens/s for one stream and total tokens/s with 1, 4 and 8 concurrent chats.
+ * the queue and Postgres) against a bare onnxruntime-node greedy loop over the same ONNX file, and
+ * against llama.cpp (node-llama-cpp, 2 threads) on the GGUF the store's model was converted from: the
+ * speed a user could have instead. Prints TTFT, decode tokens/s for one stream and total tokens/s with
+ * 1, 4 and 8 concurrent chats.
  *
- * Both sides run the same questions with the same prompt (buildPrompt with the facts the server
- * retrieved for the reply), the same chat template and the same decoding (greedy, at most
- * BENCH_MAX_NEW_TOKENS). The server checks each sentence before sending it and stops the model at the
- * first that fails (lib/chat/grounded-reply.ts), so its replies are the bare loop's cut short or
- * replaced by quoted facts; the run says how many match. Definitions, identical on both sides:
+ * All sides run the same questions with the same prompt token ids (buildPrompt with the facts the
+ * server retrieved for the reply, the chat template applied by transformers.js) and greedy decoding.
+ * The server checks each sentence before sending it and stops the model at the first that fails
+ * (lib/chat/grounded-reply.ts), so its replies are the bare loop's cut short or replaced by quoted
+ * facts; the run says how many match. The bare loop produces at most BENCH_MAX_NEW_TOKENS tokens,
+ * llama.cpp exactly as many as the bare loop did on the same prompt. Definitions (bench/lm/figures.ts):
  *   - TTFT: from sending (served: chat:send on a connected socket) to the first visible text
- *     (served: the first chat:token at the client; bare: the first token out of the model);
+ *     (served: the first chat:token at the client, i.e. the first checked sentence; bare and
+ *     llama.cpp: the first token out of the model);
+ *   - model TTFT: from the model's start to its first token (served: the server's own figure, so
+ *     without classification, retrieval, queueing and checking);
  *   - tokens: tokens the model produced, the end-of-sequence token included (served: the stored
- *     tokenCount, as a streamed piece is a whole word, several tokens);
- *   - per-stream tok/s: the tokens produced after the first visible text over the time from it to
- *     the end (served: chat:done at the client);
+ *     tokenCount);
+ *   - decode tok/s of a stream: the tokens after the first over the time from the first token to the
+ *     last (served: the server's own figures for the reply, timeToFirstTokenMs and generationMs, as
+ *     the client sees checked sentences, not tokens);
  *   - total tok/s: all tokens of a level over its wall time;
- *   - overhead: served time per token over bare time per token, medians at concurrency 1.
- * At concurrency 1 served and bare streams alternate, so load from other work on a shared machine
- * weighs on both alike; the served tokensAtFirst is re-tokenised from the first piece (approximate
- * by a token at most).
+ *   - overhead and vs_llamacpp: medians of per-question ratios of decode tok/s (bare ÷ served, i.e.
+ *     served time per token over bare; served ÷ llama.cpp), each from streams of the same question run
+ *     one right after the other.
+ * At concurrency 1 the three sides take turns question by question, so load from other work on a
+ * shared machine weighs on all alike.
  */
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
-import * as ort from "onnxruntime-node";
 import pg from "pg";
-import { AutoTokenizer, env, type PreTrainedTokenizer, type Tensor } from "@huggingface/transformers";
+import { AutoTokenizer, env, type PreTrainedTokenizer } from "@huggingface/transformers";
 import { connectCustomer } from "../tests/helpers/chat-client";
 import type { ReplyGrounding } from "../lib/protocol/chat";
 import { createDatabase } from "../tests/helpers/postgres";
 import { startServer } from "../tests/helpers/server";
 import { buildPrompt } from "../lib/chat/prompt";
-import type { ChatTurn } from "../lib/models/lm";
+import { bareGreedy, promptIds } from "./lm/bare";
+import { medianDecodeTokS, pairedDecodeRatio, pct, type Stream } from "./lm/figures";
+import { llamaCppRunner, storeGguf } from "./lm/llamacpp";
 
 const MAX_NEW_TOKENS = Number(process.env.BENCH_MAX_NEW_TOKENS ?? 64);
 /**
@@ -44,6 +52,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const STREAMS: Record<number, number> = { 1: 8, 4: 4, 8: 8 };
 const LM_CONCURRENCY = Number(process.env.LM_CONCURRENCY ?? 2);
 const HISTORY_TOKENS = Number(process.env.LM_HISTORY_TOKENS ?? 768);
+const LLAMACPP_THREADS = 2;
 const STREAM_TIMEOUT_MS = 180_000;
 // In-scope questions only (all classified well above the threshold by the seed classifier):
 // out-of-scope or unsure ones get a fixed template reply, not the model, and the run fails on one.
@@ -57,31 +66,14 @@ const QUESTIONS = [
   "I forgot my password and the reset email never arrives.",
   "Can I add a discount code after I have placed my order?",
 ];
-const MODEL_DIR = path.resolve(process.env.LOOPDESK_MODELS_DIR ?? "models", "lm", "smollm2-135m-instruct");
+const MODELS_DIR = path.resolve(process.env.LOOPDESK_MODELS_DIR ?? "models");
+const MODEL_DIR = path.join(MODELS_DIR, "lm", "smollm2-135m-instruct");
+const PYTHON = process.env.LOOPDESK_PYTHON ?? path.resolve(".venv", "bin", "python");
 
-/** Nearest-rank percentile. */
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-};
-
-interface Stream {
-  question: string;
-  ttftMs: number;
-  /** Tokens produced, end-of-sequence included. */
-  tokens: number;
-  /** Of those, the ones produced by the time the first text was visible. */
-  tokensAtFirst: number;
-  ms: number;
-  text: string;
-}
 interface Level {
   streams: Stream[];
   totalTokS: number;
 }
-
-const msPerToken = (s: Stream) => (s.ms - s.ttftMs) / Math.max(1, s.tokens - s.tokensAtFirst);
-const perStreamTokS = (s: Stream) => 1000 / msPerToken(s);
 
 /** Runs STREAMS[concurrency] × ROUNDS streams over the questions, `concurrency` at once. */
 async function measure(concurrency: number, one: (q: string) => Promise<Stream>): Promise<Level> {
@@ -103,22 +95,11 @@ interface ServedReply {
   facts: string[];
 }
 
-async function servedStream(
-  serverUrl: string,
-  db: pg.Pool,
-  tokenizer: PreTrainedTokenizer,
-  question: string,
-  seen: Map<string, ServedReply>,
-): Promise<Stream> {
+async function servedStream(serverUrl: string, db: pg.Pool, question: string, seen: Map<string, ServedReply>): Promise<Stream> {
   const { socket } = await connectCustomer(serverUrl);
   try {
     let first = 0;
-    let firstPiece = "";
-    socket.on("chat:token", ({ text }) => {
-      if (first) return;
-      first = performance.now();
-      firstPiece = text;
-    });
+    socket.on("chat:token", () => (first ||= performance.now()));
     const done = new Promise<{ messageId: string; text: string }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no reply within ${STREAM_TIMEOUT_MS} ms: ${question}`)), STREAM_TIMEOUT_MS);
       socket.once("chat:done", (p) => (clearTimeout(timer), resolve(p)));
@@ -129,94 +110,56 @@ async function servedStream(
     if (!ack.ok) throw new Error(ack.error.message);
     const { messageId, text } = await done;
     const end = performance.now();
-    const { rows } = await db.query<{ tokenCount: number | null; modelVersion: string | null; intent: string | null; grounding: ReplyGrounding | null }>(
-      `SELECT r."tokenCount", r."modelVersion", c.intent, r.grounding
+    const { rows } = await db.query<{
+      tokenCount: number | null;
+      timeToFirstTokenMs: number | null;
+      generationMs: number | null;
+      modelVersion: string | null;
+      intent: string | null;
+      grounding: ReplyGrounding | null;
+    }>(
+      `SELECT r."tokenCount", r."timeToFirstTokenMs", r."generationMs", r."modelVersion", c.intent, r.grounding
          FROM "Message" r JOIN "Message" c ON c.id = r."replyToId" WHERE r.id = $1`,
       [messageId],
     );
     const row = rows[0];
     // A template reply (one piece, no model) would make every figure meaningless.
-    if (!row || row.modelVersion === "template" || !row.tokenCount || !first) {
+    if (!row || row.modelVersion === "template" || !row.tokenCount || row.timeToFirstTokenMs === null || row.generationMs === null || !first) {
       throw new Error(`not answered by the language model (intent ${row?.intent}): ${question}`);
     }
     seen.set(question, { intent: row.intent, text, facts: row.grounding?.check?.facts.map((f) => f.text) ?? [] });
-    // The streamer shows text a word at a time: the first piece came once its tokens (and the
-    // token after it, which ends the word) were out of the model.
-    const tokensAtFirst = Math.min(row.tokenCount, tokenizer.encode(firstPiece.trimEnd(), { add_special_tokens: false }).length + 1);
-    return { question, ttftMs: first - sent, tokens: row.tokenCount, tokensAtFirst, ms: end - sent, text };
+    return {
+      question,
+      ttftMs: first - sent,
+      modelTtftMs: row.timeToFirstTokenMs,
+      tokens: row.tokenCount,
+      decodeMs: row.generationMs - row.timeToFirstTokenMs,
+      ms: end - sent,
+      text,
+    };
   } finally {
     socket.disconnect();
   }
 }
 
 // --- bare: onnxruntime-node greedy loop with the KV cache, same ONNX file ---------------------
-async function bareRunner(tokenizer: PreTrainedTokenizer, prompts: Map<string, ChatTurn[]>) {
-  const config = JSON.parse(await readFile(path.join(MODEL_DIR, "config.json"), "utf8"));
-  const genConfig = JSON.parse(await readFile(path.join(MODEL_DIR, "generation_config.json"), "utf8"));
-  const session = await ort.InferenceSession.create(path.join(MODEL_DIR, "onnx", "model_quantized.onnx"));
-  const layers: number = config.num_hidden_layers;
-  const kvHeads: number = config.num_key_value_heads;
-  const headDim: number = config.head_dim ?? config.hidden_size / config.num_attention_heads;
-  const eos = new Set<number>([...[config.eos_token_id ?? []].flat(), ...[genConfig.eos_token_id ?? []].flat()]);
-  const pastName = (l: number, kv: string) => `past_key_values.${l}.${kv}`;
-  const presentName = (l: number, kv: string) => `present.${l}.${kv}`;
-  // Fail with a clear message if the export's names are not the ones this loop feeds.
-  const wantIn = ["input_ids", "attention_mask", pastName(0, "key"), pastName(layers - 1, "value")];
-  const wantOut = ["logits", presentName(0, "key"), presentName(layers - 1, "value")];
-  const missing = [...wantIn.filter((n) => !session.inputNames.includes(n)), ...wantOut.filter((n) => !session.outputNames.includes(n))];
-  if (missing.length) throw new Error(`ONNX model lacks ${missing.join(", ")}; it has inputs ${session.inputNames.join(",")} outputs ${session.outputNames.join(",")}`);
-  const hasPositionIds = session.inputNames.includes("position_ids");
-
+async function bareRunner(tokenizer: PreTrainedTokenizer, prompts: Map<string, number[]>) {
+  const model = await bareGreedy(MODEL_DIR);
   return async (question: string): Promise<Stream> => {
-    const turns = prompts.get(question) ?? buildPrompt({ history: [{ role: "customer", text: question }], countTokens: (t) => tokenizer.encode(t).length, historyTokens: HISTORY_TOKENS });
-    // The same call the server makes (lib/models/lm.ts), so the token ids are the same.
-    const encoded = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, return_dict: true }) as unknown as { input_ids: Tensor };
-    const promptIds = Array.from(encoded.input_ids.data as BigInt64Array);
-    const output: number[] = [];
-    const started = performance.now();
-    let first = 0;
-    let feeds: Record<string, ort.Tensor> = {};
-    for (let l = 0; l < layers; l++) {
-      for (const kv of ["key", "value"]) feeds[pastName(l, kv)] = new ort.Tensor("float32", new Float32Array(0), [1, kvHeads, 0, headDim]);
-    }
-    let input = promptIds;
-    let pastLength = 0;
-    while (output.length < MAX_NEW_TOKENS) {
-      const total = pastLength + input.length;
-      feeds.input_ids = new ort.Tensor("int64", BigInt64Array.from(input), [1, input.length]);
-      feeds.attention_mask = new ort.Tensor("int64", new BigInt64Array(total).fill(1n), [1, total]);
-      if (hasPositionIds) {
-        feeds.position_ids = new ort.Tensor("int64", BigInt64Array.from(input.map((_, i) => BigInt(pastLength + i))), [1, input.length]);
-      }
-      const out = await session.run(feeds);
-      const logits = out.logits!;
-      const vocab = logits.dims[2]!;
-      const row = (logits.data as Float32Array).slice((input.length - 1) * vocab, input.length * vocab);
-      let best = 0;
-      for (let v = 1; v < vocab; v++) if (row[v]! > row[best]!) best = v;
-      first ||= performance.now();
-      output.push(best);
-      pastLength = total;
-      const next: Record<string, ort.Tensor> = {};
-      for (let l = 0; l < layers; l++) {
-        for (const kv of ["key", "value"]) next[pastName(l, kv)] = out[presentName(l, kv)]!;
-      }
-      feeds = next;
-      input = [BigInt(best)];
-      if (eos.has(best)) break;
-    }
-    const ms = performance.now() - started;
-    const text = tokenizer.decode(output, { skip_special_tokens: true }).trim();
-    return { question, ttftMs: first - started, tokens: output.length, tokensAtFirst: 1, ms, text };
+    const ids = prompts.get(question) ?? promptIds(tokenizer, buildPrompt({ history: [{ role: "customer", text: question }], countTokens: (t) => tokenizer.encode(t).length, historyTokens: HISTORY_TOKENS }));
+    const run = await model.generate(ids, MAX_NEW_TOKENS);
+    const text = tokenizer.decode(run.ids, { skip_special_tokens: true }).trim();
+    const ms = run.ttftMs + run.decodeMs;
+    return { question, ttftMs: run.ttftMs, modelTtftMs: run.ttftMs, tokens: run.ids.length, decodeMs: run.decodeMs, ms, text };
   };
 }
 
 function report(label: string, r: Level) {
   const ttft = r.streams.map((s) => s.ttftMs);
-  const perStream = r.streams.map(perStreamTokS);
   console.log(
     `${label.padEnd(22)} ttft p50 ${pct(ttft, 50).toFixed(0)} ms  p95 ${pct(ttft, 95).toFixed(0)} ms  ` +
-      `per-stream p50 ${pct(perStream, 50).toFixed(1)} tok/s  total ${r.totalTokS.toFixed(1)} tok/s  ` +
+      `model ttft p50 ${pct(r.streams.map((s) => s.modelTtftMs), 50).toFixed(0)} ms  ` +
+      `decode p50 ${medianDecodeTokS(r.streams).toFixed(1)} tok/s  total ${r.totalTokS.toFixed(1)} tok/s  ` +
       `(${r.streams.length} streams, ${r.streams.reduce((n, s) => n + s.tokens, 0)} tokens)`,
   );
 }
@@ -230,43 +173,65 @@ const countTokens = (t: string) => tokenizer.encode(t).length;
 const database = await createDatabase("loopdesk_bench");
 const results: Record<string, Level> = {};
 const served = new Map<string, ServedReply>();
-const prompts = new Map<string, ChatTurn[]>();
+const prompts = new Map<string, number[]>();
 const bare = await bareRunner(tokenizer, prompts);
+const llamaCpp = await llamaCppRunner(await storeGguf(MODELS_DIR, MODEL_DIR, PYTHON), LLAMACPP_THREADS);
+/** llama.cpp on the prompt the bare loop had, as many tokens as the bare loop produced. */
+const llamaCppStream = async (bareStream: Stream): Promise<Stream> => {
+  const ids = prompts.get(bareStream.question)!;
+  // The GGUF's vocabulary is the tokenizer's (the store build takes it from the GGUF): check it is.
+  const theirs = llamaCpp.detokenize(ids);
+  const ours = tokenizer.decode(ids, { skip_special_tokens: false });
+  if (theirs !== ours) throw new Error(`llama.cpp reads the prompt's token ids differently:\n${JSON.stringify(theirs)}\n${JSON.stringify(ours)}`);
+  const run = await llamaCpp.generate(ids, bareStream.tokens);
+  const text = tokenizer.decode(run.ids.slice(0, run.replyLength), { skip_special_tokens: true }).trim();
+  const ms = run.ttftMs + run.decodeMs;
+  return { question: bareStream.question, ttftMs: run.ttftMs, modelTtftMs: run.ttftMs, tokens: run.ids.length, decodeMs: run.decodeMs, ms, text };
+};
 try {
   execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], { env: { ...process.env, DATABASE_URL: database.url }, stdio: "ignore" });
   const server = await startServer({ DATABASE_URL: database.url, LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS), LM_CONCURRENCY: String(LM_CONCURRENCY) });
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
-  const servedOne = (q: string) => servedStream(server.url, pool, tokenizer, q, served);
-  // The bare loop gets the prompt the server built: the facts it retrieved for the reply.
-  const learnPrompt = async (question: string) => {
+  const servedOne = (q: string) => servedStream(server.url, pool, q, served);
+  // The bare loop and llama.cpp get the prompt the server built: the facts it retrieved for the reply.
+  const learnPrompt = (question: string) => {
     const facts = served.get(question)?.facts ?? [];
-    prompts.set(question, buildPrompt({ history: [{ role: "customer", text: question }], countTokens, historyTokens: HISTORY_TOKENS, facts }));
+    prompts.set(question, promptIds(tokenizer, buildPrompt({ history: [{ role: "customer", text: question }], countTokens, historyTokens: HISTORY_TOKENS, facts })));
   };
   try {
     console.log(
-      `model ${MODEL_DIR} (int8), max new tokens ${MAX_NEW_TOKENS}, ${QUESTIONS.length} questions, streams per level c=1/4/8: ${[1, 4, 8].map((c) => STREAMS[c]! * ROUNDS).join("/")}, ` +
-        `server LM_CONCURRENCY=${LM_CONCURRENCY}, ${availableParallelism()} CPUs`,
+      `model ${MODEL_DIR} (int8; llama.cpp: the store's source GGUF, ${LLAMACPP_THREADS} threads), max new tokens ${MAX_NEW_TOKENS}, ${QUESTIONS.length} questions, ` +
+        `streams per level c=1/4/8: ${[1, 4, 8].map((c) => STREAMS[c]! * ROUNDS).join("/")}, server LM_CONCURRENCY=${LM_CONCURRENCY}, ${availableParallelism()} CPUs`,
     );
     // Warm-up, not counted.
     await servedOne(QUESTIONS[0]!);
-    await learnPrompt(QUESTIONS[0]!);
-    await bare(QUESTIONS[0]!);
-    // c=1, which the overhead compares: served and bare take turns, question by question, so a
-    // machine shared with other work slows both alike. The idle server does nothing meanwhile.
-    const pairs = { s: [] as Stream[], b: [] as Stream[], sMs: 0, bMs: 0 };
+    learnPrompt(QUESTIONS[0]!);
+    await llamaCppStream(await bare(QUESTIONS[0]!));
+    // c=1, which every ratio compares: the three take turns, question by question, so a machine shared
+    // with other work slows all alike. The idle server does nothing meanwhile.
+    const sides = { s: [] as Stream[], b: [] as Stream[], l: [] as Stream[] };
+    const ms = { s: 0, b: 0, l: 0 };
+    const timed = async (side: keyof typeof sides, run: () => Promise<Stream>) => {
+      const t = performance.now();
+      const stream = await run();
+      ms[side] += performance.now() - t;
+      sides[side].push(stream);
+      return stream;
+    };
     for (let i = 0; i < STREAMS[1]! * ROUNDS; i++) {
       const q = QUESTIONS[i % QUESTIONS.length]!;
-      let t = performance.now();
-      pairs.s.push(await servedOne(q));
-      pairs.sMs += performance.now() - t;
-      await learnPrompt(q);
-      t = performance.now();
-      pairs.b.push(await bare(q));
-      pairs.bMs += performance.now() - t;
+      await timed("s", () => servedOne(q));
+      learnPrompt(q);
+      const b = await timed("b", () => bare(q));
+      await timed("l", () => llamaCppStream(b));
     }
-    const tokens = (xs: Stream[]) => xs.reduce((n, x) => n + x.tokens, 0);
-    results.s1 = { streams: pairs.s, totalTokS: tokens(pairs.s) / (pairs.sMs / 1000) };
-    results.b1 = { streams: pairs.b, totalTokS: tokens(pairs.b) / (pairs.bMs / 1000) };
+    const level = (side: keyof typeof sides): Level => ({
+      streams: sides[side],
+      totalTokS: sides[side].reduce((n, x) => n + x.tokens, 0) / (ms[side] / 1000),
+    });
+    results.s1 = level("s");
+    results.b1 = level("b");
+    results.l1 = level("l");
     for (const c of [4, 8]) results[`s${c}`] = await measure(c, servedOne);
   } finally {
     await pool.end();
@@ -278,23 +243,35 @@ try {
 for (const c of [4, 8]) results[`b${c}`] = await measure(c, bare);
 for (const c of [1, 4, 8]) report(`served c=${c}`, results[`s${c}`]!);
 for (const c of [1, 4, 8]) report(`bare onnxruntime c=${c}`, results[`b${c}`]!);
+report("llama.cpp c=1", results.l1!);
 
 const bare1 = results.b1!;
 const served1 = results.s1!;
+const llama1 = results.l1!;
+const promptTokens = [...prompts.values()].map((ids) => ids.length);
+console.log(`prompt tokens ${Math.min(...promptTokens)}-${Math.max(...promptTokens)}`);
 const same = bare1.streams.filter((b) => served.get(b.question)?.text === b.text).length;
 console.log(`bare replies identical to served replies: ${same}/${bare1.streams.length}`);
 for (const b of bare1.streams) {
   const s = served.get(b.question)?.text;
   if (s !== b.text) console.log(`  differs: ${JSON.stringify(b.question)}\n    served: ${JSON.stringify(s)}\n    bare:   ${JSON.stringify(b.text)}`);
 }
-// Time per generated token, served over bare: 1.00 means serving adds nothing.
-const servedMsPerTok = pct(served1.streams.map(msPerToken), 50);
-const bareMsPerTok = pct(bare1.streams.map(msPerToken), 50);
-const overhead = servedMsPerTok / bareMsPerTok;
-console.log(`time per token at c=1 (p50): served ${servedMsPerTok.toFixed(1)} ms, bare ${bareMsPerTok.toFixed(1)} ms; bench took ${((performance.now() - benchStarted) / 1000).toFixed(0)} s`);
+for (const l of llama1.streams) console.log(`  llama.cpp: ${JSON.stringify(l.question)}\n    ${JSON.stringify(l.text)}`);
+// Served time per token over bare: 1.00 means serving adds nothing.
+const overhead = pairedDecodeRatio(bare1.streams, served1.streams);
+const vsLlamaCpp = pairedDecodeRatio(served1.streams, llama1.streams);
+const bareVsLlamaCpp = pairedDecodeRatio(bare1.streams, llama1.streams);
 console.log(
-  `RESULT ttft_p50_ms=${pct(served1.streams.map((s) => s.ttftMs), 50).toFixed(0)} tok_s=${pct(served1.streams.map(perStreamTokS), 50).toFixed(1)} ` +
+  `per-question decode ratios at c=1 (median): served time per token over bare ${overhead.ratio.toFixed(2)} (${overhead.pairs} pairs), ` +
+    `served over llama.cpp ${vsLlamaCpp.ratio.toFixed(2)} (${vsLlamaCpp.pairs} pairs), bare over llama.cpp ${bareVsLlamaCpp.ratio.toFixed(2)}; ` +
+    `bench took ${((performance.now() - benchStarted) / 1000).toFixed(0)} s`,
+);
+console.log(
+  `RESULT ttft_p50_ms=${pct(served1.streams.map((s) => s.ttftMs), 50).toFixed(0)} tok_s=${medianDecodeTokS(served1.streams).toFixed(1)} ` +
     `tok_s_c4=${results.s4!.totalTokS.toFixed(1)} tok_s_c8=${results.s8!.totalTokS.toFixed(1)} ` +
-    `bare_tok_s=${pct(bare1.streams.map(perStreamTokS), 50).toFixed(1)} overhead=${overhead.toFixed(2)} same_text=${same}/${bare1.streams.length}`,
+    `bare_tok_s=${medianDecodeTokS(bare1.streams).toFixed(1)} overhead=${overhead.ratio.toFixed(2)} same_text=${same}/${bare1.streams.length} ` +
+    `model_ttft_p50_ms=${pct(served1.streams.map((s) => s.modelTtftMs), 50).toFixed(0)} ` +
+    `llamacpp_tok_s=${medianDecodeTokS(llama1.streams).toFixed(1)} llamacpp_ttft_ms=${pct(llama1.streams.map((s) => s.ttftMs), 50).toFixed(0)} ` +
+    `vs_llamacpp=${vsLlamaCpp.ratio.toFixed(2)}`,
 );
 process.exit(0);
