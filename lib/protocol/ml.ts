@@ -270,10 +270,10 @@ export interface LmModelView {
 }
 
 export const promoteSchema = z
-  .object({ force: z.boolean().default(false), reason: z.string().trim().max(500).optional() })
+  .object({ kind: z.enum(MODEL_KINDS).default("classifier"), force: z.boolean().default(false), reason: z.string().trim().max(500).optional() })
   .strict()
   .refine((v) => !v.force || (v.reason?.length ?? 0) > 0, { message: "Overriding the gate needs a reason, which is recorded.", path: ["reason"] });
-export const rollbackSchema = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+export const rollbackSchema = z.object({ kind: z.enum(MODEL_KINDS).default("classifier"), reason: z.string().trim().max(500).optional() }).strict();
 
 export interface AuditEntry {
   id: string;
