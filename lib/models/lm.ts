@@ -164,7 +164,8 @@ export async function loadLanguageModel(dir: string): Promise<LanguageModel> {
       };
     },
     async answerLoss(turns, answer) {
-      const prompt = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, tokenize: true, return_tensor: false }) as unknown as number[];
+      const promptText = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, tokenize: false }) as string;
+      const prompt = tokenizer.encode(promptText, { add_special_tokens: false });
       const target = tokenizer.encode(answer + END_OF_TURN, { add_special_tokens: false });
       const ids = [...prompt, ...target];
       const tensor = (data: number[]) => new TensorClass("int64", BigInt64Array.from(data.map(BigInt)), [1, data.length]);
