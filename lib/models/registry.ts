@@ -104,7 +104,8 @@ function deployProductionClassifier(): Promise<void> {
  * a production version that fails falls back to the stock model of the model store.
  */
 function deployProductionLm(): Promise<void> {
-  registry.lmSwaps = registry.lmSwaps.then(async () => {
+  // A swap that failed outright (at start) does not block the ones after it.
+  registry.lmSwaps = registry.lmSwaps.catch(() => {}).then(async () => {
     const deployment = (await productionDeployment("lm")) ?? (await bootstrapStockLm());
     const current = registry.lm;
     if (current?.lm.version === deployment.version || registry.refusedLms.has(deployment.version)) return;

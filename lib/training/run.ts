@@ -101,7 +101,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   // A classifier version is named before training; an LM version by its ONNX file's sha256 (the trainer's
   // manifest), so it trains into a run folder that is renamed once the version is known.
   const outName = kind === "lm" ? `run-${run.id}` : `clf-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${run.id.slice(0, 6)}`;
-  const outDir = modelStorePath(path.join(VERSIONS_DIR[kind], outName));
+  const outDir = modelStorePath(path.join(/* turbopackIgnore: true */ VERSIONS_DIR[kind], outName));
   await mkdir(path.dirname(outDir), { recursive: true });
   const started = Date.now();
   let logs = "";
