@@ -7,14 +7,12 @@
 import { config } from "../config";
 import type { Encoder } from "../models/encoder";
 import type { GenerationStopper, LanguageModel } from "../models/lm";
-import { retrieve, type KnowledgeIndex, type RankedFact, type TextRank } from "../knowledge/retrieve";
+import { MIN_FACT_SCORE, retrieve, type KnowledgeIndex, type RankedFact, type TextRank } from "../knowledge/retrieve";
 import type { ReplySource } from "../protocol/chat";
 import { decide, type Classification, type Decision } from "./decide";
 import { writeGroundedReply, type GroundedReply } from "./grounded-reply";
 import { buildPrompt, type HistoryMessage } from "./prompt";
 
-/** The retrieved facts must be at least this relevant (encoder similarity plus bonuses) to answer from. */
-const MIN_FACT_SCORE = 0.35;
 /** A reply is at most this many sentences: a 135M model's later sentences are rarely worth reading. */
 const MAX_REPLY_SENTENCES = 2;
 

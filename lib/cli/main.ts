@@ -14,6 +14,7 @@ import { config } from "../config";
 import { deploymentHistory, listModelVersions, lmVersionMetrics, productionDeployment, versionMetrics, type ModelKind } from "../db/ml";
 import { seedDatabase } from "../db/seed";
 import { exportSnapshot } from "../dataset/export";
+import { exportLmSnapshot } from "../dataset/lm-export";
 import { formatFromFilename, importDataset } from "../dataset/import";
 import { runTraining, trainParamsSchema, type Device } from "../training/run";
 import { promote, rollback } from "../training/promote";
@@ -40,7 +41,7 @@ const fixed = (x: number | null | undefined, digits = 2) => (x === null || x ===
 
 const program = new Command("loopdesk").description("Loopdesk: datasets, training runs and model versions").showHelpAfterError();
 
-const dataset = program.command("dataset").description("labelled utterances for the intent classifier");
+const dataset = program.command("dataset").description("training data: labelled utterances for the intent classifier, approved answers for the language model");
 dataset
   .command("import")
   .argument("<file>", "CSV (text,label) or JSONL of labelled utterances")
@@ -61,9 +62,20 @@ dataset
   });
 dataset
   .command("export")
-  .option("--out <file>", "where to write the snapshot (default: data/snapshots/snapshot-<sha>.jsonl)")
-  .description("write a snapshot of all labelled data with a deterministic train/holdout split")
-  .action(async (opts: { out?: string }) => {
+  .option("--out <file>", "where to write the snapshot (default: data/snapshots/[lm-]snapshot-<sha>.jsonl)")
+  .addOption(new Option("--kind <kind>", "which model's data").choices(["classifier", "lm"]).default("classifier"))
+  .option("--seed-only", "--kind lm: only the team's seed set (training/data/lm_seed.jsonl); needs no database")
+  .description("write a snapshot of the training data with a deterministic train/holdout split, and its manifest")
+  .action(async (opts: { out?: string; kind: "classifier" | "lm"; seedOnly?: boolean }) => {
+    if (opts.seedOnly && opts.kind !== "lm") fail("--seed-only is for --kind lm");
+    if (opts.kind === "lm") {
+      if (!opts.seedOnly) await seedDatabase();
+      const { path: file, manifestPath, manifest } = await exportLmSnapshot({ outPath: opts.out, dataDir: config().LOOPDESK_DATA_DIR, seedOnly: opts.seedOnly });
+      console.log(`${file}\n${manifestPath}\n${manifest.rows} rows (${manifest.per_split.train} train, ${manifest.per_split.holdout} holdout), sha256 ${manifest.sha256}`);
+      console.log(`origins: ${Object.entries(manifest.per_origin).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      for (const s of manifest.skipped) console.log(`skipped ${s.id}: ${s.reason}`);
+      return;
+    }
     await seedDatabase();
     const { path: file, manifestPath, manifest } = await exportSnapshot({ outPath: opts.out, dataDir: config().LOOPDESK_DATA_DIR });
     console.log(`${file}\n${manifestPath}\n${manifest.rows} rows, ${Object.keys(manifest.per_intent).length} intents, sha256 ${manifest.sha256}`);
@@ -199,7 +211,7 @@ data
   .option("--older-than <days>", "delete conversations with no message for this many days", int)
   .option("--customer <customerId>", "delete everything of one customer (a deletion request)")
   .option("--dry-run", "only count what would be deleted")
-  .description("delete conversations, their messages and the intent labels derived from them, and dataset snapshots holding those labels")
+  .description("delete conversations, their messages and the intent labels and language-model examples derived from them, and dataset snapshots holding those")
   .action(async (opts: { olderThan?: number; customer?: string; dryRun?: boolean }) => {
     if ((opts.olderThan === undefined) === (opts.customer === undefined)) fail("give exactly one of --older-than <days> or --customer <customerId>");
     if (opts.olderThan !== undefined && opts.olderThan < 1) fail("--older-than must be at least 1 day");
@@ -209,7 +221,7 @@ data
     const snapshotsDir = path.join(config().LOOPDESK_DATA_DIR, "snapshots");
     const { counts, snapshots } = await purgeCustomerData({ scope, dryRun, actor: actor(), snapshotsDir });
     const verb = dryRun ? "would delete" : "deleted";
-    console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.customers} customer(s)`);
+    console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.customers} customer(s), ${counts.lmExamples} language-model example(s)`);
     for (const file of snapshots) console.log(`${verb} snapshot ${file}`);
     if (dryRun) console.log("dry run: nothing was deleted");
   });

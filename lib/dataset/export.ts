@@ -51,7 +51,6 @@ export async function exportSnapshot(options: {
   };
   for (const r of rows) manifest.per_source[r.source]++;
 
-  await mkdir(path.dirname(outPath), { recursive: true });
   await writeAtomically(outPath, bytes);
   await writeAtomically(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { path: outPath, manifestPath, manifest };
@@ -80,8 +79,9 @@ function perIntent(rows: SnapshotRow[]): SnapshotManifest["per_intent"] {
   return counts;
 }
 
-/** Readers never see a half-written file: write beside it, then rename over it. */
-async function writeAtomically(file: string, data: string | Buffer): Promise<void> {
+/** Readers never see a half-written file: write beside it (creating the folder), then rename over it. */
+export async function writeAtomically(file: string, data: string | Buffer): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
   const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     await writeFile(temp, data);

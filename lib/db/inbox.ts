@@ -24,6 +24,7 @@ import { ApiError } from "../http";
 import { db } from "./client";
 import { groundingOf } from "./conversations";
 import { productionDeployment, versionMetrics } from "./ml";
+import { toStaffLmExample } from "./lm-examples";
 
 export const DEFAULT_PAGE_SIZE = 50;
 
@@ -333,6 +334,7 @@ const LATEST_LABEL = {
 const MESSAGE_INCLUDE = {
   intentLabels: LATEST_LABEL,
   authorStaff: { select: { name: true } },
+  lmExample: { include: { approvedBy: { select: { email: true } } } },
 } satisfies Prisma.MessageInclude;
 
 type MessageWithLabel = Prisma.MessageGetPayload<{ include: typeof MESSAGE_INCLUDE }>;
@@ -362,6 +364,7 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
     grounding: groundingOf(m),
     customerHelpful: m.customerHelpful,
     authorName: m.authorStaff?.name ?? null,
+    lmExample: m.lmExample ? toStaffLmExample(m.lmExample) : null,
   };
 }
 

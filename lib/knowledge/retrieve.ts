@@ -35,6 +35,8 @@ export interface RankedFact extends Fact {
 /** Full-text rank of fact ids for a question, from Postgres (0..1); injected so ranking stays testable. */
 export type TextRank = (question: string) => Promise<Map<string, number>>;
 
+/** The retrieved facts must be at least this relevant (encoder similarity plus bonuses) to answer from. */
+export const MIN_FACT_SCORE = 0.35;
 const INTENT_BONUS = 0.08;
 const TEXT_RANK_WEIGHT = 0.15;
 /** A second question's best fact is used when it is about this good. */

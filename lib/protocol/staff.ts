@@ -122,6 +122,35 @@ export interface StaffMessage {
 
   /** Agent messages: the author's name. */
   authorName: string | null;
+  /** Bot replies marked Bad and agent messages: the language-model training example staff made of it. */
+  lmExample: StaffLmExample | null;
+}
+
+/**
+ * A language-model training example made from a transcript: the right answer staff wrote for a bot
+ * reply marked Bad (`staff_correction`), or an agent's own reply marked "use for training"
+ * (`agent_reply`). The prompt it trains is the answered turn as serving renders it.
+ */
+export interface StaffLmExample {
+  id: string;
+  origin: "staff_correction" | "agent_reply";
+  /** The help-centre sentences the answer rests on. */
+  facts: string[];
+  answer: string;
+  /** Email of whoever last approved it. */
+  approvedBy: string;
+  updatedAt: string;
+}
+
+/** POST /api/staff/messages/[id]/lm-example: a bot reply marked Bad needs the right answer; an agent's
+ *  message is used as written unless `answer` is given. PATCH /api/staff/lm-examples/[id] needs `answer`. */
+export const lmExampleSaveSchema = z.strictObject({ answer: z.string().max(10_000).optional() });
+export const lmExampleEditSchema = z.strictObject({ answer: z.string().max(10_000) });
+export type LmExampleSave = z.infer<typeof lmExampleSaveSchema>;
+
+/** What POST …/lm-example and PATCH /api/staff/lm-examples/[id] answer (DELETE answers 204). */
+export interface LmExampleResponse {
+  example: StaffLmExample;
 }
 
 /** One row of the inbox. */
@@ -207,6 +236,7 @@ export function bareStaffMessage(m: Pick<StaffMessage, "id" | "conversationId" |
     grounding: null,
     customerHelpful: null,
     authorName: null,
+    lmExample: null,
   };
 }
 

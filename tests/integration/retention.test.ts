@@ -119,7 +119,7 @@ describe("loopdesk data purge", () => {
     expect(existsSync(path.join(snapshots, "snapshot-bbb.jsonl"))).toBe(true);
 
     const { rows } = await pool.query(`SELECT actor, details FROM "AuditLog" WHERE action = 'data.purge' AND subject = 'older-than:30d'`);
-    expect(rows).toEqual([{ actor: "privacy@ci", details: { customers: 1, conversations: 1, messages: 2, labels: 1 } }]);
+    expect(rows).toEqual([{ actor: "privacy@ci", details: { customers: 1, conversations: 1, messages: 2, labels: 1, lmExamples: 0 } }]);
   });
 
   it("--customer deletes everything of that customer only", async () => {

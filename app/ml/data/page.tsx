@@ -2,6 +2,7 @@
 import type { Metadata } from "next";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { datasetSummary } from "@/lib/db/ml-console";
+import { lmDataCounts } from "@/lib/dataset/lm-export";
 import ui from "@/app/_console/console.module.css";
 import { DatasetChart } from "../_components/charts";
 import { MlPage } from "../_components/ml-page";
@@ -13,7 +14,7 @@ export const metadata: Metadata = { title: "Data · ML · Loopdesk" };
 
 export default async function MlDataPage() {
   const identity = await requireStaffPage(AREA_ROLES.ml, "/ml/data");
-  const summary = await datasetSummary();
+  const [summary, lm] = await Promise.all([datasetSummary(), lmDataCounts()]);
   const warned = new Set(summary.warnings.map((w) => w.intent));
   return (
     <MlPage
@@ -81,6 +82,35 @@ export default async function MlDataPage() {
             </table>
           </div>
         </div>
+      </section>
+
+      <section className={`${ui.card} ${styles.section}`} aria-labelledby="lm-heading">
+        <h2 id="lm-heading">Language-model answers: {lm.seed + lm.staff_correction + lm.agent_reply + lm.customer_thumbs_up}</h2>
+        <div className={ui.tableWrap}>
+          <table className={`${ui.table} ${styles.rows}`} data-testid="lm-data-table">
+            <tbody>
+              <tr data-testid="lm-origin-seed">
+                <td>Seed set (training/data/lm_seed.jsonl)</td>
+                <td className={ui.num}>{lm.seed}</td>
+              </tr>
+              <tr data-testid="lm-origin-staff_correction">
+                <td>Staff corrections of replies marked Bad</td>
+                <td className={ui.num}>{lm.staff_correction}</td>
+              </tr>
+              <tr data-testid="lm-origin-agent_reply">
+                <td>Agent replies marked for training</td>
+                <td className={ui.num}>{lm.agent_reply}</td>
+              </tr>
+              <tr data-testid="lm-origin-customer_thumbs_up">
+                <td>Customer 👍 replies not marked Bad</td>
+                <td className={ui.num}>{lm.customer_thumbs_up}</td>
+              </tr>
+            </tbody>
+          </table>
+        </div>
+        <p className={styles.hint}>
+          Snapshot: <span className={styles.code}>npx loopdesk dataset export --kind lm</span>
+        </p>
       </section>
     </MlPage>
   );

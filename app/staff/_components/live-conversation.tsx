@@ -12,6 +12,7 @@ import { STATUS_LABELS } from "@/lib/protocol/staff";
 import { Ago } from "@/app/_console/time";
 import styles from "@/app/_console/console.module.css";
 import { IntentLabelControl } from "./intent-label-control";
+import { LmExampleControl } from "./lm-example-control";
 import { ReplyFeedbackControl } from "./reply-feedback-control";
 import { ReplyGrounding } from "./reply-grounding";
 import { useStaffConversation, type LiveMessage, type StaffConversationOptions } from "./use-staff-conversation";
@@ -115,6 +116,7 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
             )}
             {m.role === "bot" && !m.pending && <ReplyGrounding message={m} />}
             {m.role === "bot" && !m.pending && <ReplyFeedbackControl message={m} />}
+            {m.role === "agent" && !m.pending && <LmExampleControl message={m} />}
           </li>
         ))}
         {customerTyping && status !== "closed" && (

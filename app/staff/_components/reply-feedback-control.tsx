@@ -1,8 +1,12 @@
 "use client";
-/** Staff's verdict on a bot reply (good/bad), with how it was generated: model, time to first token, speed. */
+/**
+ * Staff's verdict on a bot reply (good/bad), with how it was generated: model, time to first token, speed;
+ * a reply marked Bad gets the "Write the right answer" box.
+ */
 import { useState } from "react";
 import { tokensPerSecond, type ReplyFeedback, type StaffMessage } from "@/lib/protocol/staff";
 import styles from "@/app/_console/console.module.css";
+import { LmExampleControl } from "./lm-example-control";
 import { postMessageUpdate } from "./message-update";
 
 export function ReplyFeedbackControl({ message, onFeedback }: { message: StaffMessage; onFeedback?: (message: StaffMessage) => void }) {
@@ -70,6 +74,7 @@ export function ReplyFeedbackControl({ message, onFeedback }: { message: StaffMe
           {error && <span className={styles.errorText}>{error}</span>}
         </span>
       )}
+      {!streaming && current.feedback === "bad" && <LmExampleControl message={message} />}
     </div>
   );
 }
