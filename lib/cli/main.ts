@@ -63,7 +63,7 @@ dataset
 dataset
   .command("export")
   .option("--out <file>", "where to write the snapshot (default: data/snapshots/[lm-]snapshot-<sha>.jsonl)")
-  .addOption(new Option("--kind <kind>", "which model's data").choices(["classifier", "lm"]).default("classifier"))
+  .addOption(kindOption())
   .option("--seed-only", "--kind lm: only the team's seed set (training/data/lm_seed.jsonl); needs no database")
   .description("write a snapshot of the training data with a deterministic train/holdout split, and its manifest")
   .action(async (opts: { out?: string; kind: "classifier" | "lm"; seedOnly?: boolean }) => {
