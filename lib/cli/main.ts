@@ -167,8 +167,9 @@ models
   .option("--force", "override the evaluation gate (recorded)")
   .option("--reason <text>", "why; required with --force")
   .addOption(new Option("--gate-questions <n>", "lm, tests only: ask only the first N benchmark questions").argParser(int).hideHelp())
+  .addOption(new Option("--gate-holdout <n>", "lm, tests only: perplexity on only the first N held-out examples").argParser(int).hideHelp())
   .description("gate the candidate against production (classifier: frozen holdout; lm: the reply benchmark), then deploy to every running server")
-  .action(async (version: string, opts: { kind: ModelKind; force?: boolean; reason?: string; gateQuestions?: number }) => {
+  .action(async (version: string, opts: { kind: ModelKind; force?: boolean; reason?: string; gateQuestions?: number; gateHoldout?: number }) => {
     const { deployment, verdict } = await promote({
       version,
       kind: opts.kind,
@@ -176,6 +177,7 @@ models
       force: opts.force,
       reason: opts.reason,
       questionLimit: opts.gateQuestions,
+      holdoutLimit: opts.gateHoldout,
       onProgress: (message) => console.error(message),
     });
     if ("macroF1Delta" in verdict) printVerdict(verdict);

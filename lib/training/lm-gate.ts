@@ -166,13 +166,15 @@ function judged(a: AskedQuestion): JudgedReply {
 export class LmGateError extends Error {}
 
 /**
- * Runs the gate on a candidate LM against production and stores the report. `questionLimit` (tests
- * only) asks the first N questions of the frozen set; the default is the whole set.
+ * Runs the gate on a candidate LM against production and stores the report. `questionLimit` and
+ * `holdoutLimit` (tests only) take the first N questions of the frozen set and the first N held-out
+ * examples; the default is all of both.
  */
 export async function runLmGate(opts: {
   version: string;
   actor: string;
   questionLimit?: number;
+  holdoutLimit?: number;
   onProgress?: (message: string) => void;
 }): Promise<{ verdict: LmGateVerdict; reportId: string }> {
   const progress = opts.onProgress ?? (() => {});
@@ -191,7 +193,7 @@ export async function runLmGate(opts: {
   const questionsSha256 = createHash("sha256").update(questionsJson).digest("hex");
 
   const run = candidate.trainingRunId ? await findRun(candidate.trainingRunId) : null;
-  const holdout = run ? await readLmHoldout(run.snapshotPath).catch(() => []) : [];
+  const holdout = (run ? await readLmHoldout(run.snapshotPath).catch(() => []) : []).slice(0, opts.holdoutLimit);
 
   let candidateLm: LanguageModel;
   try {

@@ -91,8 +91,9 @@ export async function promote(opts: {
   actor: string;
   force?: boolean;
   reason?: string;
-  /** LM gate only, for tests: ask the first N questions of the frozen set instead of all. */
+  /** LM gate only, for tests: the first N questions of the frozen set and N held-out examples instead of all. */
   questionLimit?: number;
+  holdoutLimit?: number;
   onProgress?: (message: string) => void;
 }) {
   const kind = opts.kind ?? "classifier";
@@ -118,7 +119,7 @@ export async function promote(opts: {
   return { deployment, verdict };
 }
 
-async function lmVerdict(version: string, opts: { actor: string; questionLimit?: number; onProgress?: (message: string) => void }) {
+async function lmVerdict(version: string, opts: { actor: string; questionLimit?: number; holdoutLimit?: number; onProgress?: (message: string) => void }) {
   try {
     return (await runLmGate({ version, ...opts })).verdict;
   } catch (err) {

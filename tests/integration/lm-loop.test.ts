@@ -29,8 +29,9 @@ const { createStaffUser } = await import("@/lib/auth/session");
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-lm-loop-"));
 const snapshot = path.join(work, "lm-snapshot.jsonl");
-/** The gate asks this many benchmark questions (the CLI's test-only --gate-questions); the default is all. */
+/** The gate asks this many benchmark questions and scores this many held-out examples (the CLI's test-only options); the default is all. */
 const GATE_QUESTIONS = 6;
+const GATE_HOLDOUT = 8;
 const RIGHT_ANSWER = "Express shipping to Germany takes 1-2 business days and costs €9.90.";
 
 async function cli(...args: string[]) {
@@ -127,11 +128,11 @@ describe("the language model's train-and-serve loop", () => {
       }
     })();
 
-    let r = await cli("models", "promote", candidate, "--kind", "lm", "--gate-questions", String(GATE_QUESTIONS));
+    let r = await cli("models", "promote", candidate, "--kind", "lm", "--gate-questions", String(GATE_QUESTIONS), "--gate-holdout", String(GATE_HOLDOUT));
     const refused = r.code !== 0;
     if (refused) {
       expect(r.stderr).toMatch(/the gate refused/);
-      r = await cli("models", "promote", candidate, "--kind", "lm", "--gate-questions", String(GATE_QUESTIONS), "--force", "--reason", "integration test: a two-step model");
+      r = await cli("models", "promote", candidate, "--kind", "lm", "--gate-questions", String(GATE_QUESTIONS), "--gate-holdout", String(GATE_HOLDOUT), "--force", "--reason", "integration test: a two-step model");
     }
     expect(r.code, r.stderr).toBe(0);
     await waitFor("the swap", async () => ((await lmVersion()) === candidate ? true : undefined));
@@ -142,6 +143,7 @@ describe("the language model's train-and-serve loop", () => {
     const { rows: reports } = await pool.query(`SELECT pass, verdict, replies FROM "LmGateReport" WHERE candidate = $1 ORDER BY "createdAt" DESC`, [candidate]);
     const verdict = reports[0].verdict as LmGateVerdict;
     expect(verdict.questions).toBe(GATE_QUESTIONS);
+    expect(verdict.holdoutExamples).toBe(GATE_HOLDOUT);
     expect(reports[0].replies).toHaveLength(GATE_QUESTIONS);
     expect(verdict.production.version).toBe(stockVersion);
     expect(verdict.candidate.holdoutPerplexity).toEqual(expect.any(Number));
