@@ -1,7 +1,7 @@
 /**
  * The language model's train-and-serve loop through its real parts and the real CLI: staff write the
  * right answer to a bad reply (API) → `loopdesk dataset export --kind lm` → `loopdesk train --kind lm`
- * (the real trainer on the real base model, CPU, two optimiser steps) → `loopdesk models promote
+ * (the real trainer on the real base model, CPU, two optimiser steps on a sample of the export) → `loopdesk models promote
  * --kind lm` (the gate asks a few of the reply benchmark's questions of both models through the
  * serving path; forced with a reason when it refuses, and its verdict must follow from its figures)
  * while customers chat over socket.io → the running server swaps, no chat dropped → `models rollback
@@ -9,7 +9,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -29,9 +29,11 @@ const { createStaffUser } = await import("@/lib/auth/session");
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-lm-loop-"));
 const snapshot = path.join(work, "lm-snapshot.jsonl");
+/** What the test trains on: the staff answer and a sample of the export, so training and its evaluations take seconds, not minutes. */
+const sample = path.join(work, "lm-sample.jsonl");
 /** The gate asks this many benchmark questions and scores this many held-out examples (the CLI's test-only options); the default is all. */
 const GATE_QUESTIONS = 6;
-const GATE_HOLDOUT = 8;
+const GATE_HOLDOUT = 4;
 const RIGHT_ANSWER = "Express shipping to Germany takes 1-2 business days and costs €9.90.";
 
 async function cli(...args: string[]) {
@@ -92,10 +94,13 @@ describe("the language model's train-and-serve loop", () => {
     const staffRow = rows.find((row) => row.messages.at(-1).content === RIGHT_ANSWER);
     expect(staffRow).toMatchObject({ origin: "staff_correction", approved_by: expect.stringContaining(email.split("@")[0]!) });
     expect(rows.filter((row) => row.origin === "seed").length).toBeGreaterThanOrEqual(600);
+    const train = rows.filter((row) => row.split === "train" && row !== staffRow).slice(0, 15);
+    const holdout = rows.filter((row) => row.split === "holdout" && row !== staffRow).slice(0, 8);
+    writeFileSync(sample, [staffRow, ...train, ...holdout].map((row) => `${JSON.stringify(row)}\n`).join(""));
   });
 
   it("trains an LM candidate with the real trainer and registers it with its frozen questions", async () => {
-    const r = await cli("train", "--kind", "lm", "--snapshot", snapshot, "--device", "cpu", "--max-steps", "2", "--batch-size", "2", "--max-len", "256");
+    const r = await cli("train", "--kind", "lm", "--snapshot", sample, "--device", "cpu", "--max-steps", "2", "--batch-size", "2");
     expect(r.code, r.stderr + r.stdout).toBe(0);
     candidate = /candidate (lm-[0-9a-f]{12}):/.exec(r.stdout)![1]!;
     const { rows } = await pool.query(
