@@ -24,5 +24,8 @@ async function shutdown(signal: string) {
   await disconnectDatabase();
   process.exit(0);
 }
+// A stray rejection (a database blip in some background step) is logged, not fatal: runs record their
+// own failures, and the worker keeps taking jobs.
+process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection in the training worker"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));

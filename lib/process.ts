@@ -6,6 +6,7 @@
 type SharedKey =
   | "__loopdeskPrisma" // lib/db/client.ts
   | "__loopdeskPGlite" // lib/db/client.ts
+  | "__loopdeskListeners" // lib/db/listen.ts
   | "__loopdeskModels" // lib/models/registry.ts
   | "__loopdeskIo" // lib/chat/broadcast.ts
   | "__loopdeskBoss" // lib/training/queue.ts

@@ -19,6 +19,7 @@ import {
 import * as engineGlue from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { MigrationList, SchemaEngine } from "@prisma/schema-engine-wasm/schema_engine_bg";
 import pg from "pg";
+import { lockEmbeddedDatabase } from "../lib/db/embedded-lock";
 
 export interface MigrateOptions {
   /** PostgreSQL connection string. Without it, the embedded PGlite database in `dataDir` is used. */
@@ -370,6 +371,10 @@ async function withSchemaEngine<T>(
   const throwawayDatabases: string[] = [];
   const connect = async (url: string) => {
     const pool = new pg.Pool({ connectionString: url, Client: CharAsTextClient });
+    // pool.end() resolves before its connections have closed, and the adapter removes its own error
+    // listener when the engine lets go of a connection: a backend terminated just then (the shadow
+    // databases are dropped WITH (FORCE)) would otherwise be an unhandled 'error' event.
+    pool.on("error", (error) => logEngine(`idle connection closed: ${error.message}`));
     pools.push(pool);
     return scriptAsOneQuery(await new PrismaPg(pool).connect());
   };
@@ -468,10 +473,15 @@ async function deployEmbedded(dataDir: string, migrationsDir: string): Promise<s
 }
 
 async function withPGlite<T>(dir: string, run: (query: Query, db: PGlite) => Promise<T>): Promise<T> {
-  const db = await PGlite.create({ dataDir: dir });
+  const release = lockEmbeddedDatabase(dir);
   try {
-    return await run(async (sql) => (await db.query<never>(sql)).rows, db);
+    const db = await PGlite.create({ dataDir: dir });
+    try {
+      return await run(async (sql) => (await db.query<never>(sql)).rows, db);
+    } finally {
+      await db.close();
+    }
   } finally {
-    await db.close();
+    release();
   }
 }

@@ -131,7 +131,12 @@ export async function logout(token: string): Promise<void> {
 // lastSeenAt is written at most this often, so a busy inbox does not turn every request into a write.
 const TOUCH_INTERVAL_MS = 30_000;
 
-export async function staffFromToken(token: string | undefined | null): Promise<StaffIdentity | null> {
+/**
+ * The staff member a session token belongs to, if the session is live. `touch: false` checks without
+ * counting as activity: the server's own periodic re-check of open sockets must not keep an
+ * unattended console signed in past the idle timeout.
+ */
+export async function staffFromToken(token: string | undefined | null, { touch = true } = {}): Promise<StaffIdentity | null> {
   if (!token || token.length > 100) return null;
   const id = sessionId(token);
   const session = await findSession(id);
@@ -142,12 +147,12 @@ export async function staffFromToken(token: string | undefined | null): Promise<
     return null;
   }
   if (session.staffUser.disabled) return null;
-  if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) await touchSession(id, now);
+  if (touch && now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) await touchSession(id, now);
   return identity(session.staffUser);
 }
 
-export async function staffFromCookieHeader(cookieHeader: string | undefined): Promise<StaffIdentity | null> {
-  return staffFromToken(cookieValue(cookieHeader, SESSION_COOKIE));
+export async function staffFromCookieHeader(cookieHeader: string | undefined, opts?: { touch?: boolean }): Promise<StaffIdentity | null> {
+  return staffFromToken(cookieValue(cookieHeader, SESSION_COOKIE), opts);
 }
 
 /**

@@ -22,6 +22,7 @@ import type { GateVerdict } from "../training/gate";
 import { isLmEval, MODEL_KINDS, type LmGateVerdict } from "../protocol/ml";
 import { createStaffUser, STAFF_ROLES, type StaffRole } from "../auth/session";
 import { purgeCustomerData, type PurgeScope } from "../db/retention";
+import { removePurgedCopies } from "../dataset/purge-copies";
 
 const actor = () => process.env.LOOPDESK_ACTOR ?? `${os.userInfo().username}@cli`;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -221,10 +222,15 @@ data
     const scope: PurgeScope = opts.customer ? { customerId: opts.customer } : { olderThanDays: opts.olderThan! };
     const dryRun = opts.dryRun ?? false;
     const snapshotsDir = path.join(config().LOOPDESK_DATA_DIR, "snapshots");
-    const { counts, snapshots } = await purgeCustomerData({ scope, dryRun, actor: actor(), snapshotsDir });
+    const { counts, files } = await purgeCustomerData({
+      scope,
+      dryRun,
+      actor: actor(),
+      removeCopies: (data) => removePurgedCopies(data, { snapshotsDir, dryRun }),
+    });
     const verb = dryRun ? "would delete" : "deleted";
     console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.customers} customer(s), ${counts.lmExamples} language-model example(s)`);
-    for (const file of snapshots) console.log(`${verb} snapshot ${file}`);
+    for (const file of files) console.log(`${dryRun ? "would remove" : "removed"} purged data from ${file}`);
     if (dryRun) console.log("dry run: nothing was deleted");
   });
 

@@ -22,7 +22,7 @@ export interface Saved {
   conversationId: string;
 }
 
-const notFound = () => new ApiError(404, "not_found", "No such message.");
+const notFound = () => new ApiError(404, "not_found", "No such bot reply or agent message.");
 
 /** Refuses an example that may not be trained on, naming every problem. */
 async function validate(example: LmExampleInput): Promise<void> {

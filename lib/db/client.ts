@@ -3,13 +3,13 @@
  * otherwise the embedded PGlite database persisted under the data folder.
  */
 import path from "node:path";
-import { mkdirSync } from "node:fs";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client";
 import { config } from "../config";
 import { shared } from "../process";
+import { lockEmbeddedDatabase } from "./embedded-lock";
 
 function createClient(): PrismaClient {
   const { DATABASE_URL } = config();
@@ -19,11 +19,11 @@ function createClient(): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPGlite(embeddedDatabase()), errorFormat: "minimal" });
 }
 
-/** The in-process PGlite database; only one may ever open its folder. */
+/** The in-process PGlite database; only one process may ever open its folder. */
 export function embeddedDatabase(): PGlite {
   return shared("__loopdeskPGlite", () => {
     const dataDir = path.resolve(config().LOOPDESK_DATA_DIR, "pglite");
-    mkdirSync(path.dirname(dataDir), { recursive: true });
+    lockEmbeddedDatabase(dataDir);
     return new PGlite(dataDir);
   });
 }

@@ -88,7 +88,7 @@ export async function seedArticles(articles: { slug: string; intent: string | nu
     WHERE NOT EXISTS (SELECT 1 FROM "KnowledgeArticleVersion" v WHERE v."articleSlug" = a.slug)`;
   // Articles without sentences yet (new, or from before sentences were stored) get theirs.
   const missing = await db().knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
-  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false));
+  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false), TRANSACTION_WAIT);
 }
 
 /**

@@ -1,12 +1,9 @@
 /**
  * Data retention: deletes conversations that have been quiet for N days, or everything of one customer
  * (a deletion request), with their messages and the staff intent labels and language-model examples
- * derived from them (by cascade), and the dataset snapshots on disk that hold those labelled texts or
- * examples. Every purge is audited.
+ * derived from them (by cascade), and their copies on disk (found and removed by the caller's
+ * `removeCopies`, lib/dataset/purge-copies.ts). Every purge is audited.
  */
-import { readdir, readFile, rm } from "node:fs/promises";
-import path from "node:path";
-import { textKey } from "../text";
 import type { Prisma } from "../generated/prisma/client";
 import { db } from "./client";
 
@@ -20,16 +17,37 @@ export interface PurgeCounts {
   lmExamples: number;
 }
 
-export interface PurgeResult {
-  counts: PurgeCounts;
-  /** Snapshot files (and their manifests) holding purged labelled texts: deleted, or to delete on a dry run. */
-  snapshots: string[];
+/** What the purged rows left elsewhere, for `removeCopies` to find (and, unless a dry run, delete). */
+export interface PurgedData {
+  /** Texts of the purged customer messages that staff labelled (in classifier snapshots and holdouts). */
+  labelledTexts: string[];
+  /** `conversation:<id>` of every purged conversation (the group of its rows in LM snapshots). */
+  groups: string[];
+  /** Every snapshot file a training run recorded, wherever it was written. */
+  snapshotPaths: string[];
+  /** Every model version's folder, relative to the model store. */
+  modelPaths: string[];
 }
 
-export async function purgeCustomerData(opts: { scope: PurgeScope; dryRun: boolean; actor: string; snapshotsDir: string }): Promise<PurgeResult> {
+export interface PurgeResult {
+  counts: PurgeCounts;
+  /** Files deleted or cleaned of the purged data (or that would be, on a dry run). */
+  files: string[];
+}
+
+/**
+ * Deletes (or on a dry run, counts) the data in scope. The copies on disk are removed first, inside the
+ * transaction: if that fails, nothing is deleted and the purge can simply be run again.
+ */
+export async function purgeCustomerData(opts: {
+  scope: PurgeScope;
+  dryRun: boolean;
+  actor: string;
+  removeCopies: (data: PurgedData) => Promise<string[]>;
+}): Promise<PurgeResult> {
   const { dryRun } = opts;
   const { conversations, customers, subject } = filters(opts.scope);
-  const { counts, labelledTexts, groups } = await db().$transaction(async (tx) => {
+  return db().$transaction(async (tx) => {
     const counts: PurgeCounts = {
       customers: await tx.customer.count({ where: customers }),
       conversations: await tx.conversation.count({ where: conversations }),
@@ -40,17 +58,21 @@ export async function purgeCustomerData(opts: { scope: PurgeScope; dryRun: boole
     const labelled = await tx.message.findMany({ where: { conversation: conversations, intentLabels: { some: {} } }, select: { text: true } });
     // LM snapshot rows made from a conversation (approved answers, customer 👍 replies) are grouped by it.
     const purged = await tx.conversation.findMany({ where: conversations, select: { id: true } });
+    const runs = await tx.trainingRun.findMany({ distinct: ["snapshotPath"], select: { snapshotPath: true } });
+    const models = await tx.modelVersion.findMany({ select: { path: true } });
+    const files = await opts.removeCopies({
+      labelledTexts: labelled.map((m) => m.text),
+      groups: purged.map((c) => `conversation:${c.id}`),
+      snapshotPaths: runs.map((r) => r.snapshotPath),
+      modelPaths: models.map((m) => m.path),
+    });
     if (!dryRun) {
       await tx.conversation.deleteMany({ where: conversations }); // messages, labels and LM examples cascade
       await tx.customer.deleteMany({ where: customers });
-      await tx.auditLog.create({ data: { actor: opts.actor, action: "data.purge", subject, details: { ...counts } } });
+      await tx.auditLog.create({ data: { actor: opts.actor, action: "data.purge", subject, details: { ...counts, files: files.length } } });
     }
-    return { counts, labelledTexts: labelled.map((m) => m.text), groups: purged.map((c) => `conversation:${c.id}`) };
+    return { counts, files };
   }, { timeout: 600_000 }); // a first purge of a large history takes a while
-
-  const snapshots = await snapshotsHolding(opts.snapshotsDir, labelledTexts, groups);
-  if (!dryRun) await Promise.all(snapshots.map((file) => rm(file, { force: true })));
-  return { counts, snapshots };
 }
 
 function filters(scope: PurgeScope): { conversations: Prisma.ConversationWhereInput; customers: Prisma.CustomerWhereInput; subject: string } {
@@ -64,26 +86,4 @@ function filters(scope: PurgeScope): { conversations: Prisma.ConversationWhereIn
     customers: { createdAt: { lt: cutoff }, conversations: { every: { lastMessageAt: { lt: cutoff } } } },
     subject: `older-than:${scope.olderThanDays}d`,
   };
-}
-
-/**
- * Snapshot files whose staff-labelled rows include any of the texts (classifier snapshots), or whose
- * rows come from any of the conversation groups (LM snapshots), with their manifests.
- */
-async function snapshotsHolding(dir: string, texts: string[], groups: string[]): Promise<string[]> {
-  if (texts.length === 0 && groups.length === 0) return [];
-  const keys = new Set(texts.map(textKey));
-  const conversations = new Set(groups);
-  const files = await readdir(dir).catch(() => [] as string[]);
-  const found: string[] = [];
-  for (const name of files.filter((f) => f.endsWith(".jsonl")).sort()) {
-    const file = path.join(dir, name);
-    const rows = (await readFile(file, "utf8")).split("\n").filter(Boolean);
-    const holds = rows.some((line) => {
-      const row = JSON.parse(line) as { text?: string; source?: string; group?: string };
-      return (row.source === "staff" && keys.has(textKey(row.text ?? ""))) || (row.group !== undefined && conversations.has(row.group));
-    });
-    if (holds) found.push(file, file.replace(/\.jsonl$/, ".manifest.json"));
-  }
-  return found;
 }

@@ -6,6 +6,7 @@
 import type { Prisma, TrainingRun } from "../generated/prisma/client";
 import type { Device, LmTrainerMetrics, ModelKind, RunProgress, TrainerMetrics, TrainParams } from "../protocol/ml";
 import { db } from "./client";
+import { retryWhileDatabaseUnavailable } from "./retry";
 
 export async function findRun(runId: string): Promise<TrainingRun | null> {
   return db().trainingRun.findUnique({ where: { id: runId } });
@@ -52,10 +53,12 @@ export interface RunOutcome {
   device?: string;
 }
 
-/** Records how a run its worker executed ended. */
+/** Records how a run its worker executed ended; waits out a database blip, since the outcome must not be lost. */
 export async function finishRun(runId: string, outcome: RunOutcome): Promise<TrainingRun> {
   const json = (value: unknown) => value as Prisma.InputJsonValue;
-  return db().trainingRun.update({ where: { id: runId }, data: { ...outcome, progress: json(outcome.progress), metrics: json(outcome.metrics) } });
+  return retryWhileDatabaseUnavailable("finish training run", () =>
+    db().trainingRun.update({ where: { id: runId }, data: { ...outcome, progress: json(outcome.progress), metrics: json(outcome.metrics) } }),
+  );
 }
 
 /** Cancels a run that is still queued; null when it was not (it started, or already ended). */

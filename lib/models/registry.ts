@@ -48,6 +48,9 @@ interface Registry {
 
 const registry = shared<Registry>("__loopdeskModels", () => ({ swaps: Promise.resolve(), lmSwaps: Promise.resolve(), refusedLms: new Set() }));
 
+/** How often each server checks the deployments table, in case a NOTIFY was missed. */
+const RECONCILE_MS = 30_000;
+
 /** The classifier shipped by `npm run models:build`, deployed when nothing else ever was. */
 export const SEED_CLASSIFIER_DIR = "classifier/seed";
 
@@ -58,14 +61,9 @@ export function loadModels(): Promise<void> {
     registry.encoder = encoder;
     await reindexKnowledge();
     // One channel for both kinds: each swap chain checks whether its kind's production version changed.
-    await listen(
-      DEPLOYMENT_CHANNEL,
-      () => {
-        void deployProductionClassifier();
-        void deployProductionLm().catch(() => {});
-      },
-      listenerState(DEPLOYMENT_CHANNEL),
-    );
+    await listen(DEPLOYMENT_CHANNEL, deployProduction, listenerState(DEPLOYMENT_CHANNEL));
+    // A NOTIFY missed while the listener was down (or never sent) is caught up within this period.
+    setInterval(deployProduction, RECONCILE_MS).unref();
     await listen(KNOWLEDGE_CHANNEL, () => void reindexKnowledge(), listenerState(KNOWLEDGE_CHANNEL));
     log.info(
       { lm: registry.lm?.lm.version, classifier: registry.classifier?.version, facts: registry.knowledge?.facts.length, ms: Math.round(performance.now() - started) },
@@ -75,9 +73,18 @@ export function loadModels(): Promise<void> {
   return registry.loading;
 }
 
-/** Makes this process serve the version that is in production now; a failed load keeps the old one. */
+/** Brings both kinds up to date with the deployments table; each swap chain logs its own failures. */
+function deployProduction(): void {
+  deployProductionClassifier().catch(() => {});
+  deployProductionLm().catch(() => {});
+}
+
+/**
+ * Makes this process serve the version that is in production now; a failed load keeps the old one.
+ * A failure (the database down, say) is logged and never breaks the chain for later swaps.
+ */
 function deployProductionClassifier(): Promise<void> {
-  registry.swaps = registry.swaps.then(async () => {
+  const swap = registry.swaps.then(async () => {
     const deployment = (await productionDeployment()) ?? (await bootstrapSeedClassifier());
     const current = registry.classifier;
     if (current?.version === deployment.version) return;
@@ -94,7 +101,8 @@ function deployProductionClassifier(): Promise<void> {
       if (!current) throw err;
     }
   });
-  return registry.swaps;
+  registry.swaps = swap.catch((err: unknown) => log.error({ err }, "could not bring the classifier up to date; retrying at the next deployment or check"));
+  return swap;
 }
 
 /**
@@ -104,8 +112,7 @@ function deployProductionClassifier(): Promise<void> {
  * a production version that fails falls back to the stock model of the model store.
  */
 function deployProductionLm(): Promise<void> {
-  // A swap that failed outright (at start) does not block the ones after it.
-  registry.lmSwaps = registry.lmSwaps.catch(() => {}).then(async () => {
+  const swap = registry.lmSwaps.then(async () => {
     const deployment = (await productionDeployment("lm")) ?? (await bootstrapStockLm());
     const current = registry.lm;
     if (current?.lm.version === deployment.version || registry.refusedLms.has(deployment.version)) return;
@@ -127,7 +134,8 @@ function deployProductionLm(): Promise<void> {
       log.warn({ version: registry.lm!.lm.version }, "serving the stock language model instead");
     }
   });
-  return registry.lmSwaps;
+  registry.lmSwaps = swap.catch((err: unknown) => log.error({ err }, "could not bring the language model up to date; retrying at the next deployment or check"));
+  return swap;
 }
 
 function swapLanguageModel(lm: LanguageModel) {

@@ -1,7 +1,8 @@
 /**
  * Staff authentication for socket.io namespaces (`/staff`, `/ml`): the session cookie is checked at the
- * handshake, again on every event, and every 30 s for idle sockets; a socket whose session has ended
- * (logged out, expired, user disabled or demoted) is told why and disconnected.
+ * handshake, again on every event, and every 10 s for idle sockets (which does not count as the user's
+ * activity); a socket whose session has ended (logged out, expired or idle, user disabled or demoted)
+ * is told why and disconnected.
  */
 import type { Namespace, Socket } from "socket.io";
 import { hasRole, type StaffIdentity, type StaffRole } from "../auth/roles";
@@ -9,7 +10,7 @@ import { log } from "../log";
 import { ErrorCode, type ChatError } from "../protocol/errors";
 
 /** How often idle sockets have their session checked again. */
-const REVALIDATE_MS = 30_000;
+const REVALIDATE_MS = 10_000;
 
 export type StaffVerdict = { ok: true; staff: StaffIdentity } | { ok: false; error: ChatError };
 
@@ -20,9 +21,17 @@ export type StaffVerdict = { ok: true; staff: StaffIdentity } | { ok: false; err
 let sessionModule: Promise<typeof import("../auth/session")> | undefined;
 const session = () => (sessionModule ??= import("../auth/session"));
 
-/** Who the cookie belongs to, if they may use an area given by its roles; `denied` says what they may not do. */
-export async function authenticateStaff(cookieHeader: string | undefined, roles: readonly StaffRole[], denied: string): Promise<StaffVerdict> {
-  const staff = await (await session()).staffFromCookieHeader(cookieHeader);
+/**
+ * Who the cookie belongs to, if they may use an area given by its roles; `denied` says what they may
+ * not do. An event the user sends counts as activity; the periodic re-check passes `touch: false`.
+ */
+export async function authenticateStaff(
+  cookieHeader: string | undefined,
+  roles: readonly StaffRole[],
+  denied: string,
+  opts?: { touch?: boolean },
+): Promise<StaffVerdict> {
+  const staff = await (await session()).staffFromCookieHeader(cookieHeader, opts);
   if (!staff) return { ok: false, error: { code: ErrorCode.unauthenticated, message: "Sign in to the staff console." } };
   if (!hasRole(staff, roles)) return { ok: false, error: { code: ErrorCode.forbidden, message: denied } };
   return { ok: true, staff };
@@ -77,7 +86,7 @@ export function requireStaffSockets(nsp: Namespace, roles: readonly StaffRole[],
   // Idle sockets too stop receiving once their session ends.
   const timer = setInterval(() => {
     for (const socket of nsp.sockets.values()) {
-      void authenticateStaff(socket.handshake.headers.cookie, roles, denied).then(
+      void authenticateStaff(socket.handshake.headers.cookie, roles, denied, { touch: false }).then(
         (v) => {
           if (!v.ok) endSession(socket, v.error);
         },

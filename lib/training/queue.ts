@@ -96,7 +96,7 @@ export async function startTrainingWorker(): Promise<() => Promise<void>> {
   let stopping = false;
   const unlisten = await listen(RUN_CANCEL_CHANNEL, (runId) => running.get(runId)?.abort());
   await failAbandonedRuns();
-  const sweep = setInterval(() => void failAbandonedRuns().catch((err: unknown) => log.warn({ err }, "abandoned-run sweep failed")), 60_000);
+  const sweep = setInterval(() => void failAbandonedRuns().catch((err: unknown) => log.warn({ err }, "abandoned-run sweep failed")), STALE_AFTER_MS / 2);
   sweep.unref();
 
   await boss.work<RunJob>(TRAINING_QUEUE, { batchSize: 1, pollingIntervalSeconds: 2 }, async ([job]) => {

@@ -18,6 +18,7 @@ import { findModelVersion, registerModelVersion } from "../db/ml";
 import * as runs from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
 import { exportLmSnapshot } from "../dataset/lm-export";
+import { log as logger } from "../log";
 import { metrics } from "../metrics";
 import { loadClassifier } from "../models/classifier";
 import { loadLanguageModel } from "../models/lm";
@@ -112,10 +113,11 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   };
   // Progress is written at most once a second: a run can print thousands of lines.
   let lastWrite = 0;
-  const saveProgress = async () => {
+  // A database blip must not end the run (nor the worker): the next line saves again.
+  const saveProgress = () => {
     if (Date.now() - lastWrite < 1000) return;
     lastWrite = Date.now();
-    await runs.saveRunProgress(runId, progress, logs);
+    runs.saveRunProgress(runId, progress, logs).catch((err: unknown) => logger.warn({ err, runId }, "could not save the run's progress"));
   };
 
   const child = spawn(PYTHON, [...trainer(kind), "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
@@ -139,9 +141,9 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   createInterface({ input: child.stdout }).on("line", (line) => {
     const space = line.indexOf(" ");
     const [tag, json] = [line.slice(0, space), line.slice(space + 1)];
-    // A malformed machine line is logged as it is; the run's outcome is the trainer's exit and files.
+    // A line that does not parse (e.g. a NaN loss, written as null) is kept as a log line only.
     if (tag === "PROGRESS") {
-      const p = parseLine(progressLineSchema, json);
+      const p = parseTrainerLine(progressLineSchema, json);
       if (p) {
         const point: LossPoint = { x: p.epoch - 1 + p.step / p.steps, loss: p.loss };
         progress.last = p;
@@ -150,14 +152,14 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
         emit({ runId, type: "progress", progress: p, point });
       }
     } else if (tag === "EVAL") {
-      const e = parseLine<EpochEval>(evalLineSchemas[kind], json);
+      const e = parseTrainerLine<EpochEval>(evalLineSchemas[kind], json);
       if (e) {
         progress.evals.push(e);
         emit({ runId, type: "eval", eval: e });
       }
     }
     log(line);
-    void saveProgress();
+    saveProgress();
   });
   // tqdm redraws with carriage returns; only whole lines are worth keeping.
   createInterface({ input: child.stderr }).on("line", (line) => {
@@ -206,11 +208,11 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   return { run, model };
 }
 
-/** A machine line's JSON, if it parses and has the line's shape. */
-function parseLine<T>(schema: z.ZodType<T>, json: string): T | null {
+/** The JSON of a PROGRESS or EVAL line if it is valid and finite; null otherwise. */
+function parseTrainerLine<T>(schema: z.ZodType<T>, json: string): T | null {
   try {
-    const r = schema.safeParse(JSON.parse(json));
-    return r.success ? r.data : null;
+    const result = schema.safeParse(JSON.parse(json));
+    return result.success ? result.data : null;
   } catch {
     return null;
   }

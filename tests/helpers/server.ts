@@ -52,7 +52,7 @@ export async function startServer(env: Record<string, string>, timeoutMs = 120_0
     output: () => log,
     stop: (signal = "SIGTERM") =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill(signal);
       }),

@@ -8,6 +8,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { StaffIdentity, StaffRole } from "@/lib/auth/session";
+import { io } from "socket.io-client";
 import { connectCustomer } from "../helpers/chat-client";
 
 const serverUrl = inject("serverUrl");
@@ -188,6 +189,19 @@ describe("session lifetime", () => {
     await pool.query(`UPDATE "StaffSession" SET "lastSeenAt" = now() - interval '61 minutes' WHERE id = $1`, [id]);
     expect((await me(cookie)).status).toBe(401);
   });
+
+  it("an open console's socket does not keep it alive: the idle hour ends it, and the socket is told", async () => {
+    const cookie = await session(staff);
+    const id = (await sessionRow(cookie)).id;
+    const socket = io(`${serverUrl}/staff`, { forceNew: true, transports: ["websocket"], reconnection: false, extraHeaders: { cookie } });
+    const ended = new Promise<{ code: string }>((resolve) => socket.on("chat:error", resolve));
+    await new Promise<void>((resolve, reject) => socket.on("connect", resolve).on("connect_error", reject));
+    // 10 s of the idle hour left: the server re-checks open sockets every 10 s, and must not count that as use.
+    await pool.query(`UPDATE "StaffSession" SET "lastSeenAt" = now() - interval '59 minutes 50 seconds' WHERE id = $1`, [id]);
+    expect(await ended).toMatchObject({ code: "unauthenticated" });
+    socket.disconnect();
+    expect((await me(cookie)).status).toBe(401);
+  }, 40_000);
 
   it("ends at logout, which also clears the cookie", async () => {
     const cookie = await session(staff);

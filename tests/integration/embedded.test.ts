@@ -4,10 +4,11 @@
  * outcome recorded; the trainer here is the damaged-output fixture, so the run fails in seconds and
  * nothing is registered.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunView } from "@/lib/protocol/ml";
 import { createModelStore } from "../helpers/model-store";
@@ -24,6 +25,7 @@ const env = {
   LOOPDESK_TRAINER_SCRIPT: "tests/fixtures/corrupt_trainer.py",
   CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
 };
+const exec = promisify(execFile);
 const ML = { email: "ml-embedded@example.com", password: "ml embedded password" };
 let server: RunningServer;
 
@@ -58,4 +60,26 @@ it("queues a run through pg-boss on PGlite and executes it in the server's own w
   expect(finished?.progress.losses).toHaveLength(1);
   const models = (await (await fetch(`${server.url}/api/ml/models`, { headers })).json()) as { items: { version: string }[] };
   expect(models.items.map((m) => m.version)).toEqual([expect.stringMatching(/^seed-/)]);
+});
+
+it("refuses a second process on the embedded database while the server holds it, with a clear message", async () => {
+  for (const args of [
+    ["bin/loopdesk.js", "data", "purge", "--older-than", "30", "--dry-run"],
+    ["--import", "tsx", "scripts/migrate.ts", "deploy"],
+  ]) {
+    const result = await exec(process.execPath, args, { env: { ...process.env, ...env } }).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(result.code, args.join(" ")).toBe(1);
+    expect(result.stderr).toContain(`the embedded database in ${dataDir} is in use by process ${server.process.pid}`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }
+  expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+});
+
+it("takes over the lock a killed server left behind", async () => {
+  await server.stop("SIGKILL");
+  const migrate = await exec(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], { env: { ...process.env, ...env } });
+  expect(migrate.stdout).toBe("database is up to date\n");
 });

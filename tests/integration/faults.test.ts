@@ -3,7 +3,12 @@
  * mid-reply, ten seconds of PostgreSQL cutting every connection of the database while customers chat,
  * and the server SIGKILLed mid-reply and restarted.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -21,6 +26,8 @@ const QUESTIONS = [
   "Can I change the size of the jacket in my order before it ships?",
 ];
 
+const run = promisify(execFile);
+const dataDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-faults-"));
 let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
 let pool: pg.Pool;
 let server: RunningServer;
@@ -68,6 +75,7 @@ afterAll(async () => {
   await server?.stop();
   await pool?.end();
   await database?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("a customer whose connection drops mid-reply", () => {
@@ -192,6 +200,27 @@ describe("PostgreSQL cutting the database's connections for 10 seconds in the mi
     // And the server goes on serving.
     expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
   }, 420_000);
+
+  it("afterwards, the server listens again: promotion and rollback reach it within seconds", async () => {
+    type Health = { status: string; listeners: Record<string, string>; models: { classifier: { version: string } } };
+    const health = async () => (await (await fetch(`${server.url}/api/health`)).json()) as Health;
+    // The listeners reconnect with backoff (at most 10 s apart) after the outage above.
+    await waitFor(async () => (await health()).status === "ok", 30_000);
+    expect(Object.values((await health()).listeners)).toEqual(expect.arrayContaining(["up"]));
+    expect(Object.values((await health()).listeners)).not.toContain("down");
+
+    const seed = (await health()).models.classifier.version;
+    // A second version: the seed classifier's files under another name.
+    await rows(`INSERT INTO "ModelVersion" (version, path, metrics, "datasetSha256") SELECT 'seed-copy', path, metrics, "datasetSha256" FROM "ModelVersion" WHERE version = $1`, [seed]);
+    const cli = (...args: string[]) =>
+      run(process.execPath, ["bin/loopdesk.js", "models", ...args], {
+        env: { ...process.env, ...serverEnv(), LOOPDESK_DATA_DIR: dataDir, LOOPDESK_ACTOR: "faults@ci" },
+      });
+    await cli("promote", "seed-copy", "--force", "--reason", "fault test");
+    await waitFor(async () => (await health()).models.classifier.version === "seed-copy", 10_000);
+    await cli("rollback", "--reason", "fault test");
+    await waitFor(async () => (await health()).models.classifier.version === seed, 10_000);
+  }, 120_000);
 });
 
 describe("the server killed mid-reply", () => {

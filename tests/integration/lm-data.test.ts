@@ -243,7 +243,7 @@ describe("data purge --customer", () => {
     const r = await cli("data", "purge", "--customer", corrected.customerId);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("1 language-model example(s)");
-    expect(r.stdout).toContain(`deleted snapshot ${snapshot}`);
+    expect(r.stdout).toContain(`removed purged data from ${snapshot}`);
     expect(await lmExampleCount(corrected.conversationId)).toBe(0);
     expect(existsSync(snapshot)).toBe(false);
     const { rows } = await exportLm();

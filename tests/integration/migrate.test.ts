@@ -303,6 +303,41 @@ model Note {
     expect(await readdir(migrationsDir)).toEqual(await readdir(MIGRATIONS));
   });
 
+  it("fails cleanly, never with an unhandled error, when its connections are cut under it", async () => {
+    const db = await database();
+    const { migrationsDir } = await project();
+    // Cuts every connection to the database and its shadow databases, as a restart or a DROP ... WITH
+    // (FORCE) does, over and over while the engine works: idle pool connections included.
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    onTestFinished(() => admin.end());
+    let cutting = true;
+    const cuts = (async () => {
+      while (cutting) {
+        await admin.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname LIKE $1 AND pid <> pg_backend_pid()`,
+          [`${db.name}%`],
+        );
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+
+    const outcome = await createMigration({ name: "nothing", databaseUrl: db.url, migrationsDir }).then(
+      (result) => result.created,
+      (error: Error) => error.message,
+    );
+    // Connections the engine let go of are closed after it returns: keep cutting a little longer.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    cutting = false;
+    await cuts;
+
+    // A cut during the final clean-up may leave a throw-away shadow database behind.
+    const shadows = await query<{ datname: string }>(db.url, `SELECT datname FROM pg_database WHERE datname LIKE '${db.name}_shadow_%'`);
+    for (const { datname } of shadows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    // Either it got through between cuts (nothing to create) or it says what went wrong.
+    expect(outcome === null || /terminat|connect|closed/i.test(outcome), String(outcome)).toBe(true);
+  });
+
   it("needs DATABASE_URL", async () => {
     const result = await cli(["create", "x"], await tempDir(), {});
     expect(result.code).toBe(1);

@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -23,11 +23,13 @@ let server: RunningServer;
 let pool: pg.Pool;
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-retention-"));
 const snapshots = path.join(work, "snapshots");
+/** The CLI's model store: one trained version whose holdout predictions hold customer texts. */
+const models = path.join(work, "models");
 
 async function cli(...args: string[]) {
   try {
     const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "privacy@ci" },
+      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: models, LOOPDESK_ACTOR: "privacy@ci" },
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
@@ -119,7 +121,47 @@ describe("loopdesk data purge", () => {
     expect(existsSync(path.join(snapshots, "snapshot-bbb.jsonl"))).toBe(true);
 
     const { rows } = await pool.query(`SELECT actor, details FROM "AuditLog" WHERE action = 'data.purge' AND subject = 'older-than:30d'`);
-    expect(rows).toEqual([{ actor: "privacy@ci", details: { customers: 1, conversations: 1, messages: 2, labels: 1, lmExamples: 0 } }]);
+    expect(rows).toEqual([{ actor: "privacy@ci", details: { customers: 1, conversations: 1, messages: 2, labels: 1, lmExamples: 0, files: 2 } }]);
+  });
+
+  it("--customer also removes the copies outside the data folder: a run's snapshot elsewhere, a model's holdout predictions", async () => {
+    const customer = await labelledCustomer(`Can I send a parcel ${randomUUID().slice(0, 8)} to Reykjavik?`);
+    const text = (await pool.query(`SELECT text FROM "Message" WHERE "conversationId" = $1 AND role = 'customer'`, [customer.conversationId])).rows[0].text as string;
+    const elsewhere = path.join(work, "exports", "snapshot-ccc.jsonl");
+    mkdirSync(path.dirname(elsewhere));
+    // A malformed line is skipped, not a reason to stop.
+    writeFileSync(elsewhere, `{not json\n${JSON.stringify({ text, label: "shipping_time", split: "train", source: "staff" })}\n`);
+    const predictions = path.join(models, "classifier", "clf-test", "predictions.jsonl");
+    mkdirSync(path.dirname(predictions), { recursive: true });
+    const prediction = (t: string) => JSON.stringify({ text: t, label: "shipping_time", pred_int8: "shipping_time" });
+    writeFileSync(predictions, `${prediction("where is my order")}\n${prediction(text)}\n`);
+    await pool.query(
+      `INSERT INTO "TrainingRun" (id, status, device, params, "snapshotPath", "snapshotSha256", "createdBy") VALUES ($1, 'succeeded', 'cpu', '{}', $2, 'x', 'ml@ci')`,
+      [randomUUID(), elsewhere],
+    );
+    await pool.query(`INSERT INTO "ModelVersion" (version, path, metrics, "datasetSha256") VALUES ('clf-test', 'classifier/clf-test', '{}', 'x')`);
+
+    // A copy that cannot be removed (here: a recorded snapshot path that is a folder) stops the purge
+    // before any row is deleted, so it can simply be run again.
+    const stuck = path.join(work, "exports", "snapshot-bad.jsonl");
+    mkdirSync(stuck);
+    await pool.query(
+      `INSERT INTO "TrainingRun" (id, status, device, params, "snapshotPath", "snapshotSha256", "createdBy") VALUES ($1, 'succeeded', 'cpu', '{}', $2, 'x', 'ml@ci')`,
+      [randomUUID(), stuck],
+    );
+    const failed = await cli("data", "purge", "--customer", customer.customerId);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/^error: .*EISDIR/);
+    expect(await conversationsOf(customer.customerId)).toBe(1);
+
+    rmSync(stuck, { recursive: true });
+    const r = await cli("data", "purge", "--customer", customer.customerId);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`removed purged data from ${elsewhere}`);
+    expect(r.stdout).toContain(`removed purged data from ${predictions}`);
+    expect(existsSync(elsewhere)).toBe(false);
+    expect(readFileSync(predictions, "utf8")).toBe(`${prediction("where is my order")}\n`);
+    expect(await conversationsOf(customer.customerId)).toBe(0);
   });
 
   it("--customer deletes everything of that customer only", async () => {

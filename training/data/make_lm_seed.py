@@ -867,6 +867,22 @@ SEED = {
             "can i leave a message for an agent",
             "will someone get back to me tomorrow",
         ]),
+        ([0], "Our support agents can join this chat Monday to Friday 8:00-20:00 CET, and you typically wait under 5 minutes.", [
+            "do you have live agents",
+            "how fast does a human pick up",
+            "what time can i chat with a person",
+            "live chat hours?",
+            "is a human available during the week",
+            "How quickly will an agent answer me?",
+        ]),
+        ([1], "If you write outside support hours, leave your message and order number and an agent will reply by email within 1 business day.", [
+            "I'm writing at night, will anyone see this",
+            "can i get help outside office hours",
+            "what happens if I message after 8pm",
+            "sunday help?",
+            "no agents online right now?",
+            "Will an agent email me back?",
+        ]),
         ([0, 1], "A human support agent can join this chat Monday to Friday 8:00-20:00 CET, and the typical wait is under 5 minutes. Outside these hours, leave your message and order number, and an agent will reply by email within 1 business day.", [
             "can i chat with a person on the weekend",
             "support hours?",
