@@ -63,6 +63,14 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+const AGENT_EMAIL = `lm-loop-${randomUUID().slice(0, 8)}@example.com`;
+let agent: Promise<void> | undefined;
+async function agentCookie() {
+  agent ??= createStaffUser({ email: AGENT_EMAIL, name: "LM loop agent", role: "agent", password: "correct horse battery staple" }).then(() => {});
+  await agent;
+  return staffLogin(serverUrl, AGENT_EMAIL, "correct horse battery staple");
+}
+
 let socket: ChatClient;
 let stockVersion: string;
 let classifierVersion: string;
@@ -80,9 +88,7 @@ describe("the language model's train-and-serve loop", () => {
   it("staff write the right answer to a bad reply; the LM export carries it", async () => {
     const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "how fast is express delivery to germany and what does it cost" });
     expect(reply.text.length).toBeGreaterThan(0);
-    const email = `lm-loop-${randomUUID().slice(0, 8)}@example.com`;
-    await createStaffUser({ email, name: "LM loop agent", role: "agent", password: "correct horse battery staple" });
-    const cookie = await staffLogin(serverUrl, email, "correct horse battery staple");
+    const cookie = await agentCookie();
     const marked = await staffApi(serverUrl, `/api/staff/messages/${reply.messageId}/feedback`, { cookie, method: "POST", body: { feedback: "bad" } });
     expect(marked.status, marked.text).toBe(200);
     const saved = await staffApi(serverUrl, `/api/staff/messages/${reply.messageId}/lm-example`, { cookie, method: "POST", body: { answer: RIGHT_ANSWER } });
@@ -92,7 +98,7 @@ describe("the language model's train-and-serve loop", () => {
     expect(r.code, r.stderr).toBe(0);
     const rows = readFileSync(snapshot, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const staffRow = rows.find((row) => row.messages.at(-1).content === RIGHT_ANSWER);
-    expect(staffRow).toMatchObject({ origin: "staff_correction", approved_by: expect.stringContaining(email.split("@")[0]!) });
+    expect(staffRow).toMatchObject({ origin: "staff_correction", approved_by: expect.stringContaining(AGENT_EMAIL.split("@")[0]!) });
     expect(rows.filter((row) => row.origin === "seed").length).toBeGreaterThanOrEqual(600);
     const train = rows.filter((row) => row.split === "train" && row !== staffRow).slice(0, 15);
     const holdout = rows.filter((row) => row.split === "holdout" && row !== staffRow).slice(0, 8);
@@ -167,6 +173,26 @@ describe("the language model's train-and-serve loop", () => {
     expect(byId.get(chats[0]!.replyId)).toBe(stockVersion);
     expect(byId.get(chats.at(-1)!.replyId)).toBe(candidate);
   }, 600_000);
+
+  it("the ML console shows the LM versions with their gate figures and the side-by-side replies", async () => {
+    const email = `lm-loop-ml-${randomUUID().slice(0, 8)}@example.com`;
+    await createStaffUser({ email, name: "LM loop ML", role: "ml", password: "correct horse battery staple" });
+    const cookie = await staffLogin(serverUrl, email, "correct horse battery staple");
+    const report = await staffApi(serverUrl, `/api/ml/models/${candidate}/lm-gate`, { cookie });
+    expect(report.status, report.text).toBe(200);
+    expect(report.json).toMatchObject({ candidate, production: stockVersion, verdict: { questions: GATE_QUESTIONS } });
+    expect(report.json.replies[0]).toMatchObject({ id: expect.any(String), production: { text: expect.any(String) }, candidate: { text: expect.any(String) } });
+    const list = await staffApi(serverUrl, "/ml/lm", { cookie });
+    expect(list.status).toBe(200);
+    expect(list.text).toContain(`lm-row-${candidate}`);
+    const page = await staffApi(serverUrl, `/ml/lm/${candidate}`, { cookie });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('data-testid="side-by-side"');
+    expect(page.text).toContain(report.json.replies[0].text.replace(/&/g, "&amp;").replace(/'/g, "&#x27;").replace(/"/g, "&quot;").slice(0, 20));
+    // An agent may not see it.
+    const agent = await staffApi(serverUrl, `/api/ml/models/${candidate}/lm-gate`, { cookie: await agentCookie() });
+    expect(agent.status).toBe(403);
+  });
 
   it("rolls back to the stock model", async () => {
     const r = await cli("models", "rollback", "--kind", "lm", "--reason", "integration test");
