@@ -15,7 +15,7 @@ import path from "node:path";
 import { z } from "zod";
 import { config } from "../config";
 import { liveArticles, rankSentencesByText } from "../db/knowledge";
-import { findModelVersion, markModelFailed, productionDeployment, saveLmGateReport } from "../db/ml";
+import { findModelVersion, latestLmGateReport, markModelFailed, productionDeployment, saveLmGateReport } from "../db/ml";
 import { findRun } from "../db/runs";
 import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "../chat/compose";
 import { templateReply, TEMPLATE_REPLIES } from "../chat/decide";
@@ -175,6 +175,8 @@ export async function runLmGate(opts: {
   actor: string;
   questionLimit?: number;
   holdoutLimit?: number;
+  /** Return the stored verdict of an identical gate run at most this old instead of running it again. */
+  reuseWithinMs?: number;
   onProgress?: (message: string) => void;
 }): Promise<{ verdict: LmGateVerdict; reportId: string }> {
   const progress = opts.onProgress ?? (() => {});
@@ -194,6 +196,26 @@ export async function runLmGate(opts: {
 
   const run = candidate.trainingRunId ? await findRun(candidate.trainingRunId) : null;
   const holdout = (run ? await readLmHoldout(run.snapshotPath).catch(() => []) : []).slice(0, opts.holdoutLimit);
+
+  // A gate run of this candidate against this production version on the same questions, recent enough,
+  // is the answer: asking both models again would take minutes to say the same (e.g. a forced
+  // promotion right after a refused one, or "promote" after "run the gate" in the console).
+  if (opts.reuseWithinMs !== undefined) {
+    const recent = await latestLmGateReport(candidate.version);
+    const v = recent?.verdict as LmGateVerdict | undefined;
+    if (
+      recent &&
+      v &&
+      recent.production === current.version &&
+      Date.now() - recent.createdAt.getTime() < opts.reuseWithinMs &&
+      v.questionsSha256 === questionsSha256 &&
+      v.questions === questions.length &&
+      v.holdoutExamples === holdout.length
+    ) {
+      progress(`reusing the gate run of ${recent.createdAt.toISOString()}`);
+      return { verdict: v, reportId: recent.id };
+    }
+  }
 
   let candidateLm: LanguageModel;
   try {

@@ -26,6 +26,9 @@ export class PromotionError extends ApiError {
   }
 }
 
+/** A promotion reuses a gate run of the same candidate against the same production version this recent. */
+const LM_GATE_REUSE_MS = 60 * 60_000;
+
 const KIND_NAMES: Record<ModelKind, string> = { classifier: "classifier", lm: "language model" };
 
 async function resolveVersion(version: string, kind: ModelKind) {
@@ -38,7 +41,7 @@ async function resolveVersion(version: string, kind: ModelKind) {
 
 /** Evaluates `version` and production on the candidate's holdout; loading also smoke-tests the candidate. */
 async function evaluateWithProduction(version: string) {
-  const candidate = await findModelVersion(version);
+  const candidate = await resolveVersion(version, "classifier");
   const current = await productionDeployment();
   if (!candidate) throw new PromotionError(`no model version ${version}`);
   if (!current) throw new PromotionError("nothing is in production yet: start the server once to deploy the seed classifier");
@@ -121,7 +124,7 @@ export async function promote(opts: {
 
 async function lmVerdict(version: string, opts: { actor: string; questionLimit?: number; holdoutLimit?: number; onProgress?: (message: string) => void }) {
   try {
-    return (await runLmGate({ version, ...opts })).verdict;
+    return (await runLmGate({ version, ...opts, reuseWithinMs: LM_GATE_REUSE_MS })).verdict;
   } catch (err) {
     if (err instanceof LmGateError) throw new PromotionError(err.message);
     throw err;

@@ -146,6 +146,7 @@ describe("the language model's train-and-serve loop", () => {
     if (refused) {
       expect(r.stderr).toMatch(/the gate refused/);
       r = await cli("models", "promote", candidate, "--kind", "lm", "--gate-questions", String(GATE_QUESTIONS), "--gate-holdout", String(GATE_HOLDOUT), "--force", "--reason", "integration test: a two-step model");
+      expect(r.stderr).toMatch(/reusing the gate run of/); // the refused run's, not a second one
     }
     expect(r.code, r.stderr).toBe(0);
     await waitFor("the swap", async () => ((await lmVersion()) === candidate ? true : undefined));
@@ -154,6 +155,7 @@ describe("the language model's train-and-serve loop", () => {
 
     // The verdict follows from its figures by the gate's rules, and the refusal (or not) from the verdict.
     const { rows: reports } = await pool.query(`SELECT pass, verdict, replies FROM "LmGateReport" WHERE candidate = $1 ORDER BY "createdAt" DESC`, [candidate]);
+    expect(reports).toHaveLength(1);
     const verdict = reports[0].verdict as LmGateVerdict;
     expect(verdict.questions).toBe(GATE_QUESTIONS);
     expect(verdict.holdoutExamples).toBe(GATE_HOLDOUT);
@@ -189,6 +191,11 @@ describe("the language model's train-and-serve loop", () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('data-testid="side-by-side"');
     expect(page.text).toContain(report.json.replies[0].text.replace(/&/g, "&amp;").replace(/'/g, "&#x27;").replace(/"/g, "&quot;").slice(0, 20));
+    // The classifier's comparison refuses an LM version (and leaves it usable).
+    const comparison = await staffApi(serverUrl, `/api/ml/models/${candidate}/comparison`, { cookie });
+    expect(comparison.status).toBe(409);
+    expect(comparison.json.error.message).toMatch(/language model version/);
+    expect((await pool.query(`SELECT status FROM "ModelVersion" WHERE version = $1`, [candidate])).rows[0].status).toBe("ready");
     // An agent may not see it.
     const agent = await staffApi(serverUrl, `/api/ml/models/${candidate}/lm-gate`, { cookie: await agentCookie() });
     expect(agent.status).toBe(403);
