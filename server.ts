@@ -13,6 +13,7 @@ import { redisAdapter } from "./lib/redis";
 import { loadModels } from "./lib/models/registry";
 import { startReplyWatch } from "./lib/chat/replies";
 import { setSocketServer } from "./lib/chat/broadcast";
+import { socketsPerAddress } from "./lib/socket/address-sockets";
 import { attachChatNamespace } from "./lib/socket/chat-namespace";
 import { attachStaffNamespace } from "./lib/socket/staff-namespace";
 import { attachMlNamespace } from "./lib/socket/ml-namespace";
@@ -44,11 +45,14 @@ function decodablePath(url: string): boolean {
     return false;
   }
 }
+const socketCap = socketsPerAddress(cfg.SOCKETS_PER_ADDRESS);
 const io = new Server(httpServer, {
   serveClient: false,
   maxHttpBufferSize: 64 * 1024, // a chat message is at most 2,000 characters
   pingInterval: 20_000,
+  allowRequest: socketCap.allowRequest,
 });
+socketCap.track(io);
 // Several instances share rooms through Redis when it is configured.
 if (cfg.REDIS_URL) io.adapter(await redisAdapter(cfg.REDIS_URL));
 attachChatNamespace(io);

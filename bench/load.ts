@@ -15,6 +15,9 @@
  * halfway through, promotes it with the real CLI (`loopdesk models promote … --force`), so every chat
  * in flight sees the model swap; the run reports the chats that failed meanwhile.
  *
+ * --flood instead runs bench/flood.ts: one address floods the bot while --chatting customers, each from
+ * an address of its own, chat for --duration seconds, with the default abuse limits (its own RESULT line).
+ *
  * Bounded: at most 2,000 idle connections, 200 chatting customers, 200 messages/s, 300 s per phase.
  * The last line:
  *
@@ -31,6 +34,7 @@ import { parseArgs, promisify } from "node:util";
 import pg from "pg";
 import type { SendAck } from "../lib/protocol/chat";
 import { connectCustomer, type ChatClient } from "../tests/helpers/chat-client";
+import { runFlood } from "./flood";
 import { pct, type ServerUnderTest, startServerUnderTest } from "./server-under-test";
 
 const { values: args } = parseArgs({
@@ -42,6 +46,7 @@ const { values: args } = parseArgs({
     "find-rate": { type: "boolean", default: false },
     promote: { type: "boolean", default: false },
     "max-new-tokens": { type: "string", default: "32" },
+    flood: { type: "boolean", default: false },
   },
 });
 const bounded = (name: string, value: string | undefined, max: number) => {
@@ -106,6 +111,10 @@ async function main() {
       LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS),
       // Every simulated customer comes from 127.0.0.1: the per-address limits are raised, not switched off.
       RATE_LIMIT_CONNECTIONS_PER_IP: String(IDLE + CHATTING + 100),
+      SOCKETS_PER_ADDRESS: String(IDLE + CHATTING + 100),
+      PENDING_TURNS_PER_ADDRESS: "1000000",
+      // --chatting customers stand for many: each may have many messages waiting at high rates.
+      PENDING_TURNS_PER_CUSTOMER: "1000000",
       RATE_LIMIT_MESSAGES_PER_IP: "1000000",
       RATE_LIMIT_MESSAGES_PER_CUSTOMER: "1000000",
     });
@@ -296,5 +305,6 @@ async function promoteUnderLoad(serverEnv: Record<string, string>, url: string):
   console.log(`promoted ${PROMOTED_VERSION} under load in ${((performance.now() - started) / 1000).toFixed(1)} s: ${stdout.trim().split("\n").at(-1)}`);
 }
 
-await main();
+if (args.flood) await runFlood({ legit: CHATTING, durationS: DURATION_S, maxNewTokens: MAX_NEW_TOKENS });
+else await main();
 process.exit(0);

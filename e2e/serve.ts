@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { registerRefusedCandidates } from "../tests/helpers/gate-candidates";
 import { createModelStore } from "../tests/helpers/model-store";
 import { createMigratedDatabase } from "../tests/helpers/postgres";
 import { startServer, type RunningServer } from "../tests/helpers/server";
@@ -47,6 +48,8 @@ try {
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
+  // Candidates the gate refuses, for e2e/gate.spec.ts.
+  await registerRefusedCandidates(store.dir, database.url);
   // Every spec logs in from 127.0.0.1: a per-address login limit sized for one person would refuse the suite.
   server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "3107", LM_MAX_NEW_TOKENS: "32", LOGIN_ATTEMPTS_PER_ADDRESS: "100000" });
   worker = spawn(process.execPath, ["--import", "tsx", "worker.ts"], { env: { ...process.env, ...env, LOG_LEVEL: "warn" }, stdio: "inherit" });

@@ -30,6 +30,15 @@ const schema = z.object({
   RATE_LIMIT_MESSAGES_PER_CUSTOMER: int(20),
   RATE_LIMIT_MESSAGES_PER_IP: int(60),
   RATE_LIMIT_CONNECTIONS_PER_IP: int(30),
+  /** Open socket.io connections (every namespace, every transport) one address may hold at once. */
+  SOCKETS_PER_ADDRESS: int(20),
+  /** Each socket's token bucket for every event it sends: this many at once, refilled at EVENTS_PER_SECOND. */
+  SOCKET_EVENT_BURST: int(30),
+  SOCKET_EVENTS_PER_SECOND: int(5),
+  /** Messages in the last `chat:history` page, and the most one page may ask for. */
+  HISTORY_PAGE_SIZE: int(50),
+  /** A conversation stops taking customer messages at this many messages (`conversation_full`). */
+  MAX_CONVERSATION_MESSAGES: int(1000),
   /** Who may frame the widget page `/widget`: a CSP source list, e.g. "https://shop.example https://*.shop.example"; unset = any site. */
   WIDGET_FRAME_ANCESTORS: z
     .string()
@@ -37,12 +46,18 @@ const schema = z.object({
     .optional(),
   /** Replies generated (or waiting in the shared queue) at once for one customer; later ones wait their turn. */
   GENERATIONS_PER_CUSTOMER: int(1),
+  /**
+   * Acknowledged messages still waiting for their answer, per customer and per address (an IPv6 /64
+   * counts as one); beyond either, a message is refused with `busy` before it is stored.
+   */
+  PENDING_TURNS_PER_CUSTOMER: int(3),
+  PENDING_TURNS_PER_ADDRESS: int(6),
   LM_MAX_NEW_TOKENS: int(96),
   /** Generations running at once; more wait in a FIFO queue and see a "typing" state. */
   LM_CONCURRENCY: int(2),
   /** Token budget for the conversation history put into the prompt. */
   LM_HISTORY_TOKENS: int(768),
-  /** Generations allowed to wait; beyond this a customer gets a retryable `busy` error. */
+  /** Acknowledged messages waiting for their answer in this process; beyond this a message is refused with `busy`. */
   LM_QUEUE_LIMIT: int(200),
   /** Below this probability the classifier's intent counts as unsure. */
   INTENT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.45),

@@ -6,14 +6,16 @@ import { useChat, type UiMessage } from "./use-chat";
 
 /** The customer chat: the page at / and the widget's iframe render this same component. */
 export function ChatPanel({ compact = false }: { compact?: boolean }) {
-  const { messages, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify } = useChat();
+  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify } = useChat();
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLOListElement>(null);
   const streaming = messages.find((m) => m.role === "bot" && m.pending);
 
+  // Follow the newest message (not an older page put in front of the list).
+  const newest = messages.at(-1);
   useEffect(() => {
     listRef.current?.scrollTo({ top: listRef.current.scrollHeight });
-  }, [messages, agentTyping]);
+  }, [newest, agentTyping]);
 
   function submit(e?: FormEvent) {
     e?.preventDefault();
@@ -39,6 +41,11 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
       </div>
       <ol className="messages" ref={listRef} data-testid="messages">
         {messages.length === 0 && <li className="hint">Hi! Ask us anything about your order, shipping or returns.</li>}
+        {olderCursor && (
+          <li className="hint">
+            <button type="button" className="link" onClick={() => void loadOlder()}>Show earlier messages</button>
+          </li>
+        )}
         {messages.map((m) => (
           <li key={m.clientMessageId ?? m.id} className={`msg msg-${m.role}`} data-role={m.role} data-status={m.replyStatus ?? ""}>
             {m.role === "bot" && m.pending && m.text === "" ? (

@@ -13,6 +13,7 @@ import {
   type ClientToServerEvents,
   type ConversationStatus,
   type FeedbackAck,
+  type HistoryAck,
   type RateAck,
   type SendAck,
   type ServerToClientEvents,
@@ -81,9 +82,10 @@ function upsert(list: UiMessage[], m: UiMessage): UiMessage[] {
 const fromStored = (m: ChatMessage): UiMessage => ({ ...m, pending: m.replyStatus === "streaming" });
 
 /**
- * The stored history wins, except where this tab knows more: messages newer than the query, and a
- * reply the database still has as streaming, whose text is the longer of the two (both are prefixes of
- * the reply) extended by the live pieces that were waiting for it.
+ * The stored history (the newest page) wins, except where this tab knows more: older pages it loaded
+ * ("Show earlier messages"), messages newer than the query, and a reply the database still has as
+ * streaming, whose text is the longer of the two (both are prefixes of the reply) extended by the live
+ * pieces that were waiting for it.
  */
 function mergeHistory(
   stored: UiMessage[],
@@ -91,7 +93,8 @@ function mergeHistory(
   conversationId: string,
   extend: (messageId: string, text: string) => string,
 ): UiMessage[] {
-  let next = stored;
+  const firstOnPage = current.findIndex((m) => stored.some((s) => sameMessage(s, m)));
+  let next = [...current.slice(0, Math.max(firstOnPage, 0)).filter((m) => m.conversationId === conversationId), ...stored];
   for (const m of current) {
     if (m.conversationId !== conversationId && m.conversationId !== "") continue;
     const s = stored.find((x) => sameMessage(x, m));
@@ -114,6 +117,10 @@ export function useChat() {
   const [status, setStatus] = useState<ConversationStatus>("bot");
   const [error, setError] = useState<ChatError | null>(null);
   const [conversationId, setConversationId] = useState<string | null>(null);
+  /** Where the page before the loaded messages starts (`chat:history`'s `olderCursor`); null at the first message. */
+  const [olderCursor, setOlderCursor] = useState<string | null>(null);
+  /** Whether older pages were loaded: a history refetch then keeps them and their cursor. */
+  const loadedOlder = useRef(false);
   /** The customer's rating of this (closed) conversation, once given. */
   const [rating, setRating] = useState<number | null>(null);
   /** The agent typing right now, if any. */
@@ -148,10 +155,12 @@ export function useChat() {
           setMessages([]);
           setStatus("bot");
           setRating(null);
+          setOlderCursor(null);
           return;
         }
         setStatus(r.status);
         setRating(r.rating ?? null);
+        if (!loadedOlder.current) setOlderCursor(r.olderCursor);
         setMessages((current) => mergeHistory(r.messages.map(fromStored), current, id, extendText));
       });
     },
@@ -264,7 +273,7 @@ export function useChat() {
         );
         if (!ack) continue;
         if (!ack.ok && ack.error.retryable) {
-          await new Promise((r) => setTimeout(r, RETRY_DELAY_MS * (attempt + 1)));
+          await new Promise((r) => setTimeout(r, ack.error.retryAfterMs ?? RETRY_DELAY_MS * (attempt + 1)));
           continue;
         }
         if (ack.ok) {
@@ -274,7 +283,8 @@ export function useChat() {
           if (attempt > 0) loadHistory(socket);
           return true;
         }
-        if (ack.error.code === ErrorCode.conversationClosed || ack.error.code === ErrorCode.unknownConversation) {
+        // The next message starts a new conversation (a full one's error tells the customer so).
+        if (ack.error.code === ErrorCode.conversationClosed || ack.error.code === ErrorCode.conversationFull || ack.error.code === ErrorCode.unknownConversation) {
           if (conversationRef.current === (current ?? null)) setConversation(null);
         }
         setMessages((l) => l.filter((x) => x.clientMessageId !== clientMessageId));
@@ -309,7 +319,24 @@ export function useChat() {
     socketRef.current?.emit("chat:stop", { messageId });
   }, []);
 
+  /** Prepends the page of messages before the loaded ones. */
+  const loadOlder = useCallback(async () => {
+    const socket = socketRef.current;
+    const id = conversationRef.current;
+    if (!socket || !id || !olderCursor) return;
+    const r = await new Promise<HistoryAck | null>((resolve) =>
+      socket.timeout(ACK_TIMEOUT_MS).emit("chat:history", { conversationId: id, before: olderCursor }, (err, ack) => resolve(err ? null : ack)),
+    );
+    if (conversationRef.current !== id) return;
+    if (!r?.ok) return setError(r?.error ?? UNREACHABLE);
+    loadedOlder.current = true;
+    setOlderCursor(r.olderCursor);
+    setMessages((l) => [...r.messages.map(fromStored).filter((m) => !l.some((x) => sameMessage(x, m))), ...l]);
+  }, [olderCursor]);
+
   const newConversation = useCallback(() => {
+    loadedOlder.current = false;
+    setOlderCursor(null);
     setConversation(null);
     setMessages([]);
     setStatus("bot");
@@ -377,5 +404,5 @@ export function useChat() {
     return false;
   }, []);
 
-  return { messages, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify };
+  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify };
 }

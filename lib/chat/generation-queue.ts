@@ -1,22 +1,75 @@
 /**
- * One FIFO queue with a concurrency limit for every generation in this process, so many customers
+ * Admission and queueing of the work a customer message causes.
+ *
+ * Admission comes first, before the message is stored: a message is refused with `busy` (retryable,
+ * nothing stored) while its customer or its address (an IPv6 /64 counts as one) already has too many
+ * acknowledged messages waiting for an answer, or the process has LM_QUEUE_LIMIT of them. A customer
+ * identity costs nothing (a tokenless connect mints one), so the per-address cap is what stops one
+ * address from filling the shared queue. An admitted message is always answered: nothing after the
+ * acknowledgement refuses it for load.
+ *
+ * Then one FIFO queue with a concurrency limit for every generation in this process, so many customers
  * at once share the CPU fairly instead of exhausting memory; in front of it, a small queue per customer
- * (GENERATIONS_PER_CUSTOMER, default 1) so one customer sending many messages at once cannot take
- * over the shared queue: their message is stored and acknowledged as usual, and its reply is generated
- * after their previous one (they see "typing", queued, meanwhile).
+ * (GENERATIONS_PER_CUSTOMER, default 1) so one customer's messages are answered one after the other:
+ * their message is stored and acknowledged as usual, and its reply is generated after their previous
+ * one (they see "typing", queued, meanwhile).
  */
 import PQueue from "p-queue";
 import { config } from "../config";
 import { metrics } from "../metrics";
 import { shared } from "../process";
+import { ErrorCode, type ChatError } from "../protocol/errors";
 
 export function generationQueue(): PQueue {
   return shared("__loopdeskGenerationQueue", () => new PQueue({ concurrency: config().LM_CONCURRENCY }));
 }
 
-/** True when the queue is full and a new generation should be refused as `busy`. */
-export function generationQueueFull(): boolean {
-  return generationQueue().size >= config().LM_QUEUE_LIMIT;
+/** What a refused client is told to wait before resending: about one reply's generation. */
+export const BUSY_RETRY_AFTER_MS = 5000;
+
+/** Admitted turns not yet finished: in all, per customer and per address key. */
+const pendingTurns = { total: 0, byCustomer: new Map<string, number>(), byAddress: new Map<string, number>() };
+
+export type Admission = { ok: true; release: () => void } | { ok: false; error: ChatError };
+
+const busy = (message: string): Admission => ({
+  ok: false,
+  error: { code: ErrorCode.busy, message, retryable: true, retryAfterMs: BUSY_RETRY_AFTER_MS },
+});
+
+/**
+ * Admits one turn (a message to answer) for a customer from an address key (`addressKey`), or refuses
+ * it with `busy`. The caller releases an admitted turn once it is answered (or has failed).
+ */
+export function admitTurn(customerId: string, address: string): Admission {
+  const cfg = config();
+  const byCustomer = pendingTurns.byCustomer.get(customerId) ?? 0;
+  const byAddress = pendingTurns.byAddress.get(address) ?? 0;
+  if (pendingTurns.total >= cfg.LM_QUEUE_LIMIT) return busy("We are very busy right now; please try again in a moment.");
+  if (byAddress >= cfg.PENDING_TURNS_PER_ADDRESS)
+    return busy("Too many messages from your network are waiting for an answer; please try again in a moment.");
+  if (byCustomer >= cfg.PENDING_TURNS_PER_CUSTOMER) return busy("Your earlier messages are still being answered; please wait a moment.");
+  pendingTurns.total++;
+  pendingTurns.byCustomer.set(customerId, byCustomer + 1);
+  pendingTurns.byAddress.set(address, byAddress + 1);
+  let released = false;
+  return {
+    ok: true,
+    release: () => {
+      if (released) return;
+      released = true;
+      pendingTurns.total--;
+      decrement(pendingTurns.byCustomer, customerId);
+      decrement(pendingTurns.byAddress, address);
+    },
+  };
+}
+
+/** Counts drop out of the map at zero, so it only holds customers and addresses with work pending. */
+function decrement(counts: Map<string, number>, key: string) {
+  const n = (counts.get(key) ?? 1) - 1;
+  if (n <= 0) counts.delete(key);
+  else counts.set(key, n);
 }
 
 /** Per-customer queues, dropped as soon as they are idle so the map only holds active customers. */

@@ -22,9 +22,15 @@ import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
 import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "./compose";
 import { replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
-import { generationQueueFull, queueGeneration } from "./generation-queue";
+import { queueGeneration } from "./generation-queue";
 import type { GroundedReply } from "./grounded-reply";
 import { finishWithTemplate, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
+
+const STORE_REFUSALS = {
+  conversation_closed: { code: ErrorCode.conversationClosed, message: "This conversation is closed; start a new one." },
+  conversation_full: { code: ErrorCode.conversationFull, message: "This conversation has reached its length limit; please start a new chat." },
+  unknown_conversation: { code: ErrorCode.unknownConversation, message: "No such conversation." },
+} as const;
 
 export async function runCustomerTurn(
   io: Server,
@@ -41,14 +47,9 @@ export async function runCustomerTurn(
     conversationId: payload.conversationId,
     clientMessageId: payload.clientMessageId,
     text: valid.text,
+    maxMessages: config().MAX_CONVERSATION_MESSAGES,
   });
-  if (!stored.ok) {
-    const error =
-      stored.reason === "conversation_closed"
-        ? { code: ErrorCode.conversationClosed, message: "This conversation is closed; start a new one." }
-        : { code: ErrorCode.unknownConversation, message: "No such conversation." };
-    return ack({ ok: false, error });
-  }
+  if (!stored.ok) return ack({ ok: false, error: STORE_REFUSALS[stored.reason] });
   const { message, conversation, duplicate } = stored;
   const conversationId = conversation.id;
   ack({ ok: true, conversationId, messageId: message.id });
@@ -129,10 +130,6 @@ async function answerFromHelpCentre(
 ): Promise<void> {
   const { message } = turn;
   const conversationId = message.conversationId;
-  if (generationQueueFull()) {
-    emit("chat:error", { code: ErrorCode.busy, message: "We are very busy right now; please try again in a moment.", conversationId });
-    return;
-  }
 
   // Retrieve the facts the reply is grounded in; the models and index are held for the whole turn, the
   // language model until the reply is finished (a swap meanwhile releases the old one afterwards).

@@ -3,9 +3,10 @@
  * the bot's decision on the conversation, the knowledge a reply is grounded in, and the history.
  */
 import { createHash } from "node:crypto";
-import type { Conversation, ConversationStatus, Message } from "../generated/prisma/client";
+import type { Conversation, ConversationStatus, Message, Prisma } from "../generated/prisma/client";
 import type { ChatMessage, ReplyGrounding } from "../protocol/chat";
 import { db } from "./client";
+import { encodeCursor, timeAndIdCursor } from "./cursor";
 import { isUniqueViolation } from "./errors";
 
 /** The inbox row's preview of a conversation's last message. */
@@ -56,7 +57,7 @@ export async function findCustomerConversation(conversationId: string, customerI
 
 export type StoreCustomerMessageResult =
   | { ok: true; message: Message; conversation: Conversation; duplicate: boolean }
-  | { ok: false; reason: "unknown_conversation" | "conversation_closed" };
+  | { ok: false; reason: "unknown_conversation" | "conversation_closed" | "conversation_full" };
 
 // Bot replies (`reply:<id>`, `clarified:<id>`) and agent messages (`agent:<id>`) share the unique
 // (conversation, clientMessageId) key with customers' own ids. A customer's id that looks like one of
@@ -69,13 +70,15 @@ function customerClientId(clientMessageId: string): string {
 
 /**
  * Stores a customer's message exactly once per (conversation, clientMessageId). Each step is
- * idempotent, so a resend racing the original cannot create a second row.
+ * idempotent, so a resend racing the original cannot create a second row. A conversation that already
+ * has `maxMessages` messages takes no more (two sends racing at the cap may both get in).
  */
 export async function storeCustomerMessage(input: {
   customerId: string;
   conversationId?: string;
   clientMessageId: string;
   text: string;
+  maxMessages: number;
 }): Promise<StoreCustomerMessageResult> {
   const prisma = db();
   await prisma.customer.upsert({ where: { id: input.customerId }, create: { id: input.customerId }, update: {} });
@@ -96,6 +99,7 @@ export async function storeCustomerMessage(input: {
   const existing = await findByClientId(conversationId, clientMessageId);
   if (existing) return { ok: true, message: existing, conversation, duplicate: true };
   if (conversation.status === "closed") return { ok: false, reason: "conversation_closed" };
+  if ((await prisma.message.count({ where: { conversationId } })) >= input.maxMessages) return { ok: false, reason: "conversation_full" };
 
   try {
     // One transaction: a failure (say, the database going away) leaves either both writes or neither.
@@ -161,4 +165,39 @@ export async function listMessages(conversationId: string, take?: number): Promi
     take,
   });
   return rows.reverse();
+}
+
+/**
+ * Where a page of a conversation's messages newest first starts: all of them, or with `before` (a
+ * page's `olderCursor`) those before that page. Null for a cursor that is not one of ours.
+ */
+export function messagesBefore(conversationId: string, before: string | undefined): Prisma.MessageWhereInput | null {
+  if (before === undefined) return { conversationId };
+  const key = timeAndIdCursor(before);
+  if (!key) return null;
+  const at = new Date(key.at);
+  return { conversationId, OR: [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: key.id } }] };
+}
+
+/** Newest first, as a page is read (`take + 1` rows, to know whether there are more). */
+export const NEWEST_FIRST = [{ createdAt: "desc" }, { id: "desc" }] satisfies Prisma.MessageOrderByWithRelationInput[];
+
+/** A page read newest first with one row more than `take`: the page oldest first, and the cursor of the page before it. */
+export function olderPage<M extends { createdAt: Date; id: string }>(rows: M[], take: number): { messages: M[]; olderCursor: string | null } {
+  const messages = rows.slice(0, take).reverse();
+  const oldest = messages[0];
+  return { messages, olderCursor: rows.length > take && oldest ? encodeCursor([oldest.createdAt.toISOString(), oldest.id]) : null };
+}
+
+/**
+ * One page of a conversation's messages, oldest first: the newest `take`, or with `before` the `take`
+ * before that page; `olderCursor` is null once the first message is in. Null for a bad cursor.
+ */
+export async function messagePage(
+  conversationId: string,
+  opts: { before?: string; take: number },
+): Promise<{ messages: Message[]; olderCursor: string | null } | null> {
+  const where = messagesBefore(conversationId, opts.before);
+  if (!where) return null;
+  return olderPage(await db().message.findMany({ where, orderBy: NEWEST_FIRST, take: opts.take + 1 }), opts.take);
 }

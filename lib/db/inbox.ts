@@ -11,6 +11,7 @@ import { Prisma } from "../generated/prisma/client";
 import {
   bareStaffMessage,
   MAX_PAGE_SIZE,
+  TRANSCRIPT_PAGE_SIZE,
   type ConversationDetail,
   type ConversationSummary,
   type InboxFilters,
@@ -22,30 +23,17 @@ import {
 import type { ConversationStatus } from "../protocol/chat";
 import { ApiError } from "../http";
 import { db } from "./client";
-import { groundingOf } from "./conversations";
+import { groundingOf, messagesBefore, NEWEST_FIRST, olderPage } from "./conversations";
+import { decodeCursor, encodeCursor, timeAndIdCursor, UUID } from "./cursor";
 import { productionDeployment, versionMetrics } from "./ml";
 import { toStaffLmExample } from "./lm-examples";
 
 export const DEFAULT_PAGE_SIZE = 50;
 
 // ---------------------------------------------------------------------------------------------
-// Cursors: opaque base64url of the sort key of the last row served.
+// Cursors (lib/db/cursor.ts)
 
-function encodeCursor(parts: (string | number)[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString("base64url");
-}
-
-function decodeCursor(cursor: string): unknown[] {
-  try {
-    const parts = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as unknown;
-    if (Array.isArray(parts)) return parts;
-  } catch {
-    // falls through
-  }
-  throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const invalidCursor = () => new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
 
 /** The cursor of the page after a row (the inbox list's sort key). */
 export function conversationCursorAfter(row: { lastMessageAt: string; id: string }): string {
@@ -53,18 +41,14 @@ export function conversationCursorAfter(row: { lastMessageAt: string; id: string
 }
 
 function conversationCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = decodeCursor(cursor);
-  if (typeof at !== "string" || typeof id !== "string" || !UUID.test(id) || Number.isNaN(Date.parse(at))) {
-    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
-  }
-  return { at, id };
+  const key = timeAndIdCursor(cursor);
+  if (!key) throw invalidCursor();
+  return key;
 }
 
 function reviewCursor(cursor: string): { margin: number; id: string } {
-  const [margin, id] = decodeCursor(cursor);
-  if (typeof margin !== "number" || !Number.isFinite(margin) || typeof id !== "string" || !UUID.test(id)) {
-    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start from the first page.");
-  }
+  const [margin, id] = decodeCursor(cursor) ?? [];
+  if (typeof margin !== "number" || !Number.isFinite(margin) || typeof id !== "string" || !UUID.test(id)) throw invalidCursor();
   return { margin, id };
 }
 
@@ -368,17 +352,24 @@ export function toStaffMessage(m: MessageWithLabel): StaffMessage {
   };
 }
 
-/** A conversation with its whole transcript (oldest first), or null. */
-export async function conversationDetail(id: string): Promise<ConversationDetail | null> {
+/**
+ * A conversation with a page of its transcript (oldest first): the newest TRANSCRIPT_PAGE_SIZE
+ * messages, or with `before` (the detail's `olderCursor`) the page before those; or null.
+ */
+export async function conversationDetail(id: string, opts: { before?: string } = {}): Promise<ConversationDetail | null> {
   if (!UUID.test(id)) return null;
+  const where = messagesBefore(id, opts.before);
+  if (!where) throw invalidCursor();
   const c = await db().conversation.findUnique({
     where: { id },
     include: {
       assignedStaff: { select: { name: true } },
-      messages: { orderBy: [{ createdAt: "asc" }, { id: "asc" }], include: MESSAGE_INCLUDE },
+      messages: { where, orderBy: NEWEST_FIRST, take: TRANSCRIPT_PAGE_SIZE + 1, include: MESSAGE_INCLUDE },
     },
   });
   if (!c) return null;
+  const page = olderPage(c.messages, TRANSCRIPT_PAGE_SIZE);
+  const counts = await db().message.groupBy({ by: ["role"], where: { conversationId: id }, _count: { _all: true } });
   return {
     id: c.id,
     customerId: c.customerId,
@@ -395,7 +386,10 @@ export async function conversationDetail(id: string): Promise<ConversationDetail
     rating: c.rating,
     closedAt: c.closedAt?.toISOString() ?? null,
     ratingComment: c.ratingComment,
-    messages: c.messages.map(toStaffMessage),
+    messages: page.messages.map(toStaffMessage),
+    olderCursor: page.olderCursor,
+    messageCount: counts.reduce((n, r) => n + r._count._all, 0),
+    customerMessageCount: counts.find((r) => r.role === "customer")?._count._all ?? 0,
   };
 }
 

@@ -54,7 +54,7 @@ export async function listen(
     };
     let up = false;
     const lost = (err: unknown) => {
-      if (!up) return; // a failure while connecting is handled below
+      if (!up || closed) return; // a failure while connecting is handled below; a close is not a loss
       up = false;
       onConnection(false);
       retryLater(err, 0);

@@ -19,7 +19,11 @@ export const sendSchema = z.object({
   text: z.string(),
 });
 export const stopSchema = z.object({ messageId: id });
-export const historySchema = z.object({ conversationId: id });
+export const historySchema = z.object({
+  conversationId: id,
+  /** A previous page's `olderCursor`: the page of messages before that one. */
+  before: z.string().min(1).max(200).optional(),
+});
 export const feedbackSchema = z.object({ messageId: id, helpful: z.boolean() });
 export const clarifySchema = z.object({ messageId: id, intent: z.string().min(1).max(100) });
 
@@ -35,7 +39,10 @@ export type HistoryAck = Ack<{
   status: ConversationStatus;
   /** The customer's rating once a closed conversation is rated, else null. */
   rating: number | null;
+  /** The newest page of messages (or the one before `before`), oldest first. */
   messages: ChatMessage[];
+  /** Ask again with `before: olderCursor` for the page before this one; null when this page starts the conversation. */
+  olderCursor: string | null;
 }>;
 export type StopAck = Ack<{ messageId: string }>;
 export type FeedbackAck = Ack<{ messageId: string; helpful: boolean }>;

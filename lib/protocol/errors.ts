@@ -13,10 +13,13 @@ export const ErrorCode = {
   textTooLong: "text_too_long",
   unknownConversation: "unknown_conversation",
   conversationClosed: "conversation_closed",
+  /** The conversation has reached its length cap (MAX_CONVERSATION_MESSAGES): start a new one. */
+  conversationFull: "conversation_full",
   unknownMessage: "unknown_message",
   invalidToken: "invalid_token",
+  /** Too many messages waiting for an answer (this customer's, this address's, or everyone's): nothing was stored; retry after `retryAfterMs`. */
   busy: "busy",
-  /** Too many messages or connections for this customer or address; retry after `retryAfterMs`. */
+  /** Too many messages, events or connections for this socket, customer or address; retry after `retryAfterMs`. */
   rateLimited: "rate_limited",
   generationFailed: "generation_failed",
   unavailable: "unavailable",
@@ -39,7 +42,7 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 export interface ChatError {
   code: ErrorCode;
   message: string;
-  /** With `rate_limited`: when the client may try again. */
+  /** With `rate_limited` and `busy`: when the client may try again. */
   retryAfterMs?: number;
   /** Set when the same request may succeed if sent again later (e.g. `unavailable` while the database is down). */
   retryable?: boolean;

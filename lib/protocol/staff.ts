@@ -174,9 +174,20 @@ export interface ConversationSummary {
   closedAt: string | null;
 }
 
+/** Messages in one page of a transcript. */
+export const TRANSCRIPT_PAGE_SIZE = 200;
+
+/**
+ * GET /api/staff/conversations/[id]: the newest page of the transcript (oldest first); with
+ * `?before=<olderCursor>`, the page before it. `olderCursor` is null once the first message is in.
+ */
 export interface ConversationDetail extends ConversationSummary {
   ratingComment: string | null;
   messages: StaffMessage[];
+  olderCursor: string | null;
+  /** The whole conversation's, not the page's. */
+  messageCount: number;
+  customerMessageCount: number;
 }
 
 /** A page of a keyset-paginated list; `nextCursor` is opaque and null on the last page. */

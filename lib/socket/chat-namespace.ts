@@ -2,12 +2,13 @@
 import type { Namespace, Server, Socket } from "socket.io";
 import { config } from "../config";
 import { storeReplyFeedback } from "../db/customer-feedback";
-import { findCustomerConversation, listMessages, toChatMessage } from "../db/conversations";
+import { findCustomerConversation, messagePage, toChatMessage } from "../db/conversations";
 import { findCustomerBotMessage } from "../db/replies";
+import { addressKey } from "../client-address";
 import { mintCustomerToken, signCustomerToken, verifyRotatedCustomerToken } from "../customer-token";
 import { metrics } from "../metrics";
-import { guarded, refuseUnknownEvents } from "./guarded";
-import { chatRateLimits } from "./rate-limits";
+import { guarded, guardEvents, TokenBucket } from "./guarded";
+import { socketRateLimits } from "./rate-limits";
 import { ErrorCode, type ChatError, parsePayload } from "../protocol/errors";
 import {
   CHAT_NAMESPACE,
@@ -27,6 +28,7 @@ import { conversationRoom, STAFF_NAMESPACE } from "../protocol/staff";
 import { tellOtherInstances } from "../chat/broadcast";
 import { rate } from "../chat/handover";
 import { stopReply } from "../chat/replies";
+import { admitTurn } from "../chat/generation-queue";
 import { answerClarification, runCustomerTurn } from "../chat/turn";
 
 interface SocketData {
@@ -43,14 +45,15 @@ export type ChatNamespace = Namespace<ClientToServerEvents, ServerToClientEvents
 
 export function attachChatNamespace(io: Server): ChatNamespace {
   const nsp = io.of(CHAT_NAMESPACE) as ChatNamespace;
-  const { customerTokenSecret: secret, customerTokenSecrets: secrets } = config();
-  const limits = chatRateLimits();
+  const cfg = config();
+  const { customerTokenSecret: secret, customerTokenSecrets: secrets } = cfg;
+  const limits = socketRateLimits();
   const refuse = (error: ChatError) => Object.assign(new Error(error.message), { data: error });
 
   // Too many connections from one address are refused before anything else.
   nsp.use((socket, next) => {
     limits
-      .then((l) => l.connection(socket.handshake.address))
+      .then((l) => l.connection(addressKey(socket.handshake.address)))
       .then((refused) => next(refused ? refuse(refused) : undefined), next);
   });
 
@@ -77,17 +80,33 @@ export function attachChatNamespace(io: Server): ChatNamespace {
 
   nsp.on("connection", (socket: ChatSocket) => {
     const { customerId } = socket.data;
+    const address = addressKey(socket.handshake.address);
     void socket.join(customerRoom(customerId));
     socket.emit("chat:session", { customerToken: socket.data.customerToken });
-    refuseUnknownEvents(socket, CLIENT_EVENTS);
+    // Every event, whatever it is, takes a token before any work is done.
+    guardEvents(socket, CLIENT_EVENTS, new TokenBucket(cfg.SOCKET_EVENT_BURST, cfg.SOCKET_EVENTS_PER_SECOND));
+
+    /**
+     * A message to answer: within the message rate limits, and admitted (a free slot for this customer,
+     * this address and the process) before it is stored, so an acknowledged one is always answered.
+     */
+    const answerMessage = async (reply: (r: { ok: false; error: ChatError }) => void, turn: () => Promise<void>) => {
+      const refused = await (await limits).message(customerId, address);
+      if (refused) return reply({ ok: false, error: refused });
+      const admission = admitTurn(customerId, address);
+      if (!admission.ok) return reply(admission);
+      try {
+        await turn();
+      } finally {
+        admission.release();
+      }
+    };
 
     socket.on("chat:send", (payload, ack) =>
       guarded(socket, ack, async (reply) => {
         const parsed = parsePayload(sendSchema, payload);
         if (!parsed.ok) return reply(parsed);
-        const refused = await (await limits).message(customerId, socket.handshake.address);
-        if (refused) return reply({ ok: false, error: refused });
-        await runCustomerTurn(io, customerId, parsed.value, reply);
+        await answerMessage(reply, () => runCustomerTurn(io, customerId, parsed.value, reply));
       }),
     );
 
@@ -97,13 +116,15 @@ export function attachChatNamespace(io: Server): ChatNamespace {
         if (!parsed.ok) return reply(parsed);
         const conversation = await findCustomerConversation(parsed.value.conversationId, customerId);
         if (!conversation) return reply({ ok: false, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } });
-        const messages = await listMessages(conversation.id);
+        const page = await messagePage(conversation.id, { before: parsed.value.before, take: cfg.HISTORY_PAGE_SIZE });
+        if (!page) return reply({ ok: false, error: { code: ErrorCode.invalidPayload, message: "Invalid payload: before: not a cursor of this conversation's history." } });
         reply({
           ok: true,
           conversationId: conversation.id,
           status: conversation.status,
           rating: conversation.rating,
-          messages: messages.map(toChatMessage),
+          messages: page.messages.map(toChatMessage),
+          olderCursor: page.olderCursor,
         });
       }),
     );
@@ -150,14 +171,12 @@ export function attachChatNamespace(io: Server): ChatNamespace {
       }),
     );
 
-    // Answering a clarified question is a message like chat:send, under the same rate limit.
+    // Answering a clarified question is a message like chat:send, under the same limits.
     socket.on("chat:clarify", (payload, ack) =>
       guarded(socket, ack, async (reply) => {
         const parsed = parsePayload(clarifySchema, payload);
         if (!parsed.ok) return reply(parsed);
-        const refused = await (await limits).message(customerId, socket.handshake.address);
-        if (refused) return reply({ ok: false, error: refused });
-        await answerClarification(io, customerId, parsed.value, reply);
+        await answerMessage(reply, () => answerClarification(io, customerId, parsed.value, reply));
       }),
     );
 

@@ -36,17 +36,50 @@ export async function guarded<R>(
   }
 }
 
-interface AnyEventSocket extends ErrorChannel {
-  onAny(listener: (event: string, ...args: unknown[]) => void): unknown;
+/** A token bucket: `burst` events at once, refilled at `perSecond`. */
+export class TokenBucket {
+  private tokens: number;
+  private at = Date.now();
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Takes a token: 0 when one was there, else the milliseconds until one will be. */
+  take(now = Date.now()): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+  }
 }
 
-/** Answers events the namespace does not have with `unknown_event` (to the acknowledgement if there is one). */
-export function refuseUnknownEvents(socket: AnyEventSocket, known: readonly string[]): void {
-  socket.onAny((event, ...args) => {
-    if (known.includes(event)) return;
-    const error: ChatError = { code: ErrorCode.unknownEvent, message: "Unknown event." };
-    const ack = args.at(-1);
-    if (typeof ack === "function") ack({ ok: false, error });
-    else socket.emit("chat:error", error);
+interface MiddlewareSocket extends ErrorChannel {
+  use(fn: (event: [string, ...unknown[]], next: (err?: Error) => void) => void): unknown;
+}
+
+/**
+ * Runs before every event handler of a socket: with a bucket, an event beyond it is answered
+ * `rate_limited` (with `retryAfterMs`) before any work is done; an event the namespace does not have
+ * is answered `unknown_event`. Each to the acknowledgement if there is one, else as `chat:error`.
+ */
+export function guardEvents(socket: MiddlewareSocket, known: readonly string[], bucket?: TokenBucket): void {
+  socket.use(([event, ...args], next) => {
+    const answer = (error: ChatError) => {
+      const ack = args.at(-1);
+      if (typeof ack === "function") ack({ ok: false, error });
+      else socket.emit("chat:error", error);
+    };
+    const waitMs = bucket?.take() ?? 0;
+    if (waitMs > 0) {
+      return answer({ code: ErrorCode.rateLimited, message: `Too many requests; please try again in ${Math.ceil(waitMs / 1000)} s.`, retryAfterMs: waitMs });
+    }
+    if (!known.includes(event)) return answer({ code: ErrorCode.unknownEvent, message: "Unknown event." });
+    next();
   });
 }

@@ -9,7 +9,7 @@ import { getRun } from "../db/ml-console";
 import { log } from "../log";
 import { ML_EVENTS, ML_NAMESPACE, ML_RUNS_ROOM, runRoom, watchRunSchema, type MlToServerEvents, type ServerToMlEvents } from "../protocol/ml";
 import { subscribeRunEvents } from "../training/events";
-import { guarded, refuseUnknownEvents } from "./guarded";
+import { guarded, guardEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
 import { ErrorCode, parsePayload } from "../protocol/errors";
 
@@ -21,7 +21,7 @@ export async function attachMlNamespace(io: Server): Promise<void> {
 
   nsp.on("connection", (socket: Socket<MlToServerEvents, ServerToMlEvents>) => {
     void socket.join(ML_RUNS_ROOM);
-    refuseUnknownEvents(socket as never, ML_EVENTS);
+    guardEvents(socket as never, ML_EVENTS);
     socket.on("run:watch", (payload, ack) => {
       void guarded(socket as never, ack, async (reply) => {
         const v = await authenticateStaff(socket.handshake.headers.cookie, AREA_ROLES.ml, DENIED);

@@ -1,5 +1,7 @@
 /**
- * Rate limits on the customer chat: messages per customer and per address, connections per address.
+ * Rate limits on the sockets: messages per customer and per address, `/chat` connections per address,
+ * and staff and ML handshakes per address (each costs a session lookup, so a flood of random cookies is
+ * refused before it reaches the database).
  * In memory by default; in Redis when REDIS_URL is set, so the limits hold across instances (with an
  * in-memory fallback while Redis is unreachable).
  */
@@ -8,13 +10,22 @@ import { config } from "../config";
 import { ErrorCode, type ChatError } from "../protocol/errors";
 import { redisClient } from "../redis";
 
-export interface ChatRateLimits {
+export interface SocketRateLimits {
   /** A refusal to send back, or null when the message may go through. */
   message(customerId: string, ip: string): Promise<ChatError | null>;
   connection(ip: string): Promise<ChatError | null>;
+  staffHandshake(ip: string): Promise<ChatError | null>;
 }
 
-export async function chatRateLimits(): Promise<ChatRateLimits> {
+let limits: Promise<SocketRateLimits> | undefined;
+
+/** The process's limits, shared by every namespace. */
+export function socketRateLimits(): Promise<SocketRateLimits> {
+  limits ??= createLimits();
+  return limits;
+}
+
+async function createLimits(): Promise<SocketRateLimits> {
   const cfg = config();
   const redis = cfg.REDIS_URL ? await redisClient(cfg.REDIS_URL) : undefined;
   const limiter = (keyPrefix: string, points: number): RateLimiterAbstract => {
@@ -25,11 +36,13 @@ export async function chatRateLimits(): Promise<ChatRateLimits> {
   const perCustomer = limiter("msg-customer", cfg.RATE_LIMIT_MESSAGES_PER_CUSTOMER);
   const perIp = limiter("msg-ip", cfg.RATE_LIMIT_MESSAGES_PER_IP);
   const connections = limiter("conn-ip", cfg.RATE_LIMIT_CONNECTIONS_PER_IP);
+  const staffHandshakes = limiter("staff-conn-ip", cfg.RATE_LIMIT_CONNECTIONS_PER_IP);
   return {
     message: async (customerId, ip) =>
       (await refusal(perCustomer, customerId, "You are sending messages too quickly")) ??
       (await refusal(perIp, ip, "Too many messages from your network")),
     connection: (ip) => refusal(connections, ip, "Too many connections from your network"),
+    staffHandshake: (ip) => refusal(staffHandshakes, ip, "Too many connections from your network"),
   };
 }
 

@@ -6,8 +6,10 @@
  */
 import type { Namespace, Socket } from "socket.io";
 import { hasRole, type StaffIdentity, type StaffRole } from "../auth/roles";
+import { addressKey } from "../client-address";
 import { log } from "../log";
 import { ErrorCode, type ChatError } from "../protocol/errors";
+import { socketRateLimits } from "./rate-limits";
 
 /** How often idle sockets have their session checked again. */
 const REVALIDATE_MS = 10_000;
@@ -71,7 +73,12 @@ export function requireStaffSockets(nsp: Namespace, roles: readonly StaffRole[],
       next(err);
     };
     if (foreignOrigin(socket.handshake.headers)) return refuse({ code: ErrorCode.forbidden, message: "Cross-site connection refused." });
-    authenticateStaff(socket.handshake.headers.cookie, roles, denied).then(
+    // Throttled per address before the session lookup, so random cookies cannot flood the database.
+    const verdict = async (): Promise<StaffVerdict> => {
+      const throttled = await (await socketRateLimits()).staffHandshake(addressKey(socket.handshake.address));
+      return throttled ? { ok: false, error: throttled } : authenticateStaff(socket.handshake.headers.cookie, roles, denied);
+    };
+    verdict().then(
       (v) => {
         if (!v.ok) return refuse(v.error);
         (socket as StaffSocketLike).data = { staff: v.staff };

@@ -8,7 +8,7 @@ import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
 import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
 import { stopConversationReplies } from "../chat/replies";
 import { findConversationForStaff } from "../db/handover";
-import { guarded, refuseUnknownEvents } from "./guarded";
+import { guarded, guardEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
 import { ErrorCode, parsePayload } from "../protocol/errors";
 import { CHAT_NAMESPACE, customerRoom, type ServerToClientEvents } from "../protocol/chat";
@@ -43,7 +43,7 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
 
   nsp.on("connection", (socket: StaffSocket) => {
     void socket.join(INBOX_ROOM);
-    refuseUnknownEvents(socket, STAFF_EVENTS);
+    guardEvents(socket, STAFF_EVENTS);
     const lastTyping = new Map<string, number>();
 
     /** Re-checks the session, then runs the handler with the current identity; never throws to the client. */

@@ -5,11 +5,13 @@ import { extendReply, type ReplyPiece } from "@/lib/protocol/reply-stream";
 
 export type ChatClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export async function connectCustomer(serverUrl: string, customerToken?: string): Promise<{ socket: ChatClient; token: string }> {
+/** `localAddress` (say 127.0.0.2) connects from another loopback address, for per-address limits. */
+export async function connectCustomer(serverUrl: string, customerToken?: string, opts: { localAddress?: string } = {}): Promise<{ socket: ChatClient; token: string }> {
   const socket: ChatClient = io(`${serverUrl}${CHAT_NAMESPACE}`, {
     auth: customerToken ? { customerToken } : {},
     transports: ["websocket"],
     reconnection: false,
+    ...opts,
   });
   const token = await new Promise<string>((resolve, reject) => {
     socket.once("chat:session", ({ customerToken: t }) => resolve(t));

@@ -25,6 +25,11 @@ export default async function setup(project: TestProject) {
     // servers of their own).
     RATE_LIMIT_CONNECTIONS_PER_IP: "100000",
     RATE_LIMIT_MESSAGES_PER_IP: "100000",
+    SOCKETS_PER_ADDRESS: "100000",
+    PENDING_TURNS_PER_ADDRESS: "100000",
+    // Tests drive one socket far faster than a person does (abuse.test.ts tests the bucket).
+    SOCKET_EVENT_BURST: "100000",
+    SOCKET_EVENTS_PER_SECOND: "100000",
     LOGIN_ATTEMPTS_PER_ADDRESS: "100000",
     CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
   });

@@ -230,11 +230,24 @@ describe("fuzzing every socket event and API route", () => {
         const socket = target.ns === "chat" ? customer : staff;
         const payload = randomValue();
         what = `${target.ns} ${target.event} ${JSON.stringify(payload)?.slice(0, 200)}`;
-        // chat:typing has no acknowledgement: sent and not waited for.
+        // chat:typing has no acknowledgement: sent and not waited for. Every other event must be answered,
+        // and never with internal_error; only a connection the server closed (an oversized packet) has none.
+        type Answer = { ok: boolean; error?: { code: string } };
         const answer =
           target.event === "chat:typing"
             ? (socket.emit(target.event, payload), null)
-            : ((await socket.timeout(5000).emitWithAck(target.event, payload).catch(() => null)) as { ok: boolean } | null);
+            : await socket
+                .timeout(5000)
+                .emitWithAck(target.event, payload)
+                .then(
+                  (a) => a as Answer,
+                  () => (socket.connected ? ("no answer" as const) : null),
+                );
+        if (answer === "no answer") {
+          failures.push(`no answer within 5 s: ${what}`);
+          continue;
+        }
+        if (answer?.error?.code === "internal_error") failures.push(`internal_error: ${what}`);
         if (answer && JSON.stringify(answer).match(INTERNALS)) failures.push(`leak: ${what} → ${JSON.stringify(answer)}`);
         accepted = answer?.ok === true;
         read = READ_EVENTS.has(target.event);

@@ -23,16 +23,19 @@ export interface LiveConversationProps extends StaffConversationOptions {
 
 export function LiveConversation({ labels, ...options }: LiveConversationProps) {
   const { staff } = options;
-  const { messages, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing } = useStaffConversation(options);
+  const { messages, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing } =
+    useStaffConversation(options);
   const [draft, setDraft] = useState("");
   const composerRef = useRef<HTMLTextAreaElement>(null);
   const listRef = useRef<HTMLOListElement>(null);
   const isAdmin = staff.role === "admin";
 
+  // Follow the newest message (not an older page put in front of the list).
+  const newest = messages.at(-1);
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [messages, customerTyping]);
+  }, [newest, customerTyping]);
 
   function submit(e?: FormEvent) {
     e?.preventDefault();
@@ -92,6 +95,13 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
 
       <ol className="live-messages" ref={listRef} data-testid="live-messages">
         {messages.length === 0 && <li className="live-empty">No messages yet.</li>}
+        {olderCursor && (
+          <li className="live-empty">
+            <button type="button" onClick={() => void loadOlder()}>
+              Show earlier messages
+            </button>
+          </li>
+        )}
         {messages.map((m) => (
           <li
             key={m.localId ?? m.id}

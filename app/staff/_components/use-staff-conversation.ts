@@ -32,6 +32,8 @@ const GAP_REFETCH_MS = 500;
 export interface StaffConversationOptions {
   conversationId: string;
   initialMessages: StaffMessage[];
+  /** Where the transcript page before `initialMessages` starts; null when they start the conversation. */
+  initialOlderCursor: string | null;
   initialStatus: ConversationStatus;
   staff: { id: string; name: string; role: string };
   assignedStaffId: string | null;
@@ -66,36 +68,48 @@ function upsert(list: LiveMessage[], m: Partial<LiveMessage> & { id: string }, c
 }
 
 /**
- * The stored transcript wins (it has the classifier's verdicts and the reply metrics), except for a
- * reply still streaming here, whose text is the longer of the two (both are prefixes of the reply)
- * extended by the live pieces that were waiting for it, and for messages newer than the fetch.
+ * The stored transcript (its newest page) wins (it has the classifier's verdicts and the reply
+ * metrics), except for a reply still streaming here, whose text is the longer of the two (both are
+ * prefixes of the reply) extended by the live pieces that were waiting for it, for older pages loaded
+ * here ("Show earlier messages"), and for messages newer than the fetch.
  */
 function mergeStored(current: LiveMessage[], stored: StaffMessage[], extend: (messageId: string, text: string) => string): LiveMessage[] {
   const byId = new Map(current.map((m) => [m.id, m]));
-  const next: LiveMessage[] = stored.map((s) => {
+  const firstOnPage = current.findIndex((m) => stored.some((s) => s.id === m.id));
+  const older = current.slice(0, Math.max(firstOnPage, 0));
+  const next: LiveMessage[] = older.concat(stored.map((s) => {
     const live = byId.get(s.id);
     if (live?.pending && s.replyStatus === "streaming") return { ...s, text: extend(s.id, live.text.length > s.text.length ? live.text : s.text), pending: true };
     return { ...s, pending: s.replyStatus === "streaming" && live?.pending !== false };
-  });
-  const known = new Set(stored.map((s) => s.id));
+  }));
+  const known = new Set([...older, ...stored].map((s) => s.id));
   for (const m of current) if (!known.has(m.id)) next.push(m);
   return next;
 }
 
-/** GET /api/staff/conversations/<id>: the stored transcript with its metadata (null when unavailable). */
-async function fetchStored(conversationId: string): Promise<{ messages: StaffMessage[]; state: Partial<StaffConversationState> } | null> {
+/**
+ * GET /api/staff/conversations/<id>: the stored transcript's newest page (or the one before `before`)
+ * with its metadata (null when unavailable).
+ */
+async function fetchStored(
+  conversationId: string,
+  before?: string,
+): Promise<{ messages: StaffMessage[]; olderCursor: string | null; state: Partial<StaffConversationState> } | null> {
   try {
-    const res = await fetch(`/api/staff/conversations/${encodeURIComponent(conversationId)}`, { credentials: "same-origin", cache: "no-store" });
+    const query = before ? `?before=${encodeURIComponent(before)}` : "";
+    const res = await fetch(`/api/staff/conversations/${encodeURIComponent(conversationId)}${query}`, { credentials: "same-origin", cache: "no-store" });
     if (!res.ok) return null;
     const json = (await res.json()) as Record<string, unknown>;
     const detail = (json.conversation && typeof json.conversation === "object" ? json.conversation : json) as {
       messages?: unknown;
+      olderCursor?: string | null;
       rating?: number | null;
       ratingComment?: string | null;
     };
     if (!Array.isArray(detail.messages)) return null;
     return {
       messages: detail.messages as StaffMessage[],
+      olderCursor: detail.olderCursor ?? null,
       state: { rating: detail.rating ?? null, ratingComment: detail.ratingComment ?? null },
     };
   } catch {
@@ -123,9 +137,10 @@ async function fetchCanned(): Promise<CannedResponse[]> {
   }
 }
 
-export function useStaffConversation({ conversationId, initialMessages, initialStatus, staff, assignedStaffId }: StaffConversationOptions) {
+export function useStaffConversation({ conversationId, initialMessages, initialOlderCursor, initialStatus, staff, assignedStaffId }: StaffConversationOptions) {
   const socketRef = useRef<StaffSocket | null>(null);
   const [messages, setMessages] = useState<LiveMessage[]>(() => initialMessages.map((m) => ({ ...m, pending: m.replyStatus === "streaming" })));
+  const [olderCursor, setOlderCursor] = useState(initialOlderCursor);
   const [state, setState] = useState<StaffConversationState>({
     conversationId,
     status: initialStatus,
@@ -347,5 +362,14 @@ export function useStaffConversation({ conversationId, initialMessages, initialS
     }
   }
 
-  return { messages, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing };
+  /** Puts the transcript page before the loaded messages in front of them. */
+  const loadOlder = useCallback(async () => {
+    if (!olderCursor) return;
+    const page = await fetchStored(conversationId, olderCursor);
+    if (!page) return setError("Could not load earlier messages.");
+    setOlderCursor(page.olderCursor);
+    setMessages((current) => [...page.messages.filter((m) => !current.some((x) => x.id === m.id)), ...current]);
+  }, [conversationId, olderCursor]);
+
+  return { messages, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing };
 }

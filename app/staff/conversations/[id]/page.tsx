@@ -29,7 +29,6 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
   const [conversation, labels] = await Promise.all([conversationDetail(id), intentLabels()]);
   if (!conversation) notFound();
   const c = conversation;
-  const customerMessages = c.messages.filter((m) => m.role === "customer").length;
 
   return (
     <>
@@ -77,7 +76,7 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
             <div>
               <dt>Messages</dt>
               <dd>
-                {c.messages.length} <span className={styles.muted}>({customerMessages} from the customer)</span>
+                {c.messageCount} <span className={styles.muted}>({c.customerMessageCount} from the customer)</span>
               </dd>
             </div>
             <div>
@@ -96,6 +95,7 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
         <LiveConversation
           conversationId={c.id}
           initialMessages={c.messages}
+          initialOlderCursor={c.olderCursor}
           initialStatus={c.status}
           staff={{ id: staff.id, name: staff.name, role: staff.role }}
           labels={labels}

@@ -1,4 +1,7 @@
-/** GET /api/staff/conversations/[id]: a conversation with its transcript, and the intents staff may label with. */
+/**
+ * GET /api/staff/conversations/[id]: a conversation with the newest page of its transcript (or with
+ * `?before=<olderCursor>` the page before), and the intents staff may label with.
+ */
 import { AREA_ROLES, requireStaff } from "@/lib/auth/session";
 import { conversationDetail, intentLabels } from "@/lib/db/inbox";
 import { ApiError, json, route } from "@/lib/http";
@@ -10,7 +13,8 @@ export const GET = route(async (request: Request, ctx: { params: Promise<{ id: s
   const staff = await requireStaff(request, AREA_ROLES.support);
   if (staff instanceof Response) return staff;
   const { id } = await ctx.params;
-  const conversation = idSchema.safeParse(id).success ? await conversationDetail(id) : null;
+  const before = new URL(request.url).searchParams.get("before") ?? undefined;
+  const conversation = idSchema.safeParse(id).success ? await conversationDetail(id, { before }) : null;
   if (!conversation) throw new ApiError(404, "not_found", "No such conversation.");
   return json({ conversation, labels: await intentLabels() });
 });
