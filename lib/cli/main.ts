@@ -95,10 +95,9 @@ program
   .option("--max-len <n>", "max tokens per example", int)
   .option("--seed <n>", "random seed", int)
   .option("--max-steps <n>", "lm: stop after this many optimiser steps", int)
-  .addOption(new Option("--method <method>", "lm: full fine-tuning or LoRA merged back").choices(["full", "lora"]))
-  .action(async (opts: { kind: ModelKind; snapshot?: string; device: Device; epochs?: number; batchSize?: number; lr?: number; maxLen?: number; seed?: number; maxSteps?: number; method?: "full" | "lora" }) => {
+  .action(async (opts: { kind: ModelKind; snapshot?: string; device: Device; epochs?: number; batchSize?: number; lr?: number; maxLen?: number; seed?: number; maxSteps?: number }) => {
     const { snapshot, device, kind, ...rest } = opts;
-    if (kind === "classifier" && (rest.maxSteps !== undefined || rest.method !== undefined)) fail("--max-steps and --method are for --kind lm");
+    if (kind === "classifier" && rest.maxSteps !== undefined) fail("--max-steps is for --kind lm");
     const params = trainParamsSchema.safeParse(rest);
     if (!params.success) fail(`invalid training parameters: ${params.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
     await seedDatabase();

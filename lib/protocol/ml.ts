@@ -31,8 +31,6 @@ export const trainParamsSchema = z
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
     /** LM runs: stop after this many optimiser steps (short runs, tests). */
     maxSteps: z.number().int().min(1).max(100_000).optional(),
-    /** LM runs: full fine-tuning or LoRA merged back. */
-    method: z.enum(["full", "lora"]).optional(),
   })
   .strict();
 export type TrainParams = z.infer<typeof trainParamsSchema>;
@@ -74,7 +72,7 @@ export const lmTrainerMetricsSchema = z
 export type LmTrainerMetrics = z.infer<typeof lmTrainerMetricsSchema>;
 
 /** Parameters only the LM trainer takes. */
-export const LM_ONLY_PARAMS = ["maxSteps", "method"] as const satisfies readonly (keyof TrainParams)[];
+export const LM_ONLY_PARAMS = ["maxSteps"] as const satisfies readonly (keyof TrainParams)[];
 
 export const startRunSchema = z
   .object({ kind: z.enum(MODEL_KINDS).default("classifier"), device: z.enum(DEVICES).default("auto"), params: trainParamsSchema.default({}) })

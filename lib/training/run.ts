@@ -63,8 +63,7 @@ function trainerArgs(params: TrainParams): string[] {
     ["--seed", params.seed],
     ["--max-steps", params.maxSteps],
   ];
-  const method = params.method === undefined ? [] : ["--method", params.method];
-  return [...flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)])), ...method];
+  return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]));
 }
 
 /** A fresh snapshot of a kind's training data (classifier: labelled utterances; lm: approved answers). */

@@ -127,7 +127,7 @@ describe("per-kind run shapes", () => {
 
   it("starts a classifier run by default and takes LM-only parameters for LM runs only", () => {
     expect(startRunSchema.parse({})).toMatchObject({ kind: "classifier", device: "auto", params: {} });
-    expect(startRunSchema.parse({ kind: "lm", params: { maxSteps: 2, method: "lora" } })).toMatchObject({ kind: "lm", params: { maxSteps: 2, method: "lora" } });
+    expect(startRunSchema.parse({ kind: "lm", params: { maxSteps: 2 } })).toMatchObject({ kind: "lm", params: { maxSteps: 2 } });
     const refused = startRunSchema.safeParse({ params: { maxSteps: 2 } });
     expect(refused.success).toBe(false);
     expect(refused.error?.issues[0]?.path).toEqual(["params", "maxSteps"]);

@@ -12,8 +12,7 @@ import styles from "../_components/ml.module.css";
  * applies (training/train.py's and training/train_lm.py's argparse defaults are the one place they are
  * written); the run records the values used. The API validates whatever is sent (startRunSchema).
  */
-type NumericParam = Exclude<keyof TrainParams, "method">;
-const PARAMS: { name: NumericParam; label: string; step: string; min: number }[] = [
+const PARAMS: { name: keyof TrainParams; label: string; step: string; min: number }[] = [
   { name: "epochs", label: "Epochs", step: "1", min: 1 },
   { name: "batchSize", label: "Batch size", step: "1", min: 1 },
   { name: "lr", label: "Learning rate", step: "any", min: 0 },
@@ -38,8 +37,6 @@ export function StartRunForm() {
       const raw = String(form.get(p.name) ?? "").trim();
       if (raw !== "") params[p.name] = Number(raw);
     }
-    const method = form.get("method");
-    if (kind === "lm" && (method === "full" || method === "lora")) params.method = method;
     const request: StartRunRequest = { kind, device: form.get("device") as StartRunRequest["device"], params };
     setBusy(true);
     setError(null);
@@ -74,16 +71,6 @@ export function StartRunForm() {
           ))}
         </select>
       </label>
-      {kind === "lm" && (
-        <label className={ui.field}>
-          Method
-          <select name="method" defaultValue="">
-            <option value="">trainer default</option>
-            <option value="full">full fine-tuning</option>
-            <option value="lora">LoRA, merged back</option>
-          </select>
-        </label>
-      )}
       {shown.map((p) => (
         <label key={p.name} className={ui.field}>
           {p.label}
