@@ -51,7 +51,8 @@ async function cli(...args: string[]) {
 
 type Health = { models: { lm: { version: string }; classifier: { version: string } } };
 const health = async (): Promise<Health> => (await fetch(`${serverUrl}/api/health`)).json();
-const lmVersion = async () => (await health()).models.lm.version;
+// A server busy loading a model may drop a health check's connection: that is "not yet", not a failure.
+const lmVersion = async () => (await health().catch(() => null))?.models.lm.version;
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
