@@ -2,7 +2,7 @@
  * `npm run bench:replies`: are the bot's replies right? Asks every question of a question set
  * (bench/replies/questions.json, or --questions FILE in the same format) of a real server over the
  * public /chat protocol, each as a new customer in a new conversation, one at a time, and judges each
- * reply (bench/replies/judge.ts) against the knowledge base (training/data/knowledge_base.json).
+ * reply (lib/reply-bench/judge.ts, shared with the LM gate) against the knowledge base (training/data/knowledge_base.json).
  *
  * The server runs on a throw-away database (bench/server-under-test.ts) with the per-address limits
  * raised. Per question it prints the question, the reply and the verdict with its reasons; --out FILE
@@ -22,8 +22,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { connectCustomer } from "../tests/helpers/chat-client";
-import { type BenchQuestion, judge, type KnowledgeArticle, type ObservedReply, type ReportedSource, type Verdict } from "./replies/judge";
-import { DEFAULT_QUESTIONS_FILE, loadKnowledgeBase, loadQuestions } from "./replies/questions";
+import { benchFigures, type BenchQuestion, judge, type KnowledgeArticle, type ObservedReply, type ReportedSource, type Verdict } from "../lib/reply-bench/judge";
+import { DEFAULT_QUESTIONS_FILE, loadKnowledgeBase, loadQuestions } from "../lib/reply-bench/questions";
 import { pct, type ServerUnderTest, startServerUnderTest } from "./server-under-test";
 
 const { values: args } = parseArgs({
@@ -196,22 +196,20 @@ async function main() {
 
 /** Writes --out and prints the RESULT line. */
 function report(asked: Asked[]): void {
-  const n = asked.length;
-  const count = (f: (a: Asked) => boolean) => asked.filter(f).length;
-  const fraction = (f: (a: Asked) => boolean) => (n === 0 ? 0 : count(f) / n).toFixed(2);
   const ms = (xs: (number | undefined)[]) => {
     const p = pct(xs.filter((x) => x !== undefined), 50);
     return Number.isFinite(p) ? Math.round(p) : "nan";
   };
+  const f = benchFigures(asked.map((a) => a.verdict));
   const result = {
-    replies: n,
-    pass: fraction((a) => a.verdict.pass),
-    facts: fraction((a) => a.verdict.facts),
-    contradictions: count((a) => a.verdict.contradictions.length > 0),
-    invented: count((a) => a.verdict.invented.length > 0),
-    repetitive: count((a) => a.verdict.repetitive !== null),
-    cut_off: count((a) => a.verdict.cutOff),
-    abstained: count((a) => a.verdict.abstained),
+    replies: f.replies,
+    pass: f.pass.toFixed(2),
+    facts: f.facts.toFixed(2),
+    contradictions: f.contradictions,
+    invented: f.invented,
+    repetitive: f.repetitive,
+    cut_off: f.cutOff,
+    abstained: f.abstained,
     ttft_p50_ms: ms(asked.map((a) => a.ttftMs)),
     total_p50_ms: ms(asked.map((a) => a.totalMs)),
   };

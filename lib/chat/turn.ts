@@ -12,21 +12,19 @@ import { storeClarification } from "../db/customer-feedback";
 import { rankSentencesByText } from "../db/knowledge";
 import { createBotReply, finishBotReply } from "../db/replies";
 import { retryWhileDatabaseUnavailable } from "../db/retry";
-import { MIN_FACT_SCORE, retrieve, type RankedFact } from "../knowledge/retrieve";
+import type { RankedFact } from "../knowledge/retrieve";
 import { log } from "../log";
 import { metrics, recordLmReply } from "../metrics";
-import { classifier, encoder, knowledge, languageModel } from "../models/registry";
-import { type ClarifyAck, type ClarifyPayload, type ReplyGrounding, type ReplySource, type SendAck, type SendPayload, validateText } from "../protocol/chat";
+import type { LanguageModel } from "../models/lm";
+import { classifier, encoder, holdLanguageModel, knowledge, languageModel } from "../models/registry";
+import { type ClarifyAck, type ClarifyPayload, type ReplyGrounding, type SendAck, type SendPayload, validateText } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
-import { decide, replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
+import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "./compose";
+import { replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
 import { queueGeneration } from "./generation-queue";
-import { writeGroundedReply, type GroundedReply } from "./grounded-reply";
-import { buildPrompt } from "./prompt";
+import type { GroundedReply } from "./grounded-reply";
 import { finishWithTemplate, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
-
-/** A reply is at most this many sentences: a 135M model's later sentences are rarely worth reading. */
-const MAX_REPLY_SENTENCES = 2;
 
 const STORE_REFUSALS = {
   conversation_closed: { code: ErrorCode.conversationClosed, message: "This conversation is closed; start a new one." },
@@ -72,8 +70,7 @@ export async function runCustomerTurn(
   if (conversation.status !== "bot") return; // staff own it: the bot stays silent
 
   // Decide, with the help centre's best match for the message as a second opinion.
-  const [best] = await retrieve(knowledge(), encoder(), message.text, { intent: null, minScore: 0, textRank: rankText });
-  const decision = decide(prediction, conversation.lowConfidenceStreak, config().intentThresholds, helpCentreTopics(), best ? knowledgeMatch(best) : null);
+  const decision = await decideReply(helpCentre(), message.text, prediction, conversation.lowConfidenceStreak);
   const handoff = decision.action === "handoff";
   const status = await persist("update conversation", () => updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff));
   if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
@@ -104,13 +101,9 @@ export async function answerClarification(io: Server, customerId: string, payloa
 
 const rankText = (message: string) => retryWhileDatabaseUnavailable("rank knowledge", () => rankSentencesByText(message));
 
-/** The intents the help centre has an article for (the topics a clarifying question may offer). */
-function helpCentreTopics(): Set<string> {
-  return new Set(knowledge().articles.flatMap((a) => (a.intent ? [a.intent] : [])));
-}
-
-function knowledgeMatch(fact: RankedFact) {
-  return { intent: knowledge().articles.find((a) => a.slug === fact.article.slug)?.intent ?? null, score: fact.score };
+/** The help centre as this process retrieves from it now (held for a whole turn once taken). */
+export function helpCentre(): Knowledge {
+  return { encoder: encoder(), index: knowledge(), textRank: rankText };
 }
 
 /** The options of a clarifying question, by the articles' customer-facing titles. */
@@ -119,12 +112,6 @@ function clarifyOptions(intents: Extract<Decision, { action: "clarify" }>["inten
   return intents.map((intent) => ({ intent, title: articles.find((a) => a.intent === intent)?.title ?? intent }));
 }
 
-/** The articles a reply's sent sentences rest on: all its facts if the model's words passed, else those quoted. */
-function sourcesOf(reply: GroundedReply): ReplySource[] {
-  const sent = new Set(reply.check.sentences.some((s) => s.sent) ? reply.check.facts.map((f) => f.id) : reply.check.quoted);
-  const articles = new Map(reply.check.facts.filter((f) => sent.has(f.id)).map((f) => [f.article.slug, f.article.title]));
-  return [...articles].map(([slug, title]) => ({ slug, title, url: `/help/${slug}` }));
-}
 
 /**
  * Answers a customer message from the help centre: retrieve the facts → generate, queued behind other
@@ -141,24 +128,37 @@ async function answerFromHelpCentre(
     reply?: { id: string };
   },
 ): Promise<void> {
-  const persist = retryWhileDatabaseUnavailable;
-  const { customerId, message } = turn;
+  const { message } = turn;
   const conversationId = message.conversationId;
 
-  // Retrieve the facts the reply is grounded in; the models and index are held for the whole turn.
-  const lm = languageModel();
-  const index = knowledge();
-  // A topic the customer picked is answered from that topic's articles (any article if none has a match).
-  const search = (onlyIntent: boolean) =>
-    retrieve(index, encoder(), message.text, { intent: turn.intent, minScore: MIN_FACT_SCORE, textRank: rankText, onlyIntent });
-  let facts = await search(turn.kind === "clarified");
-  if (facts.length === 0 && turn.kind === "clarified") facts = await search(false);
+  // Retrieve the facts the reply is grounded in; the models and index are held for the whole turn, the
+  // language model until the reply is finished (a swap meanwhile releases the old one afterwards).
+  const k = helpCentre();
+  const facts = await retrieveFacts(k, message.text, turn.intent, turn.kind);
   if (facts.length === 0) {
     const noFacts = { text: TEMPLATE_REPLIES.no_facts, grounding: { sources: [] } };
     if (turn.reply) return finishWithTemplate(emit, { conversationId, replyId: turn.reply.id, replyToId: message.id, ...noFacts });
     await replyWithTemplate(emit, { conversationId, replyToId: message.id, decision: "no_facts", ...noFacts });
     return;
   }
+  const held = holdLanguageModel();
+  try {
+    await answerWith(held.lm, k, emit, { ...turn, facts });
+  } finally {
+    held.release();
+  }
+}
+
+/** The answer written by `lm` from the facts: create the reply → generate (queued, checked, streamed) → persist → done. */
+async function answerWith(
+  lm: LanguageModel,
+  k: Knowledge,
+  emit: ConversationEmitter,
+  turn: Parameters<typeof answerFromHelpCentre>[1] & { facts: RankedFact[] },
+): Promise<void> {
+  const persist = retryWhileDatabaseUnavailable;
+  const { customerId, message, facts } = turn;
+  const conversationId = message.conversationId;
   let reply = turn.reply;
   if (!reply) {
     const created = await persist("create reply", () => createBotReply(conversationId, message.id, lm.version, "answer", randomUUID(), turn.kind));
@@ -178,21 +178,13 @@ async function answerFromHelpCentre(
     result = await queueGeneration(customerId, async () => {
       emit("chat:typing", { conversationId, messageId: replyId, replyToId: message.id, queued: false });
       const history = await persist("read history", () => listMessages(conversationId, 40));
-      const turns = buildPrompt({
-        // Clarifying questions are the bot asking, not dialogue the model should continue.
-        history: history.filter((m) => m.id !== replyId && (m.role !== "bot" || !groundingOf(m)?.clarify)),
-        countTokens: lm.countTokens,
-        historyTokens: config().LM_HISTORY_TOKENS,
-        facts: facts.map((f) => f.text),
-      });
-      return writeGroundedReply({
+      return writeReply({
         lm,
-        encoder: encoder(),
+        encoder: k.encoder,
         question: message.text,
         facts,
-        turns,
-        maxNewTokens: config().LM_MAX_NEW_TOKENS,
-        maxSentences: MAX_REPLY_SENTENCES,
+        // Clarifying questions are the bot asking, not dialogue the model should continue.
+        history: history.filter((m) => m.id !== replyId && (m.role !== "bot" || !groundingOf(m)?.clarify)),
         stopper,
         emit: (text) => {
           emit("chat:token", { conversationId, messageId: replyId, text, offset: streamed.length });

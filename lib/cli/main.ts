@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { z } from "zod";
 import { SingleBar, Presets } from "cli-progress";
 import { config } from "../config";
-import { deploymentHistory, listModelVersions, productionDeployment, versionMetrics } from "../db/ml";
+import { deploymentHistory, listModelVersions, lmVersionMetrics, productionDeployment, versionMetrics, type ModelKind } from "../db/ml";
 import { seedDatabase } from "../db/seed";
 import { exportSnapshot } from "../dataset/export";
 import { exportLmSnapshot } from "../dataset/lm-export";
@@ -19,6 +19,7 @@ import { formatFromFilename, importDataset } from "../dataset/import";
 import { runTraining, trainParamsSchema, type Device } from "../training/run";
 import { promote, rollback } from "../training/promote";
 import type { GateVerdict } from "../training/gate";
+import { isLmEval, MODEL_KINDS, type LmGateVerdict } from "../protocol/ml";
 import { createStaffUser, STAFF_ROLES, type StaffRole } from "../auth/session";
 import { purgeCustomerData, type PurgeScope } from "../db/retention";
 import { removePurgedCopies } from "../dataset/purge-copies";
@@ -35,6 +36,9 @@ const num = (v: string) => {
   if (!Number.isFinite(n)) throw new InvalidArgumentError("not a number");
   return n;
 };
+
+const kindOption = () => new Option("--kind <kind>", "classifier or lm (the language model)").choices(MODEL_KINDS).default("classifier");
+const fixed = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? "-" : x.toFixed(digits));
 
 const program = new Command("loopdesk").description("Loopdesk: datasets, training runs and model versions").showHelpAfterError();
 
@@ -60,7 +64,7 @@ dataset
 dataset
   .command("export")
   .option("--out <file>", "where to write the snapshot (default: data/snapshots/[lm-]snapshot-<sha>.jsonl)")
-  .addOption(new Option("--kind <kind>", "which model's data").choices(["classifier", "lm"]).default("classifier"))
+  .addOption(kindOption())
   .option("--seed-only", "--kind lm: only the team's seed set (training/data/lm_seed.jsonl); needs no database")
   .description("write a snapshot of the training data with a deterministic train/holdout split, and its manifest")
   .action(async (opts: { out?: string; kind: "classifier" | "lm"; seedOnly?: boolean }) => {
@@ -81,22 +85,26 @@ dataset
 
 program
   .command("train")
-  .description("fine-tune the classifier on a snapshot (default: a fresh export) and register a candidate version")
-  .option("--snapshot <file>", "snapshot JSONL from `dataset export`")
+  .description("fine-tune the classifier or the language model on a snapshot (default: a fresh export) and register a candidate version")
+  .addOption(kindOption())
+  .option("--snapshot <file>", "snapshot JSONL from `dataset export` (of the same kind)")
   .addOption(new Option("--device <device>", "where to train").choices(["auto", "cpu", "cuda"]).default("auto"))
   .option("--epochs <n>", "training epochs", int)
   .option("--batch-size <n>", "batch size", int)
-  .option("--lr <x>", "peak encoder learning rate", num)
-  .option("--max-len <n>", "max tokens per message", int)
+  .option("--lr <x>", "peak learning rate", num)
+  .option("--max-len <n>", "max tokens per example", int)
   .option("--seed <n>", "random seed", int)
-  .action(async (opts: { snapshot?: string; device: Device; epochs?: number; batchSize?: number; lr?: number; maxLen?: number; seed?: number }) => {
-    const { snapshot, device, ...rest } = opts;
+  .option("--max-steps <n>", "lm: stop after this many optimiser steps", int)
+  .action(async (opts: { kind: ModelKind; snapshot?: string; device: Device; epochs?: number; batchSize?: number; lr?: number; maxLen?: number; seed?: number; maxSteps?: number }) => {
+    const { snapshot, device, kind, ...rest } = opts;
+    if (kind === "classifier" && rest.maxSteps !== undefined) fail("--max-steps is for --kind lm");
     const params = trainParamsSchema.safeParse(rest);
     if (!params.success) fail(`invalid training parameters: ${params.error.issues.map((i) => `${i.path.join(".")} ${i.message}`).join("; ")}`);
     await seedDatabase();
     const bar = new SingleBar({ format: "training {bar} {percentage}% | epoch {epoch}/{epochs} | loss {loss} | ETA {eta_formatted}", hideCursor: true }, Presets.shades_classic);
     let started = false;
     const { run, model } = await runTraining({
+      kind,
       snapshotPath: snapshot,
       device,
       params: params.data!,
@@ -109,51 +117,80 @@ program
           bar.update(p.step, { epoch: p.epoch, epochs: p.epochs, loss: p.loss.toFixed(3) });
         } else if (e.type === "eval") {
           bar.stop();
-          console.log(`epoch ${e.eval.epoch}: holdout accuracy ${pct(e.eval.holdout_accuracy)}, macro-F1 ${pct(e.eval.holdout_macro_f1)}`);
+          const v = e.eval;
+          const label = v.epoch === 0 ? "base model" : `epoch ${v.epoch}`;
+          if (isLmEval(v)) console.log(`${label}: held-out loss ${v.holdout_loss.toFixed(3)}, perplexity ${v.holdout_perplexity.toFixed(2)}`);
+          else console.log(`${label}: holdout accuracy ${pct(v.holdout_accuracy)}, macro-F1 ${pct(v.holdout_macro_f1)}`);
           started = false;
         }
       },
     });
     bar.stop();
     if (!model) fail(`training run ${run.id} ${run.status}: ${run.error ?? ""}`);
-    const m = versionMetrics(model);
-    console.log(`run ${run.id} succeeded in ${((run.durationMs ?? 0) / 1000).toFixed(0)} s on ${m.device}`);
-    console.log(`candidate ${model.version}: holdout accuracy ${pct(m.accuracy)}, macro-F1 ${pct(m.macro_f1)}`);
-    console.log(`promote with: npx loopdesk models promote ${model.version}`);
+    console.log(`run ${run.id} succeeded in ${((run.durationMs ?? 0) / 1000).toFixed(0)} s`);
+    const lm = lmVersionMetrics(model);
+    if (lm) console.log(`candidate ${model.version}: held-out perplexity ${fixed(lm.holdout_perplexity)} (base ${fixed(lm.base_holdout_perplexity)}) on ${lm.device}`);
+    else {
+      const m = versionMetrics(model);
+      console.log(`candidate ${model.version}: holdout accuracy ${pct(m.accuracy)}, macro-F1 ${pct(m.macro_f1)} on ${m.device}`);
+    }
+    console.log(`promote with: npx loopdesk models promote ${model.version}${kind === "lm" ? " --kind lm" : ""}`);
   });
 
-const models = program.command("models").description("classifier versions");
+const models = program.command("models").description("model versions: classifiers and language models");
 models
   .command("list")
-  .description("every version, the one in production marked")
-  .action(async () => {
-    const current = await productionDeployment();
-    const versions = (await listModelVersions()).reverse(); // oldest first
+  .addOption(kindOption())
+  .description("every version of a kind, the one in production marked")
+  .action(async (opts: { kind: ModelKind }) => {
+    const current = await productionDeployment(opts.kind);
+    const versions = (await listModelVersions(opts.kind)).reverse(); // oldest first
     for (const v of versions) {
-      const m = versionMetrics(v);
       const mark = v.version === current?.version ? "* production" : v.status === "failed" ? "  failed" : "  candidate";
-      console.log(`${mark.padEnd(13)} ${v.version.padEnd(36)} acc ${pct(m.accuracy)}  macro-F1 ${pct(m.macro_f1)}  ${v.createdAt.toISOString()}`);
+      let figures: string;
+      if (opts.kind === "lm") {
+        const m = lmVersionMetrics(v);
+        figures = m ? `held-out perplexity ${fixed(m.holdout_perplexity)} (base ${fixed(m.base_holdout_perplexity)})` : "stock model";
+      } else {
+        const m = versionMetrics(v);
+        figures = `acc ${pct(m.accuracy)}  macro-F1 ${pct(m.macro_f1)}`;
+      }
+      console.log(`${mark.padEnd(13)} ${v.version.padEnd(36)} ${figures}  ${v.createdAt.toISOString()}`);
     }
-    const history = await deploymentHistory(5);
+    const history = await deploymentHistory(5, opts.kind);
     if (history.length) console.log(`\nrecent deployments:\n${history.map((d) => `  ${d.createdAt.toISOString()} ${d.action} ${d.version} by ${d.actor}${d.forced ? " (forced)" : ""}`).join("\n")}`);
   });
 models
   .command("promote")
-  .argument("<version>", "a version, or `latest` for the newest trained candidate")
+  .argument("<version>", "a version, or `latest` for the newest trained candidate of the kind")
+  .addOption(kindOption())
   .option("--force", "override the evaluation gate (recorded)")
   .option("--reason <text>", "why; required with --force")
-  .description("evaluate against production on the frozen holdout, then deploy to every running server")
-  .action(async (version: string, opts: { force?: boolean; reason?: string }) => {
-    const { deployment, verdict } = await promote({ version, actor: actor(), force: opts.force, reason: opts.reason });
-    printVerdict(verdict);
+  .addOption(new Option("--gate-questions <n>", "lm, tests only: ask only the first N benchmark questions").argParser(int).hideHelp())
+  .addOption(new Option("--gate-holdout <n>", "lm, tests only: perplexity on only the first N held-out examples").argParser(int).hideHelp())
+  .description("gate the candidate against production (classifier: frozen holdout; lm: the reply benchmark), then deploy to every running server")
+  .action(async (version: string, opts: { kind: ModelKind; force?: boolean; reason?: string; gateQuestions?: number; gateHoldout?: number }) => {
+    const { deployment, verdict } = await promote({
+      version,
+      kind: opts.kind,
+      actor: actor(),
+      force: opts.force,
+      reason: opts.reason,
+      questionLimit: opts.gateQuestions,
+      holdoutLimit: opts.gateHoldout,
+      onProgress: (message) => console.error(message),
+    });
+    if ("macroF1Delta" in verdict) printVerdict(verdict);
+    else printLmVerdict(verdict);
     console.log(`${deployment.version} promoted${deployment.forced ? " (gate overridden)" : ""}; running servers swap to it within seconds`);
   });
 models
   .command("rollback")
+  .addOption(kindOption())
   .option("--reason <text>", "why")
-  .description("deploy the version that was in production before the current one")
-  .action(async (opts: { reason?: string }) => {
-    const d = await rollback({ actor: actor(), reason: opts.reason });
+  .description("deploy the version of the kind that was in production before the current one")
+  .action(async (opts: { kind: ModelKind; reason?: string }) => {
+    const d = await rollback({ kind: opts.kind, actor: actor(), reason: opts.reason });
     console.log(`rolled back to ${d.version}`);
   });
 
@@ -219,6 +256,22 @@ function printVerdict(v: GateVerdict) {
   console.log(`  accuracy  ${pct(v.production.accuracy)} → ${pct(v.candidate.accuracy)}`);
   console.log(`  macro-F1  ${pct(v.production.macroF1)} → ${pct(v.candidate.macroF1)}`);
   for (const r of v.perIntent.filter((p) => p.regression)) console.log(`  regression ${r.intent}: ${pct(r.production)} → ${pct(r.candidate)}`);
+  console.log(`gate: ${v.pass ? "pass" : "fail"}`);
+}
+
+function printLmVerdict(v: LmGateVerdict) {
+  const row = (name: string, f: (s: LmGateVerdict["candidate"]) => string) => console.log(`  ${name.padEnd(16)} ${f(v.production)} → ${f(v.candidate)}`);
+  console.log(`reply benchmark: ${v.questions} questions (sha256 ${v.questionsSha256.slice(0, 12)}); held-out perplexity on ${v.holdoutExamples} examples`);
+  console.log(`  ${"".padEnd(16)} ${v.production.version} → ${v.candidate.version}`);
+  row("pass", (s) => pct(s.bench.pass));
+  row("facts", (s) => pct(s.bench.facts));
+  row("contradictions", (s) => String(s.bench.contradictions));
+  row("invented", (s) => String(s.bench.invented));
+  row("repetitive", (s) => String(s.bench.repetitive));
+  row("cut off", (s) => String(s.bench.cutOff));
+  row("abstained", (s) => String(s.bench.abstained));
+  row("perplexity", (s) => fixed(s.holdoutPerplexity));
+  for (const r of v.reasons) console.log(`  refused: ${r}`);
   console.log(`gate: ${v.pass ? "pass" : "fail"}`);
 }
 

@@ -2,11 +2,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { TrainingRun } from "../generated/prisma/client";
-import { PRODUCTION_WINDOWS, type AuditEntry, type DatasetIntent, type DatasetSummary, type DatasetWarning, type ModelView, type ProductionStats, type ProductionWindow, type RunProgress, type RunStatus, type RunView, type TrainParams } from "../protocol/ml";
+import { PRODUCTION_WINDOWS, type AuditEntry, type DatasetIntent, type DatasetSummary, type DatasetWarning, type LmGateReportView, type LmGateVerdict, type LmModelView, type ModelView, type ProductionStats, type ProductionWindow, type RunProgress, type RunStatus, type RunView, type TrainParams } from "../protocol/ml";
 import { config } from "../config";
 import { db } from "./client";
 import { labelledSources } from "./examples";
-import { listModelVersions, productionDeployment, versionMetrics } from "./ml";
+import { latestLmGateReport, latestLmGateReports, listModelVersions, lmVersionMetrics, productionDeployment, versionMetrics } from "./ml";
 import type { ReplyDecision } from "./replies";
 
 /** Fewer examples than this in an intent gets a warning: the holdout then has only a handful. */
@@ -88,6 +88,7 @@ function runView(r: RunRow, withLogs: boolean): RunView {
   const progress = (r.progress ?? {}) as Partial<RunProgress>;
   return {
     id: r.id,
+    kind: r.kind,
     status: r.status as RunStatus,
     device: r.device,
     params: r.params as TrainParams,
@@ -184,5 +185,42 @@ export async function productionStats(window: ProductionWindow): Promise<Product
     helpfulReplyShare: share(helpfulReplies),
     unhelpfulReplies,
     unhelpfulReplyShare: share(unhelpfulReplies),
+  };
+}
+
+/** The language-model versions, newest first, with their trainer figures and their newest gate run. */
+export async function listLmModels(): Promise<LmModelView[]> {
+  const [versions, production] = await Promise.all([listModelVersions("lm"), productionDeployment("lm")]);
+  const gates = await latestLmGateReports(versions.map((v) => v.version));
+  return versions.map((v) => {
+    const m = lmVersionMetrics(v);
+    const gate = gates.get(v.version);
+    return {
+      version: v.version,
+      status: v.status,
+      failureReason: v.failureReason,
+      createdAt: v.createdAt.toISOString(),
+      trainingRunId: v.trainingRunId,
+      production: v.version === production?.version,
+      trainer: m
+        ? { holdoutPerplexity: m.holdout_perplexity, baseHoldoutPerplexity: m.base_holdout_perplexity, device: m.device, seconds: m.seconds, examples: m.examples }
+        : null,
+      gate: gate ? { production: gate.production, pass: gate.pass, verdict: gate.verdict as unknown as LmGateVerdict, createdAt: gate.createdAt.toISOString() } : null,
+    };
+  });
+}
+
+/** The newest gate run of a candidate LM with every question's two replies: the side-by-side page. */
+export async function lmGateReport(candidate: string): Promise<LmGateReportView | null> {
+  const r = await latestLmGateReport(candidate);
+  if (!r) return null;
+  return {
+    id: r.id,
+    candidate: r.candidate,
+    production: r.production,
+    createdAt: r.createdAt.toISOString(),
+    createdBy: r.createdBy,
+    verdict: r.verdict as unknown as LmGateVerdict,
+    replies: r.replies as unknown as LmGateReportView["replies"],
   };
 }

@@ -1,16 +1,18 @@
 /** Database access of the train-and-serve loop: model versions and their deployments. */
-import type { Deployment, Prisma } from "../generated/prisma/client";
-import type { TrainerMetrics } from "../protocol/ml";
+import type { Deployment, ModelKind, Prisma } from "../generated/prisma/client";
+import type { LmGateReportView, LmGateVerdict, LmTrainerMetrics, TrainerMetrics } from "../protocol/ml";
 import { audit } from "./audit";
 import { db } from "./client";
 import { notify } from "./listen";
 
 export const DEPLOYMENT_CHANNEL = "loopdesk_deployments";
 
-/** The version in production: the newest deployment's, passing over versions that failed to load. */
-export async function productionDeployment() {
+export type { ModelKind };
+
+/** The version of a kind in production: the newest deployment's, passing over versions that failed to load. */
+export async function productionDeployment(kind: ModelKind = "classifier") {
   return db().deployment.findFirst({
-    where: { model: { status: "ready" } },
+    where: { model: { status: "ready", kind } },
     orderBy: { createdAt: "desc" },
     include: { model: true },
   });
@@ -20,29 +22,36 @@ export async function findModelVersion(version: string) {
   return db().modelVersion.findUnique({ where: { version } });
 }
 
-/** Every version, newest first. */
-export async function listModelVersions() {
-  return db().modelVersion.findMany({ orderBy: { createdAt: "desc" } });
+/** Every version of a kind, newest first. */
+export async function listModelVersions(kind: ModelKind = "classifier") {
+  return db().modelVersion.findMany({ where: { kind }, orderBy: { createdAt: "desc" } });
 }
 
-/** The newest usable version a training run produced: `latest` for promotion. */
-export async function latestCandidate() {
-  return db().modelVersion.findFirst({ where: { status: "ready", trainingRunId: { not: null } }, orderBy: { createdAt: "desc" } });
+/** The newest usable version of a kind a training run produced: `latest` for promotion. */
+export async function latestCandidate(kind: ModelKind = "classifier") {
+  return db().modelVersion.findFirst({ where: { kind, status: "ready", trainingRunId: { not: null } }, orderBy: { createdAt: "desc" } });
 }
 
 export async function registerModelVersion(data: {
   version: string;
+  kind?: ModelKind;
   path: string;
-  metrics: TrainerMetrics;
+  metrics: TrainerMetrics | LmTrainerMetrics | null;
   datasetSha256: string;
   trainingRunId?: string;
 }) {
-  return db().modelVersion.upsert({ where: { version: data.version }, create: { ...data, metrics: data.metrics as Prisma.InputJsonValue }, update: {} });
+  return db().modelVersion.upsert({ where: { version: data.version }, create: { ...data, metrics: (data.metrics ?? {}) as Prisma.InputJsonValue }, update: {} });
 }
 
-/** A registered version's metrics, as parsed when it was registered (`trainerMetricsSchema`). */
+/** A registered classifier version's metrics, as parsed when it was registered (`trainerMetricsSchema`). */
 export function versionMetrics(version: { metrics: Prisma.JsonValue }): TrainerMetrics {
   return version.metrics as TrainerMetrics;
+}
+
+/** A registered LM version's trainer metrics (`lmTrainerMetricsSchema`); null for the stock model, which was never trained here. */
+export function lmVersionMetrics(version: { metrics: Prisma.JsonValue }): LmTrainerMetrics | null {
+  const m = version.metrics as Partial<LmTrainerMetrics>;
+  return m.kind === "lm" ? (m as LmTrainerMetrics) : null;
 }
 
 export async function markModelFailed(version: string, reason: string) {
@@ -71,14 +80,46 @@ export async function recordDeployment(data: {
   return deployment;
 }
 
-export async function deploymentHistory(take = 50) {
-  return db().deployment.findMany({ orderBy: { createdAt: "desc" }, take });
+export async function deploymentHistory(take = 50, kind?: ModelKind) {
+  return db().deployment.findMany({ where: kind ? { model: { kind } } : {}, orderBy: { createdAt: "desc" }, take });
 }
 
-/** The usable version deployed before `current` (another version than it): where a rollback goes. */
-export async function previousDeployment(current: Deployment) {
+/** The usable version of the same kind deployed before `current` (another version than it): where a rollback goes. */
+export async function previousDeployment(current: Deployment, kind: ModelKind = "classifier") {
   return db().deployment.findFirst({
-    where: { createdAt: { lt: current.createdAt }, version: { not: current.version }, model: { status: "ready" } },
+    where: { createdAt: { lt: current.createdAt }, version: { not: current.version }, model: { status: "ready", kind } },
     orderBy: { createdAt: "desc" },
   });
+}
+
+/** Stores one run of the LM gate (lib/training/lm-gate.ts): the figures and every reply of both models. */
+export async function saveLmGateReport(data: {
+  candidate: string;
+  production: string;
+  questionsSha256: string;
+  verdict: LmGateVerdict;
+  replies: LmGateReportView["replies"];
+  createdBy: string;
+}) {
+  return db().lmGateReport.create({
+    data: { ...data, pass: data.verdict.pass, verdict: data.verdict as unknown as Prisma.InputJsonValue, replies: data.replies as unknown as Prisma.InputJsonValue },
+  });
+}
+
+/** The newest gate report of a candidate LM (against whichever version was in production then). */
+export async function latestLmGateReport(candidate: string) {
+  return db().lmGateReport.findFirst({ where: { candidate }, orderBy: { createdAt: "desc" } });
+}
+
+/** The newest gate report of each of these candidates. */
+export async function latestLmGateReports(candidates: string[]) {
+  const reports = await db().lmGateReport.findMany({
+    where: { candidate: { in: candidates } },
+    orderBy: { createdAt: "desc" },
+    select: { candidate: true, production: true, pass: true, verdict: true, createdAt: true },
+  });
+  return new Map(candidates.flatMap((c) => {
+    const r = reports.find((x) => x.candidate === c);
+    return r ? [[c, r] as const] : [];
+  }));
 }

@@ -4,7 +4,7 @@
  * starts, a run delivered twice never trains twice, and a finished run is never failed by a sweep.
  */
 import type { Prisma, TrainingRun } from "../generated/prisma/client";
-import type { Device, RunProgress, TrainerMetrics, TrainParams } from "../protocol/ml";
+import type { Device, LmTrainerMetrics, ModelKind, RunProgress, TrainerMetrics, TrainParams } from "../protocol/ml";
 import { db } from "./client";
 import { retryWhileDatabaseUnavailable } from "./retry";
 
@@ -13,7 +13,7 @@ export async function findRun(runId: string): Promise<TrainingRun | null> {
 }
 
 /** Records a queued run on a snapshot file. */
-export async function createRun(data: { device: Device; params: TrainParams; snapshotPath: string; snapshotSha256: string; createdBy: string }) {
+export async function createRun(data: { kind: ModelKind; device: Device; params: TrainParams; snapshotPath: string; snapshotSha256: string; createdBy: string }) {
   return db().trainingRun.create({ data: { ...data, status: "queued", params: data.params as Prisma.InputJsonValue } });
 }
 
@@ -49,7 +49,7 @@ export interface RunOutcome {
   finishedAt: Date;
   durationMs: number;
   error?: string;
-  metrics?: TrainerMetrics;
+  metrics?: TrainerMetrics | LmTrainerMetrics;
   device?: string;
 }
 

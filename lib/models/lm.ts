@@ -1,6 +1,7 @@
 /**
- * The language model: SmolLM2-135M-Instruct exported to ONNX by `npm run models:build`, run by
- * transformers.js on onnxruntime-node. Local files only: remote model loading is switched off.
+ * The language model: SmolLM2-135M-Instruct exported to ONNX by `npm run models:build` (or a version
+ * fine-tuned by training/train_lm.py, same folder layout), run by transformers.js on onnxruntime-node.
+ * Local files only: remote model loading is switched off.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -12,6 +13,7 @@ import {
   LogitsProcessorList,
   StoppingCriteriaList,
   TextStreamer,
+  Tensor as TensorClass,
   type PreTrainedModel,
   type PreTrainedTokenizer,
   type Tensor,
@@ -79,6 +81,13 @@ export interface LanguageModel {
       onText: (piece: string) => void;
     },
   ): Promise<GenerationResult>;
+  /**
+   * The summed negative log-likelihood (nats) of `answer` plus the closing end-of-turn token, as the
+   * reply to `turns`, and how many tokens that is: held-out loss and perplexity, as the trainer scores them.
+   */
+  answerLoss(turns: ChatTurn[], answer: string): Promise<{ nll: number; tokens: number }>;
+  /** Releases the ONNX session; the model may not be used afterwards. */
+  dispose(): Promise<void>;
 }
 
 interface Manifest {
@@ -86,11 +95,18 @@ interface Manifest {
   version: string;
 }
 
-/** Loads the model from `<modelsDir>/lm/<id>` and warms it up with one short generation. */
-export async function loadLanguageModel(modelsDir: string, id = "smollm2-135m-instruct"): Promise<LanguageModel> {
-  const lmDir = path.resolve(modelsDir, "lm");
-  const manifest = JSON.parse(await readFile(path.join(lmDir, id, "manifest.json"), "utf8")) as Manifest;
-  const [tokenizer, model] = await loadFromDir(path.join(lmDir, id), (localId) =>
+/** The stock language model's folder in the model store (`npm run models:build`). */
+export const STOCK_LM_DIR = "lm/smollm2-135m-instruct";
+const END_OF_TURN = "<|im_end|>";
+
+/**
+ * Loads the model folder (config, tokenizer, onnx/model_quantized.onnx, manifest.json) and smoke-tests
+ * it: a short generation that must produce text, so a version that loads but cannot write is refused.
+ */
+export async function loadLanguageModel(dir: string): Promise<LanguageModel> {
+  const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
+  if (typeof manifest.id !== "string" || typeof manifest.version !== "string") throw new Error(`${dir}/manifest.json has no id and version`);
+  const [tokenizer, model] = await loadFromDir(path.resolve(dir), (localId) =>
     Promise.all([
       AutoTokenizer.from_pretrained(localId) as Promise<PreTrainedTokenizer>,
       AutoModelForCausalLM.from_pretrained(localId, { dtype: "q8", device: "cpu" }) as Promise<PreTrainedModel>,
@@ -147,12 +163,44 @@ export async function loadLanguageModel(modelsDir: string, id = "smollm2-135m-in
         stopped: stopper.interrupted,
       };
     },
+    async answerLoss(turns, answer) {
+      const promptText = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, tokenize: false }) as string;
+      const prompt = tokenizer.encode(promptText, { add_special_tokens: false });
+      const target = tokenizer.encode(answer + END_OF_TURN, { add_special_tokens: false });
+      const ids = [...prompt, ...target];
+      const tensor = (data: number[]) => new TensorClass("int64", BigInt64Array.from(data.map(BigInt)), [1, data.length]);
+      const { logits } = (await model({
+        input_ids: tensor(ids),
+        attention_mask: tensor(ids.map(() => 1)),
+      })) as { logits: Tensor };
+      const vocab = logits.dims.at(-1)!;
+      const data = logits.data as Float32Array;
+      let nll = 0;
+      // The logits at position i predict token i + 1.
+      for (let i = prompt.length - 1; i < ids.length - 1; i++) {
+        const row = data.subarray(i * vocab, (i + 1) * vocab);
+        let max = -Infinity;
+        for (const x of row) if (x > max) max = x;
+        let sum = 0;
+        for (const x of row) sum += Math.exp(x - max);
+        nll += max + Math.log(sum) - row[ids[i + 1]!]!;
+      }
+      return { nll, tokens: target.length };
+    },
+    async dispose() {
+      await model.dispose();
+    },
   };
 
+  let smoke = "";
   await lm.generate([{ role: "user", content: "Hello" }], {
     maxNewTokens: 4,
     stopper: new GenerationStopper(),
-    onText: () => {},
+    onText: (piece) => (smoke += piece),
   });
+  if (!smoke.trim()) {
+    await lm.dispose();
+    throw new Error(`${manifest.version} failed its smoke test: a short generation produced no text`);
+  }
   return lm;
 }

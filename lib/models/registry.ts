@@ -1,7 +1,8 @@
 /**
  * The models this process serves with, and their hot-swap. Loaded once at start; a deployment
- * (LISTEN/NOTIFY) makes every server load the new classifier, smoke-test it and swap the reference
- * atomically. A turn holds the model object it started with, so chats in flight finish on it.
+ * (LISTEN/NOTIFY) makes every server load the new classifier or language model, smoke-test it and swap
+ * the reference atomically. A turn holds the model object it started with, so chats in flight finish on
+ * it; a replaced language model's session is released once the last reply holding it is done.
  * The knowledge index (the help centre's sentences, embedded by the encoder) is rebuilt the same way
  * whenever staff save an article.
  * One per process (lib/process.ts): server.ts and Next's route handlers are separate module copies.
@@ -19,22 +20,33 @@ import { listenerState, metrics } from "../metrics";
 import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadEncoder, type Encoder } from "./encoder";
-import { loadLanguageModel, type LanguageModel } from "./lm";
+import { loadLanguageModel, STOCK_LM_DIR, type LanguageModel } from "./lm";
 import { modelStorePath } from "./store";
 
+/** A language model this process serves or served, with the replies still holding it. */
+interface ServedLm {
+  lm: LanguageModel;
+  holders: number;
+  /** Replaced by another version: released once `holders` is 0. */
+  retired: boolean;
+}
+
 interface Registry {
-  lm?: LanguageModel;
+  lm?: ServedLm;
   classifier?: Classifier;
   encoder?: Encoder;
   knowledge?: KnowledgeIndex;
   /** Re-indexing runs one at a time; a save during one is picked up by the next. */
   reindexing?: Promise<void>;
   loading?: Promise<void>;
-  /** Swaps run one after another, in the order deployments arrive. */
+  /** Swaps run one after another, in the order deployments arrive (one chain per kind). */
   swaps: Promise<void>;
+  lmSwaps: Promise<void>;
+  /** LM versions this process could not load or smoke-test: not retried on every deployment NOTIFY. */
+  refusedLms: Set<string>;
 }
 
-const registry = shared<Registry>("__loopdeskModels", () => ({ swaps: Promise.resolve() }));
+const registry = shared<Registry>("__loopdeskModels", () => ({ swaps: Promise.resolve(), lmSwaps: Promise.resolve(), refusedLms: new Set() }));
 
 /** How often each server checks the deployments table, in case a NOTIFY was missed. */
 const RECONCILE_MS = 30_000;
@@ -45,24 +57,26 @@ export const SEED_CLASSIFIER_DIR = "classifier/seed";
 export function loadModels(): Promise<void> {
   registry.loading ??= (async () => {
     const started = performance.now();
-    const [lm, encoder] = await Promise.all([
-      loadLanguageModel(config().LOOPDESK_MODELS_DIR),
-      loadEncoder(config().LOOPDESK_MODELS_DIR),
-      deployProductionClassifier(),
-    ]);
-    registry.lm = lm;
+    const [encoder] = await Promise.all([loadEncoder(config().LOOPDESK_MODELS_DIR), deployProductionLm(), deployProductionClassifier()]);
     registry.encoder = encoder;
     await reindexKnowledge();
-    await listen(DEPLOYMENT_CHANNEL, () => void deployProductionClassifier(), listenerState(DEPLOYMENT_CHANNEL));
+    // One channel for both kinds: each swap chain checks whether its kind's production version changed.
+    await listen(DEPLOYMENT_CHANNEL, deployProduction, listenerState(DEPLOYMENT_CHANNEL));
     // A NOTIFY missed while the listener was down (or never sent) is caught up within this period.
-    setInterval(() => void deployProductionClassifier(), RECONCILE_MS).unref();
+    setInterval(deployProduction, RECONCILE_MS).unref();
     await listen(KNOWLEDGE_CHANNEL, () => void reindexKnowledge(), listenerState(KNOWLEDGE_CHANNEL));
     log.info(
-      { lm: lm.version, classifier: registry.classifier?.version, facts: registry.knowledge?.facts.length, ms: Math.round(performance.now() - started) },
+      { lm: registry.lm?.lm.version, classifier: registry.classifier?.version, facts: registry.knowledge?.facts.length, ms: Math.round(performance.now() - started) },
       "models loaded",
     );
   })();
   return registry.loading;
+}
+
+/** Brings both kinds up to date with the deployments table; each swap chain logs its own failures. */
+function deployProduction(): void {
+  deployProductionClassifier().catch(() => {});
+  deployProductionLm().catch(() => {});
 }
 
 /**
@@ -89,6 +103,53 @@ function deployProductionClassifier(): Promise<void> {
   });
   registry.swaps = swap.catch((err: unknown) => log.error({ err }, "could not bring the classifier up to date; retrying at the next deployment or check"));
   return swap;
+}
+
+/**
+ * Makes this process serve the language model in production now: load, smoke-test (lib/models/lm.ts),
+ * swap. A version that fails is refused here only (logged, counted; not marked failed for every server
+ * from one server's trouble) and the current model keeps serving. At start, with nothing serving yet,
+ * a production version that fails falls back to the stock model of the model store.
+ */
+function deployProductionLm(): Promise<void> {
+  const swap = registry.lmSwaps.then(async () => {
+    const deployment = (await productionDeployment("lm")) ?? (await bootstrapStockLm());
+    const current = registry.lm;
+    if (current?.lm.version === deployment.version || registry.refusedLms.has(deployment.version)) return;
+    try {
+      const lm = await loadLanguageModel(modelStorePath(deployment.model.path));
+      if (lm.version !== deployment.version) {
+        await lm.dispose();
+        throw new Error(`the folder ${deployment.model.path} holds ${lm.version}, not ${deployment.version}`);
+      }
+      swapLanguageModel(lm);
+      log.info({ from: current?.lm.version, to: lm.version }, "language model swapped");
+      metrics().modelSwaps.inc({ kind: "lm" });
+    } catch (err) {
+      registry.refusedLms.add(deployment.version);
+      log.error({ err, version: deployment.version }, "language model failed to load or smoke-test; keeping the current one");
+      metrics().modelSwapFailures.inc({ kind: "lm" });
+      if (current) return;
+      swapLanguageModel(await loadLanguageModel(modelStorePath(STOCK_LM_DIR)));
+      log.warn({ version: registry.lm!.lm.version }, "serving the stock language model instead");
+    }
+  });
+  registry.lmSwaps = swap.catch((err: unknown) => log.error({ err }, "could not bring the language model up to date; retrying at the next deployment or check"));
+  return swap;
+}
+
+function swapLanguageModel(lm: LanguageModel) {
+  const old = registry.lm;
+  registry.lm = { lm, holders: 0, retired: false };
+  if (old) {
+    old.retired = true;
+    releaseIfUnused(old);
+  }
+}
+
+function releaseIfUnused(served: ServedLm) {
+  if (!served.retired || served.holders > 0) return;
+  served.lm.dispose().catch((err: unknown) => log.warn({ err, version: served.lm.version }, "could not release a replaced language model"));
 }
 
 /** Rebuilds the knowledge index from the live articles; a failure keeps the current index. */
@@ -129,9 +190,45 @@ async function bootstrapSeedClassifier() {
   return { ...deployment, model };
 }
 
+/** Registers the stock language model (`npm run models:build`) as the first LM deployment. */
+async function bootstrapStockLm() {
+  const dir = modelStorePath(STOCK_LM_DIR);
+  const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as { version: string; files: Record<string, string> };
+  const model = await registerModelVersion({
+    version: manifest.version,
+    kind: "lm",
+    path: STOCK_LM_DIR,
+    metrics: null,
+    datasetSha256: "",
+  });
+  const deployment = await recordDeployment({ version: manifest.version, action: "bootstrap", actor: "system" });
+  return { ...deployment, model };
+}
+
+/** The language model serving now (for its id and version; a reply holds it with `holdLanguageModel`). */
 export function languageModel(): LanguageModel {
   if (!registry.lm) throw new Error("language model not loaded");
-  return registry.lm;
+  return registry.lm.lm;
+}
+
+/**
+ * The language model serving now, held for one reply: a swap meanwhile leaves it working for that
+ * reply, and its session is released only after `release()`. Call `release` exactly once.
+ */
+export function holdLanguageModel(): { lm: LanguageModel; release: () => void } {
+  const served = registry.lm;
+  if (!served) throw new Error("language model not loaded");
+  served.holders++;
+  let released = false;
+  return {
+    lm: served.lm,
+    release: () => {
+      if (released) return;
+      released = true;
+      served.holders--;
+      releaseIfUnused(served);
+    },
+  };
 }
 
 export function classifier(): Classifier {
@@ -152,7 +249,8 @@ export function knowledge(): KnowledgeIndex {
 
 /** What /api/health reports; null until every model is loaded and warm. */
 export function modelStatus() {
-  const { lm, classifier: clf, knowledge: index } = registry;
+  const { classifier: clf, knowledge: index } = registry;
+  const lm = registry.lm?.lm;
   if (!lm || !clf || !index) return null;
   return {
     lm: { id: lm.id, version: lm.version },

@@ -13,6 +13,10 @@ export const runRoom = (runId: string) => `ml:run:${runId}`;
 export const DEVICES = ["auto", "cpu", "cuda"] as const;
 export type Device = (typeof DEVICES)[number];
 
+/** What a model version is: the intent classifier or the language model that writes replies. */
+export const MODEL_KINDS = ["classifier", "lm"] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
 export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const FINISHED_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
@@ -25,6 +29,8 @@ export const trainParamsSchema = z
     lr: z.number().positive().max(1).optional(),
     maxLen: z.number().int().min(8).max(512).optional(),
     seed: z.number().int().min(0).max(2 ** 31 - 1).optional(),
+    /** LM runs: stop after this many optimiser steps (short runs, tests). */
+    maxSteps: z.number().int().min(1).max(100_000).optional(),
   })
   .strict();
 export type TrainParams = z.infer<typeof trainParamsSchema>;
@@ -44,27 +50,65 @@ export const trainerMetricsSchema = z
   .passthrough();
 export type TrainerMetrics = z.infer<typeof trainerMetricsSchema>;
 
-export const startRunSchema = z.object({ device: z.enum(DEVICES).default("auto"), params: trainParamsSchema.default({}) }).strict();
+/**
+ * The LM trainer's `metrics.json` (training/train_lm.py, issue 12's contract), as far as the product
+ * reads it: held-out loss and perplexity of the fine-tuned model and of its base on the same holdout.
+ */
+export const lmTrainerMetricsSchema = z
+  .object({
+    kind: z.literal("lm"),
+    dataset_sha256: z.string(),
+    examples: z.object({ train: z.number().int(), holdout: z.number().int() }),
+    device: z.string(),
+    method: z.string(),
+    seconds: z.number(),
+    train_loss: z.number().nullable(),
+    holdout_loss: z.number().nullable(),
+    holdout_perplexity: z.number().nullable(),
+    base_holdout_loss: z.number().nullable(),
+    base_holdout_perplexity: z.number().nullable(),
+  })
+  .passthrough();
+export type LmTrainerMetrics = z.infer<typeof lmTrainerMetricsSchema>;
+
+/** Parameters only the LM trainer takes. */
+export const LM_ONLY_PARAMS = ["maxSteps"] as const satisfies readonly (keyof TrainParams)[];
+
+export const startRunSchema = z
+  .object({ kind: z.enum(MODEL_KINDS).default("classifier"), device: z.enum(DEVICES).default("auto"), params: trainParamsSchema.default({}) })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.kind === "lm") return;
+    for (const name of LM_ONLY_PARAMS) {
+      if (v.params[name] !== undefined) ctx.addIssue({ code: "custom", path: ["params", name], message: `${name} is a language-model training parameter` });
+    }
+  });
 export type StartRunRequest = z.input<typeof startRunSchema>;
 
-/** The trainer's PROGRESS line. */
-export const progressSchema = z.object({
-  epoch: z.number().int().min(1),
-  epochs: z.number().int().min(1),
-  step: z.number().int().min(0),
-  steps: z.number().int().min(1),
-  loss: z.number(),
-  eta_s: z.number(),
-});
-export type Progress = z.infer<typeof progressSchema>;
-/** The trainer's EVAL line, one per epoch. */
-export const epochEvalSchema = z.object({
-  epoch: z.number().int().min(1),
-  holdout_accuracy: z.number(),
-  holdout_macro_f1: z.number(),
-  holdout_loss: z.number().optional(),
-});
-export type EpochEval = z.infer<typeof epochEvalSchema>;
+/** The trainers' PROGRESS line (both kinds). */
+export const progressLineSchema = z
+  .object({
+    epoch: z.number().int().min(1),
+    epochs: z.number().int().min(1),
+    step: z.number().int().min(0),
+    steps: z.number().int().min(1),
+    loss: z.number(),
+    eta_s: z.number(),
+  })
+  .passthrough();
+export type Progress = z.infer<typeof progressLineSchema>;
+
+/** The classifier trainer's EVAL line, one per epoch. */
+export const classifierEvalSchema = z
+  .object({ epoch: z.number().int().min(1), holdout_accuracy: z.number(), holdout_macro_f1: z.number(), holdout_loss: z.number().optional() })
+  .passthrough();
+/** The LM trainer's EVAL line, one per epoch (epoch 0: the base model before training): a language model has no accuracy, only held-out loss and perplexity. */
+export const lmEvalSchema = z.object({ epoch: z.number().int().min(0), holdout_loss: z.number(), holdout_perplexity: z.number() }).passthrough();
+export type ClassifierEpochEval = z.infer<typeof classifierEvalSchema>;
+export type LmEpochEval = z.infer<typeof lmEvalSchema>;
+export type EpochEval = ClassifierEpochEval | LmEpochEval;
+export const evalLineSchemas = { classifier: classifierEvalSchema, lm: lmEvalSchema } as const satisfies Record<ModelKind, z.ZodType>;
+export const isLmEval = (e: EpochEval): e is LmEpochEval => "holdout_perplexity" in e && !("holdout_accuracy" in e);
 /** One point of the training-loss curve; `x` is in epochs (1.5 = half-way through epoch 2). */
 export interface LossPoint {
   x: number;
@@ -81,6 +125,7 @@ export interface RunProgress {
 /** A training run as the console shows it. `logs` only in the single-run view. */
 export interface RunView {
   id: string;
+  kind: ModelKind;
   status: RunStatus;
   device: string;
   params: TrainParams;
@@ -91,7 +136,7 @@ export interface RunView {
   durationMs: number | null;
   error: string | null;
   progress: RunProgress;
-  /** Holdout metrics from the trainer (accuracy, macro_f1, device, train_seconds …) once succeeded. */
+  /** Holdout metrics from the trainer (classifier: accuracy, macro_f1 …; LM: holdout_loss, holdout_perplexity …) once succeeded. */
   metrics: Record<string, unknown> | null;
   /** The candidate version the run registered, once succeeded. */
   modelVersion: string | null;
@@ -158,11 +203,75 @@ export interface Comparison {
   productionConfusion: Confusion;
 }
 
+/** The reply benchmark's figures for one model over a question set (bench:replies and the LM gate). */
+export interface ReplyBenchFigures {
+  replies: number;
+  /** Fractions of the replies. */
+  pass: number;
+  facts: number;
+  /** Counts of replies. */
+  contradictions: number;
+  invented: number;
+  repetitive: number;
+  cutOff: number;
+  abstained: number;
+}
+
+/** The LM gate's verdict: candidate against production on the candidate's frozen question set. */
+export interface LmGateVerdict {
+  pass: boolean;
+  reasons: string[];
+  candidate: { version: string; bench: ReplyBenchFigures; holdoutPerplexity: number | null };
+  production: { version: string; bench: ReplyBenchFigures; holdoutPerplexity: number | null };
+  questions: number;
+  questionsSha256: string;
+  /** Holdout examples the perplexities were computed on (the candidate's snapshot). */
+  holdoutExamples: number;
+}
+
+/** One judged reply, as the side-by-side page shows it. */
+export interface JudgedReply {
+  text: string;
+  pass: boolean;
+  facts: boolean;
+  contradictions: string[];
+  invented: string[];
+  repetitive: string | null;
+  cutOff: boolean;
+  abstained: boolean;
+  reasons: string[];
+}
+
+/** A stored gate run: the verdict and, per question, both models' replies. */
+export interface LmGateReportView {
+  id: string;
+  candidate: string;
+  production: string;
+  createdAt: string;
+  createdBy: string;
+  verdict: LmGateVerdict;
+  replies: { id: string; text: string; intent: string; expect: string; production: JudgedReply; candidate: JudgedReply }[];
+}
+
+/** A language-model version as the console lists it. */
+export interface LmModelView {
+  version: string;
+  status: "ready" | "failed";
+  failureReason: string | null;
+  createdAt: string;
+  trainingRunId: string | null;
+  production: boolean;
+  /** From the trainer (null for the stock model). */
+  trainer: { holdoutPerplexity: number | null; baseHoldoutPerplexity: number | null; device: string; seconds: number; examples: { train: number; holdout: number } } | null;
+  /** The newest gate run of this version as a candidate (null if the gate never ran on it). */
+  gate: { production: string; pass: boolean; verdict: LmGateVerdict; createdAt: string } | null;
+}
+
 export const promoteSchema = z
-  .object({ force: z.boolean().default(false), reason: z.string().trim().max(500).optional() })
+  .object({ kind: z.enum(MODEL_KINDS).default("classifier"), force: z.boolean().default(false), reason: z.string().trim().max(500).optional() })
   .strict()
   .refine((v) => !v.force || (v.reason?.length ?? 0) > 0, { message: "Overriding the gate needs a reason, which is recorded.", path: ["reason"] });
-export const rollbackSchema = z.object({ reason: z.string().trim().max(500).optional() }).strict();
+export const rollbackSchema = z.object({ kind: z.enum(MODEL_KINDS).default("classifier"), reason: z.string().trim().max(500).optional() }).strict();
 
 export interface AuditEntry {
   id: string;

@@ -1,9 +1,10 @@
 /**
- * Promotion and rollback of classifier versions. Promotion evaluates the candidate and production
- * on the same frozen holdout (the candidate's training snapshot) and enforces the gate unless
- * forced; the deployment row then tells every server to swap (lib/models/registry.ts).
+ * Promotion and rollback of model versions, per kind. A classifier candidate is evaluated with
+ * production on the same frozen holdout (the candidate's training snapshot); a language-model
+ * candidate goes through the LM gate (lib/training/lm-gate.ts). The gate is enforced unless forced;
+ * the deployment row then tells every server to swap (lib/models/registry.ts).
  */
-import { findModelVersion, latestCandidate, markModelFailed, previousDeployment, productionDeployment, recordDeployment } from "../db/ml";
+import { findModelVersion, latestCandidate, markModelFailed, previousDeployment, productionDeployment, recordDeployment, type ModelKind } from "../db/ml";
 import { findRun } from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
 import { config } from "../config";
@@ -12,25 +13,35 @@ import { loadClassifier } from "../models/classifier";
 import { modelStorePath } from "../models/store";
 import { evaluate, readHoldout } from "./evaluate";
 import { gateVerdict, type GateVerdict } from "./gate";
-import type { Comparison } from "../protocol/ml";
+import { LmGateError, runLmGate } from "./lm-gate";
+import type { Comparison, LmGateVerdict } from "../protocol/ml";
 
 /** A promotion or rollback that may not happen: a 409 over HTTP, with the verdict when the gate refused. */
 export class PromotionError extends ApiError {
   constructor(
     message: string,
-    readonly verdict?: GateVerdict,
+    readonly verdict?: GateVerdict | LmGateVerdict,
   ) {
     super(409, verdict ? "gate_refused" : "promotion_refused", message, verdict ? { verdict } : {});
   }
 }
 
-async function resolveVersion(version: string) {
-  return version === "latest" ? latestCandidate() : findModelVersion(version);
+/** A promotion reuses a gate run of the same candidate against the same production version this recent. */
+const LM_GATE_REUSE_MS = 60 * 60_000;
+
+const KIND_NAMES: Record<ModelKind, string> = { classifier: "classifier", lm: "language model" };
+
+async function resolveVersion(version: string, kind: ModelKind) {
+  const model = version === "latest" ? await latestCandidate(kind) : await findModelVersion(version);
+  if (model && model.kind !== kind) {
+    throw new PromotionError(`${model.version} is a ${KIND_NAMES[model.kind]} version, not a ${KIND_NAMES[kind]} one${model.kind === "lm" ? " (use --kind lm)" : ""}`);
+  }
+  return model;
 }
 
 /** Evaluates `version` and production on the candidate's holdout; loading also smoke-tests the candidate. */
 async function evaluateWithProduction(version: string) {
-  const candidate = await findModelVersion(version);
+  const candidate = await resolveVersion(version, "classifier");
   const current = await productionDeployment();
   if (!candidate) throw new PromotionError(`no model version ${version}`);
   if (!current) throw new PromotionError("nothing is in production yet: start the server once to deploy the seed classifier");
@@ -77,15 +88,26 @@ export async function comparison(version: string): Promise<Comparison> {
   return result;
 }
 
-export async function promote(opts: { version: string; actor: string; force?: boolean; reason?: string }) {
-  const model = await resolveVersion(opts.version);
-  if (!model) throw new PromotionError(opts.version === "latest" ? "there is no trained candidate to promote" : `no model version ${opts.version}`);
+export async function promote(opts: {
+  version: string;
+  kind?: ModelKind;
+  actor: string;
+  force?: boolean;
+  reason?: string;
+  /** LM gate only, for tests: the first N questions of the frozen set and N held-out examples instead of all. */
+  questionLimit?: number;
+  holdoutLimit?: number;
+  onProgress?: (message: string) => void;
+}) {
+  const kind = opts.kind ?? "classifier";
+  const model = await resolveVersion(opts.version, kind);
+  if (!model) throw new PromotionError(opts.version === "latest" ? `there is no trained ${KIND_NAMES[kind]} candidate to promote` : `no model version ${opts.version}`);
   if (model.status === "failed") throw new PromotionError(`${model.version} failed to load earlier (${model.failureReason ?? "unknown"}); it cannot be promoted`);
-  const current = await productionDeployment();
+  const current = await productionDeployment(kind);
   if (current?.version === model.version) throw new PromotionError(`${model.version} is already in production`);
   if (opts.force && !opts.reason?.trim()) throw new PromotionError("--force needs a --reason, which is recorded");
 
-  const verdict = await compareWithProduction(model.version);
+  const verdict = kind === "lm" ? await lmVerdict(model.version, opts) : await compareWithProduction(model.version);
   if (!verdict.pass && !opts.force) {
     throw new PromotionError(`the gate refused ${model.version}:\n  ${verdict.reasons.join("\n  ")}\n(use --force with --reason to override)`, verdict);
   }
@@ -100,11 +122,21 @@ export async function promote(opts: { version: string; actor: string; force?: bo
   return { deployment, verdict };
 }
 
-/** Puts back the version that was in production before the current one. */
-export async function rollback(opts: { actor: string; reason?: string }) {
-  const current = await productionDeployment();
-  if (!current) throw new PromotionError("nothing is in production");
-  const previous = await previousDeployment(current);
-  if (!previous) throw new PromotionError(`${current.version} is the only version ever deployed: nothing to roll back to`);
+async function lmVerdict(version: string, opts: { actor: string; questionLimit?: number; holdoutLimit?: number; onProgress?: (message: string) => void }) {
+  try {
+    return (await runLmGate({ version, ...opts, reuseWithinMs: LM_GATE_REUSE_MS })).verdict;
+  } catch (err) {
+    if (err instanceof LmGateError) throw new PromotionError(err.message);
+    throw err;
+  }
+}
+
+/** Puts back the version of the kind that was in production before the current one. */
+export async function rollback(opts: { kind?: ModelKind; actor: string; reason?: string }) {
+  const kind = opts.kind ?? "classifier";
+  const current = await productionDeployment(kind);
+  if (!current) throw new PromotionError(`no ${KIND_NAMES[kind]} is in production`);
+  const previous = await previousDeployment(current, kind);
+  if (!previous) throw new PromotionError(`${current.version} is the only ${KIND_NAMES[kind]} version ever deployed: nothing to roll back to`);
   return recordDeployment({ version: previous.version, action: "rollback", actor: opts.actor, reason: opts.reason });
 }

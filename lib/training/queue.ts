@@ -14,7 +14,7 @@ import { listen } from "../db/listen";
 import { cancelQueuedRun, failStaleRuns, findRun, requestRunCancel, setJobId } from "../db/runs";
 import { log } from "../log";
 import { shared } from "../process";
-import type { Device, TrainParams } from "../protocol/ml";
+import type { Device, ModelKind, TrainParams } from "../protocol/ml";
 import { publishCancel, publishRunEvent, RUN_CANCEL_CHANNEL } from "./events";
 import { createRun, executeRun, HEARTBEAT_MS } from "./run";
 
@@ -39,7 +39,7 @@ export function trainingQueue(): Promise<PgBoss> {
   });
 }
 
-export async function enqueueRun(opts: { device: Device; params: TrainParams; actor: string }) {
+export async function enqueueRun(opts: { kind?: ModelKind; device: Device; params: TrainParams; actor: string }) {
   const run = await createRun(opts);
   const boss = await trainingQueue();
   const jobId = await boss.send(TRAINING_QUEUE, { runId: run.id } satisfies RunJob);

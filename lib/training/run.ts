@@ -1,34 +1,54 @@
 /**
- * A fine-tuning run: snapshot the labelled data (createRun), then run the Python trainer
- * (training/train.py) as a child process, record progress, logs and a heartbeat on the TrainingRun
- * row, publish live events, and register the result as a candidate model version (executeRun).
- * The trainer writes its output atomically, so a failed or cancelled run registers nothing.
+ * A fine-tuning run of either kind: snapshot the data (createRun), then run the Python trainer
+ * (classifier: training/train.py; language model: training/train_lm.py) as a child process, record
+ * progress, logs and a heartbeat on the TrainingRun row, publish live events, and register the result
+ * as a candidate model version (executeRun). The trainers write their output atomically, so a failed
+ * or cancelled run registers nothing.
  * The CLI calls both in its own process; the console queues runs for the worker (lib/training/queue.ts).
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { z } from "zod";
 import { config } from "../config";
 import { audit } from "../db/audit";
-import { registerModelVersion } from "../db/ml";
+import { findModelVersion, registerModelVersion } from "../db/ml";
 import * as runs from "../db/runs";
 import { exportSnapshot } from "../dataset/export";
+import { exportLmSnapshot } from "../dataset/lm-export";
 import { log as logger } from "../log";
 import { metrics } from "../metrics";
 import { loadClassifier } from "../models/classifier";
+import { loadLanguageModel } from "../models/lm";
 import { modelStorePath } from "../models/store";
-import { epochEvalSchema, progressSchema, trainerMetricsSchema, type Device, type LossPoint, type RunEvent, type RunProgress, type TrainParams } from "../protocol/ml";
+import {
+  evalLineSchemas,
+  lmTrainerMetricsSchema,
+  progressLineSchema,
+  trainerMetricsSchema,
+  type Device,
+  type EpochEval,
+  type LossPoint,
+  type ModelKind,
+  type RunEvent,
+  type RunProgress,
+  type TrainParams,
+} from "../protocol/ml";
 import { publishRunEvent } from "./events";
+import { freezeQuestions } from "./lm-gate";
 
 export { trainParamsSchema, type Device, type TrainParams } from "../protocol/ml";
 
 // Not a module for the bundler to trace (the venv's python is a symlink out of the project).
 const PYTHON = path.resolve(/* turbopackIgnore: true */ process.cwd(), ".venv/bin/python");
-/** The trainer: `-m training.train`, or another script taking the same arguments (LOOPDESK_TRAINER_SCRIPT, e.g. in tests). */
-const trainer = () => (process.env.LOOPDESK_TRAINER_SCRIPT ? [path.resolve(process.env.LOOPDESK_TRAINER_SCRIPT)] : ["-m", "training.train"]);
+const TRAINER_MODULES: Record<ModelKind, string> = { classifier: "training.train", lm: "training.train_lm" };
+/** The trainer: `-m training.train[_lm]`, or another script taking the same arguments (LOOPDESK_TRAINER_SCRIPT, e.g. in tests). */
+const trainer = (kind: ModelKind) =>
+  process.env.LOOPDESK_TRAINER_SCRIPT ? [path.resolve(process.env.LOOPDESK_TRAINER_SCRIPT)] : ["-m", TRAINER_MODULES[kind]];
+/** Where each kind's trained versions live in the model store. */
+const VERSIONS_DIR: Record<ModelKind, string> = { classifier: "classifier", lm: "lm-versions" };
 const MAX_LOG_CHARS = 200_000;
 /** The loss curve keeps at most this many points; beyond, every other point is dropped. */
 const MAX_LOSS_POINTS = 1000;
@@ -41,18 +61,24 @@ function trainerArgs(params: TrainParams): string[] {
     ["--lr", params.lr],
     ["--max-len", params.maxLen],
     ["--seed", params.seed],
+    ["--max-steps", params.maxSteps],
   ];
   return flags.flatMap(([flag, v]) => (v === undefined ? [] : [flag, String(v)]));
 }
 
+/** A fresh snapshot of a kind's training data (classifier: labelled utterances; lm: approved answers). */
+async function exportKindSnapshot(kind: ModelKind): Promise<string> {
+  const dataDir = config().LOOPDESK_DATA_DIR;
+  return (kind === "lm" ? await exportLmSnapshot({ dataDir }) : await exportSnapshot({ dataDir })).path;
+}
+
 /** Records a queued run on a snapshot of the data as it is now (or the given snapshot file). */
-export async function createRun(opts: { snapshotPath?: string; device: Device; params: TrainParams; actor: string }) {
-  const snapshotPath = opts.snapshotPath
-    ? path.resolve(opts.snapshotPath)
-    : (await exportSnapshot({ dataDir: config().LOOPDESK_DATA_DIR })).path;
+export async function createRun(opts: { kind?: ModelKind; snapshotPath?: string; device: Device; params: TrainParams; actor: string }) {
+  const kind = opts.kind ?? "classifier";
+  const snapshotPath = opts.snapshotPath ? path.resolve(opts.snapshotPath) : await exportKindSnapshot(kind);
   const snapshotSha256 = createHash("sha256").update(await readFile(snapshotPath)).digest("hex");
-  const run = await runs.createRun({ device: opts.device, params: opts.params, snapshotPath, snapshotSha256, createdBy: opts.actor });
-  await audit(opts.actor, "training.queued", run.id, { device: opts.device, params: opts.params, snapshotSha256 });
+  const run = await runs.createRun({ kind, device: opts.device, params: opts.params, snapshotPath, snapshotSha256, createdBy: opts.actor });
+  await audit(opts.actor, "training.queued", run.id, { kind, device: opts.device, params: opts.params, snapshotSha256 });
   return run;
 }
 
@@ -71,9 +97,12 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
   };
   emit({ runId, type: "status", status: "running", error: null, modelVersion: null });
 
-  const version = `clf-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${run.id.slice(0, 6)}`;
-  const relativeDir = path.join("classifier", version);
-  const outDir = modelStorePath(relativeDir);
+  const kind = run.kind;
+  // A classifier version is named before training; an LM version by its ONNX file's sha256 (the trainer's
+  // manifest), so it trains into a run folder that is renamed once the version is known.
+  const outName = kind === "lm" ? `run-${run.id}` : `clf-${new Date().toISOString().replace(/[-:]/g, "").slice(0, 15)}-${run.id.slice(0, 6)}`;
+  const outDir = modelStorePath(path.join(/* turbopackIgnore: true */ VERSIONS_DIR[kind], outName));
+  await mkdir(path.dirname(outDir), { recursive: true });
   const started = Date.now();
   let logs = "";
   const progress: RunProgress = { last: null, losses: [], evals: [] };
@@ -90,7 +119,7 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
     runs.saveRunProgress(runId, progress, logs).catch((err: unknown) => logger.warn({ err, runId }, "could not save the run's progress"));
   };
 
-  const child = spawn(PYTHON, [...trainer(), "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
+  const child = spawn(PYTHON, [...trainer(kind), "--data", run.snapshotPath, "--out", outDir, "--device", run.device, ...trainerArgs(params)], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, PYTHONUNBUFFERED: "1" },
   });
@@ -110,19 +139,23 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
 
   createInterface({ input: child.stdout }).on("line", (line) => {
     const space = line.indexOf(" ");
-    const [kind, json] = [line.slice(0, space), line.slice(space + 1)];
-    // A line that does not parse (e.g. a NaN loss from another trainer) is kept as a log line only.
-    const p = kind === "PROGRESS" ? parseTrainerLine(progressSchema, json) : null;
-    const e = kind === "EVAL" ? parseTrainerLine(epochEvalSchema, json) : null;
-    if (p) {
-      const point: LossPoint = { x: p.epoch - 1 + p.step / p.steps, loss: p.loss };
-      progress.last = p;
-      progress.losses.push(point);
-      if (progress.losses.length > MAX_LOSS_POINTS) progress.losses = progress.losses.filter((_, i) => i % 2 === 1);
-      emit({ runId, type: "progress", progress: p, point });
-    } else if (e) {
-      progress.evals.push(e);
-      emit({ runId, type: "eval", eval: e });
+    const [tag, json] = [line.slice(0, space), line.slice(space + 1)];
+    // A line that does not parse (e.g. a NaN loss, written as null) is kept as a log line only.
+    if (tag === "PROGRESS") {
+      const p = parseTrainerLine(progressLineSchema, json);
+      if (p) {
+        const point: LossPoint = { x: p.epoch - 1 + p.step / p.steps, loss: p.loss };
+        progress.last = p;
+        progress.losses.push(point);
+        if (progress.losses.length > MAX_LOSS_POINTS) progress.losses = progress.losses.filter((_, i) => i % 2 === 1);
+        emit({ runId, type: "progress", progress: p, point });
+      }
+    } else if (tag === "EVAL") {
+      const e = parseTrainerLine<EpochEval>(evalLineSchemas[kind], json);
+      if (e) {
+        progress.evals.push(e);
+        emit({ runId, type: "eval", eval: e });
+      }
     }
     log(line);
     saveProgress();
@@ -145,28 +178,29 @@ export async function executeRun(runId: string, opts: { onEvent?: (e: RunEvent) 
 
   let failure = trainerFailure(exit, logs);
   let model = null;
+  let versionDir = outDir;
   if (!failure && !cancelled) {
     try {
-      // The trainer checked its ONNX files; loading them as the server will catches a file damaged since.
-      await loadClassifier(outDir, version);
-      const metrics = trainerMetricsSchema.parse(JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")));
-      model = await registerModelVersion({ version, path: relativeDir, metrics, datasetSha256: run.snapshotSha256, trainingRunId: runId });
-      run = await runs.finishRun(runId, { ...finish, status: "succeeded", metrics, device: metrics.device });
+      const registered = await (kind === "lm" ? registerLm(outDir, run) : registerClassifier(outDir, outName, run));
+      versionDir = registered.dir;
+      model = registered.model;
+      run = await runs.finishRun(runId, { ...finish, status: "succeeded", metrics: registered.metrics, device: registered.metrics.device });
     } catch (err) {
       failure = `the trained model is unusable: ${err instanceof Error ? err.message : String(err)}`;
     }
   }
   if (!model) {
     // Nothing half-registered: a cancel that raced the trainer's last step leaves a finished folder, a
-    // killed trainer its temporary one (training/train.py writes `.<version>.tmp-*` beside the output).
-    const leftovers = (await readdir(path.dirname(outDir))).filter((f) => f === version || f.startsWith(`.${version}.tmp-`));
+    // killed trainer its temporary one (the trainers write `.<name>.tmp-*` beside the output).
+    const names = new Set([path.basename(outDir), path.basename(versionDir)]);
+    const leftovers = (await readdir(path.dirname(outDir))).filter((f) => names.has(f) || [...names].some((n) => f.startsWith(`.${n}.tmp-`)));
     for (const f of leftovers) await rm(path.join(path.dirname(outDir), f), { recursive: true, force: true });
     const status = cancelled ? "cancelled" : "failed";
     const error = cancelled ? "cancelled" : failure!;
     run = await runs.finishRun(runId, { ...finish, status, error });
     await audit(run.cancelledBy ?? run.createdBy, `training.${status}`, runId, { error });
   } else {
-    await audit(run.createdBy, "training.succeeded", runId, { version });
+    await audit(run.createdBy, "training.succeeded", runId, { kind, version: model.version });
   }
   metrics().trainingRuns.inc({ status: run.status });
   emit({ runId, type: "status", status: run.status, error: run.error, modelVersion: model?.version ?? null });
@@ -183,6 +217,48 @@ function parseTrainerLine<T>(schema: z.ZodType<T>, json: string): T | null {
   }
 }
 
+type RunRow = Awaited<ReturnType<typeof runs.claimRun>>["run"];
+
+/** Registers a trained classifier: the trainer checked its ONNX files; loading them as the server will catches a file damaged since. */
+async function registerClassifier(dir: string, version: string, run: RunRow) {
+  await loadClassifier(dir, version);
+  const metrics = trainerMetricsSchema.parse(JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8")));
+  const model = await registerModelVersion({ version, path: path.relative(modelStorePath("."), dir), metrics, datasetSha256: run.snapshotSha256, trainingRunId: run.id });
+  return { dir, model, metrics };
+}
+
+/**
+ * Registers a trained language model: the folder is renamed to `lm-versions/<version>` (the version from
+ * its manifest), loaded and smoke-tested as a server would, and the reply benchmark's question set is
+ * frozen beside it for the gate.
+ */
+async function registerLm(outDir: string, run: RunRow) {
+  const metrics = lmTrainerMetricsSchema.parse(JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")));
+  const { version } = JSON.parse(await readFile(path.join(outDir, "manifest.json"), "utf8")) as { version: string };
+  if (!/^lm-[0-9a-f]{12}$/.test(version)) throw new Error(`the trainer's manifest names version "${version}", not lm-<12 hex>`);
+  const dir = path.join(path.dirname(outDir), version);
+  if (await findModelVersion(version)) throw new Error(`${version} is registered already (the same model was trained before)`);
+  await rm(dir, { recursive: true, force: true }); // an unregistered leftover of an interrupted registration
+  await rename(outDir, dir);
+  try {
+    const lm = await loadLanguageModel(dir);
+    await lm.dispose();
+    await freezeQuestions(dir);
+    const model = await registerModelVersion({
+      version,
+      kind: "lm",
+      path: path.relative(modelStorePath("."), dir),
+      metrics,
+      datasetSha256: run.snapshotSha256,
+      trainingRunId: run.id,
+    });
+    return { dir, model, metrics };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 /** Why the trainer failed, for people; null when it exited cleanly. */
 function trainerFailure(exit: { code: number | null; signal: NodeJS.Signals | null }, logs: string): string | null {
   if (exit.code === 0) return null;
@@ -194,6 +270,7 @@ function trainerFailure(exit: { code: number | null; signal: NodeJS.Signals | nu
 
 /** The CLI's run: create and execute in this process. */
 export async function runTraining(opts: {
+  kind?: ModelKind;
   snapshotPath?: string;
   device: Device;
   params: TrainParams;

@@ -1,7 +1,7 @@
 /** The reply benchmark's judge: each definition of issue 11 on tables of replies. */
 import { describe, expect, it } from "vitest";
 import { TEMPLATE_REPLIES } from "@/lib/chat/decide";
-import { type BenchQuestion, inventedTerms, isCutOff, judge, missingFacts, repeatedFourGram } from "@/bench/replies/judge";
+import { type BenchQuestion, inventedTerms, isCutOff, judge, missingFacts, repeatedFourGram } from "@/lib/reply-bench/judge";
 
 const articles = [
   {

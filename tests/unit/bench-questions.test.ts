@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_QUESTIONS_FILE, loadKnowledgeBase, loadQuestions, parseQuestions } from "@/bench/replies/questions";
+import { DEFAULT_QUESTIONS_FILE, loadKnowledgeBase, loadQuestions, parseQuestions } from "@/lib/reply-bench/questions";
 import { TEMPLATE_REPLIES, type SmallTalkIntent } from "@/lib/chat/decide";
 
 const articles = loadKnowledgeBase();

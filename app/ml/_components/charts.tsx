@@ -18,7 +18,7 @@ import {
 } from "chart.js";
 import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import { Bar, Chart, Line } from "react-chartjs-2";
-import type { Confusion, DatasetIntent, EpochEval, LossPoint, ProductionStats } from "@/lib/protocol/ml";
+import { isLmEval, type ClassifierEpochEval, type Confusion, type DatasetIntent, type EpochEval, type LossPoint, type ProductionStats } from "@/lib/protocol/ml";
 import { percent } from "@/app/_console/format";
 import styles from "./ml.module.css";
 
@@ -63,31 +63,38 @@ export function LossChart({ points, epochs }: { points: LossPoint[]; epochs: num
   );
 }
 
-/** Holdout accuracy and macro-F1 after each epoch. */
+/** After each epoch: the classifier's holdout accuracy and macro-F1, or the language model's held-out loss. */
 export function EvalChart({ evals, epochs }: { evals: EpochEval[]; epochs: number }) {
+  const lm = evals.filter(isLmEval);
+  const classifier = evals.filter((e): e is ClassifierEpochEval => !isLmEval(e));
+  const isLm = lm.length > 0;
   const options: ChartOptions<"line"> = {
     maintainAspectRatio: false,
     animation: false,
     parsing: false,
     scales: {
       x: { type: "linear", min: 0, max: Math.max(epochs, 1), ticks: { stepSize: 1 }, title: { display: true, text: "epoch" } },
-      y: { type: "linear", min: 0, max: 1, title: { display: true, text: "holdout" }, ticks: { callback: (v) => percent(Number(v), 1) } },
+      y: isLm
+        ? { type: "linear", beginAtZero: true, title: { display: true, text: "held-out loss" } }
+        : { type: "linear", min: 0, max: 1, title: { display: true, text: "holdout" }, ticks: { callback: (v) => percent(Number(v), 1) } },
     },
   };
-  const last = evals.at(-1);
+  const lastLm = lm.at(-1);
+  const lastClassifier = classifier.at(-1);
+  const label = lastLm
+    ? `Held-out loss after epoch ${lastLm.epoch}: ${lastLm.holdout_loss.toFixed(3)}, perplexity ${lastLm.holdout_perplexity.toFixed(2)}`
+    : lastClassifier
+      ? `Holdout after epoch ${lastClassifier.epoch}: accuracy ${percent(lastClassifier.holdout_accuracy, 1)}, macro-F1 ${percent(lastClassifier.holdout_macro_f1, 1)}`
+      : "Holdout metrics: no epoch finished yet";
+  const datasets = isLm
+    ? [{ label: "held-out loss", data: lm.map((e) => ({ x: e.epoch, y: e.holdout_loss })), borderColor: AMBER, backgroundColor: AMBER }]
+    : [
+        { label: "accuracy", data: classifier.map((e) => ({ x: e.epoch, y: e.holdout_accuracy })), borderColor: GREEN, backgroundColor: GREEN },
+        { label: "macro-F1", data: classifier.map((e) => ({ x: e.epoch, y: e.holdout_macro_f1 })), borderColor: AMBER, backgroundColor: AMBER },
+      ];
   return (
     <ChartBox testId="eval-chart" points={evals.length}>
-      <Line
-        aria-label={last ? `Holdout after epoch ${last.epoch}: accuracy ${percent(last.holdout_accuracy, 1)}, macro-F1 ${percent(last.holdout_macro_f1, 1)}` : "Holdout metrics: no epoch finished yet"}
-        role="img"
-        options={options}
-        data={{
-          datasets: [
-            { label: "accuracy", data: evals.map((e) => ({ x: e.epoch, y: e.holdout_accuracy })), borderColor: GREEN, backgroundColor: GREEN },
-            { label: "macro-F1", data: evals.map((e) => ({ x: e.epoch, y: e.holdout_macro_f1 })), borderColor: AMBER, backgroundColor: AMBER },
-          ],
-        }}
-      />
+      <Line aria-label={label} role="img" options={options} data={{ datasets }} />
     </ChartBox>
   );
 }

@@ -9,6 +9,7 @@ const LINKS = [
   { href: "/ml/data", label: "Data" },
   { href: "/ml/runs", label: "Runs" },
   { href: "/ml/models", label: "Models" },
+  { href: "/ml/lm", label: "Language model" },
 ];
 
 export function MlNav() {

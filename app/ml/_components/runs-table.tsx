@@ -24,13 +24,13 @@ export function RunsTable({ runs }: { runs: RunView[] }) {
         <thead>
           <tr>
             <th>Run</th>
+            <th>Model</th>
             <th>Status</th>
             <th>Device</th>
             <th>Started by</th>
             <th>Queued</th>
             <th>Duration</th>
-            <th>Accuracy</th>
-            <th>Macro-F1</th>
+            <th>Holdout</th>
             <th>Candidate</th>
           </tr>
         </thead>
@@ -42,6 +42,7 @@ export function RunsTable({ runs }: { runs: RunView[] }) {
                   <span className={ui.tag}>{run.id.slice(0, 8)}</span>
                 </Link>
               </td>
+              <td>{run.kind === "lm" ? "language model" : "classifier"}</td>
               <td>
                 <RunStatus status={run.status} />
                 {run.status === "running" && <span className={ui.muted}> {percent(runFraction(run.progress.last), 1)}</span>}
@@ -52,11 +53,14 @@ export function RunsTable({ runs }: { runs: RunView[] }) {
                 <Ago iso={run.createdAt} />
               </td>
               <td className={ui.num}>{run.durationMs == null ? "–" : duration(run.durationMs)}</td>
-              <td className={ui.num}>{percent(metric(run.metrics, "accuracy"), 1)}</td>
-              <td className={ui.num}>{percent(metric(run.metrics, "macro_f1"), 1)}</td>
+              <td className={ui.num}>
+                {run.kind === "lm"
+                  ? `perplexity ${metric(run.metrics, "holdout_perplexity")?.toFixed(2) ?? "–"}`
+                  : `acc ${percent(metric(run.metrics, "accuracy"), 1)} · F1 ${percent(metric(run.metrics, "macro_f1"), 1)}`}
+              </td>
               <td>
                 {run.modelVersion ? (
-                  <Link href={`/ml/models/${encodeURIComponent(run.modelVersion)}`} className={styles.link}>
+                  <Link href={`/ml/${run.kind === "lm" ? "lm" : "models"}/${encodeURIComponent(run.modelVersion)}`} className={styles.link}>
                     {run.modelVersion}
                   </Link>
                 ) : (

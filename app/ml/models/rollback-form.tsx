@@ -1,12 +1,13 @@
 "use client";
-/** Roll production back to the version deployed before the current one (recorded with the optional reason). */
+/** Roll production of a kind back to the version deployed before the current one (recorded with the optional reason). */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import ui from "@/app/_console/console.module.css";
 import { callApi } from "@/app/_console/api";
+import type { ModelKind } from "@/lib/protocol/ml";
 import styles from "../_components/ml.module.css";
 
-export function RollbackForm() {
+export function RollbackForm({ kind = "classifier" }: { kind?: ModelKind }) {
   const router = useRouter();
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -17,7 +18,7 @@ export function RollbackForm() {
     if (!window.confirm("Roll production back to the previous version?")) return;
     setBusy(true);
     setResult(null);
-    const res = await callApi<{ version: string }>("POST", "/api/ml/models/rollback", reason ? { reason } : {});
+    const res = await callApi<{ version: string }>("POST", "/api/ml/models/rollback", { kind, ...(reason ? { reason } : {}) });
     setBusy(false);
     if (res.ok) {
       setResult({ ok: true, text: `Rolled back: ${res.body.version} is production now.` });

@@ -10,6 +10,6 @@ export const GET = mlRoute(async () => json({ items: await listRuns() }));
 
 export const POST = mlRoute(async (request, staff) => {
   const body = await readJson(request, startRunSchema);
-  const run = await enqueueRun({ device: body.device, params: body.params, actor: staff.email });
+  const run = await enqueueRun({ kind: body.kind, device: body.device, params: body.params, actor: staff.email });
   return json({ run: await getRun(run.id) }, 202);
 });

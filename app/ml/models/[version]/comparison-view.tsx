@@ -10,6 +10,7 @@ import type { Comparison } from "@/lib/protocol/ml";
 import ui from "@/app/_console/console.module.css";
 import { callApi } from "@/app/_console/api";
 import { ConfusionHeatmap } from "../../_components/charts";
+import { PromoteForm } from "../promote-form";
 import { percent, pts } from "@/app/_console/format";
 import styles from "../../_components/ml.module.css";
 
@@ -74,7 +75,7 @@ export function ComparisonView({ version, isProduction }: { version: string; isP
         ) : isProduction ? (
           <p className={styles.okBox}>This version is production.</p>
         ) : (
-          <PromoteForm version={comparison.candidate} verdict={verdict} onPromoted={setPromoted} />
+          <PromoteForm version={comparison.candidate} kind="classifier" gatePass={verdict.pass} onPromoted={setPromoted} />
         )}
       </section>
 
@@ -164,52 +165,3 @@ function PerIntentTable({ verdict }: { verdict: Verdict }) {
   );
 }
 
-/** Promote; when the gate refuses, only with the override ticked and a reason, which the server records. */
-function PromoteForm({ version, verdict, onPromoted }: { version: string; verdict: Verdict; onPromoted: (version: string) => void }) {
-  const router = useRouter();
-  const [override, setOverride] = useState(false);
-  const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const needsOverride = !verdict.pass;
-  const ready = !needsOverride || (override && reason.trim().length > 0);
-
-  async function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    const body = needsOverride ? { force: true, reason: reason.trim() } : reason.trim() ? { reason: reason.trim() } : {};
-    const res = await callApi<{ version: string }>("POST", `/api/ml/models/${encodeURIComponent(version)}/promote`, body);
-    setBusy(false);
-    if (res.ok) {
-      onPromoted(res.body.version);
-      router.refresh();
-    } else setError(res.message);
-  }
-
-  return (
-    <form className={`${styles.form} ${styles.promote}`} onSubmit={submit} aria-label="Promote">
-      {needsOverride && (
-        <>
-          <label className={ui.check}>
-            <input type="checkbox" checked={override} onChange={(e) => setOverride(e.target.checked)} />
-            Override the gate
-          </label>
-          <label className={ui.field}>
-            Reason for the override (recorded in the audit log)
-            <textarea name="reason" rows={2} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} disabled={!override} />
-          </label>
-        </>
-      )}
-      <button type="submit" className={`${ui.btn} ${ui.btnPrimary}`} disabled={busy || !ready}>
-        {busy ? "Promoting…" : needsOverride ? "Promote anyway" : "Promote to production"}
-      </button>
-      {needsOverride && !ready && <p className={styles.hint}>The gate refused this candidate: tick the override and give a reason to promote it anyway.</p>}
-      {error && (
-        <p className={styles.errorBox} role="alert">
-          {error}
-        </p>
-      )}
-    </form>
-  );
-}

@@ -6,7 +6,7 @@
  */
 import Link from "next/link";
 import { useEffect, useRef, useState } from "react";
-import { FINISHED_STATUSES, type RunEvent, type RunView } from "@/lib/protocol/ml";
+import { FINISHED_STATUSES, isLmEval, type EpochEval, type RunEvent, type RunView } from "@/lib/protocol/ml";
 import { LiveIndicator } from "@/app/_console/live-socket";
 import { duration } from "@/app/_console/format";
 import ui from "@/app/_console/console.module.css";
@@ -119,30 +119,9 @@ export function RunLive({ initial }: { initial: RunView }) {
           <LossChart points={run.progress.losses} epochs={epochs} />
         </section>
         <section className={`${ui.card} ${styles.section}`} aria-labelledby="eval-heading">
-          <h2 id="eval-heading">Holdout after each epoch</h2>
+          <h2 id="eval-heading">{run.kind === "lm" ? "Held-out loss after each epoch" : "Holdout after each epoch"}</h2>
           <EvalChart evals={run.progress.evals} epochs={epochs} />
-          {run.progress.evals.length > 0 && (
-            <table className={`${ui.table} ${styles.rows}`} data-testid="eval-table">
-              <thead>
-                <tr>
-                  <th>Epoch</th>
-                  <th>Accuracy</th>
-                  <th>Macro-F1</th>
-                  <th>Loss</th>
-                </tr>
-              </thead>
-              <tbody>
-                {run.progress.evals.map((e) => (
-                  <tr key={e.epoch}>
-                    <td className={ui.num}>{e.epoch}</td>
-                    <td className={ui.num}>{percent(e.holdout_accuracy, 1)}</td>
-                    <td className={ui.num}>{percent(e.holdout_macro_f1, 1)}</td>
-                    <td className={ui.num}>{e.holdout_loss?.toFixed(3) ?? "–"}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          {run.progress.evals.length > 0 && <EvalTable evals={run.progress.evals} />}
         </section>
       </div>
 
@@ -151,6 +130,38 @@ export function RunLive({ initial }: { initial: RunView }) {
         <Logs text={run.logs ?? ""} />
       </section>
     </>
+  );
+}
+
+/** The trainer's EVAL lines: accuracy and macro-F1 for a classifier, loss and perplexity for a language model (epoch 0: before training). */
+function EvalTable({ evals }: { evals: EpochEval[] }) {
+  const lm = evals.some(isLmEval);
+  return (
+    <table className={`${ui.table} ${styles.rows}`} data-testid="eval-table">
+      <thead>
+        <tr>
+          <th>Epoch</th>
+          {lm ? <th>Perplexity</th> : (<><th>Accuracy</th><th>Macro-F1</th></>)}
+          <th>Loss</th>
+        </tr>
+      </thead>
+      <tbody>
+        {evals.map((e) => (
+          <tr key={e.epoch}>
+            <td className={ui.num}>{e.epoch === 0 ? "0 (base)" : e.epoch}</td>
+            {isLmEval(e) ? (
+              <td className={ui.num}>{e.holdout_perplexity.toFixed(2)}</td>
+            ) : (
+              <>
+                <td className={ui.num}>{percent(e.holdout_accuracy, 1)}</td>
+                <td className={ui.num}>{percent(e.holdout_macro_f1, 1)}</td>
+              </>
+            )}
+            <td className={ui.num}>{e.holdout_loss?.toFixed(3) ?? "–"}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

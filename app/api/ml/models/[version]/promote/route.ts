@@ -1,6 +1,7 @@
 /**
- * POST /api/ml/models/:version/promote { force?, reason? }: the gate is enforced (409 gate_refused
- * with the verdict) unless forced with a reason, which is recorded; every server swaps within seconds.
+ * POST /api/ml/models/:version/promote { kind?, force?, reason? }: the gate of the version's kind is
+ * enforced (409 gate_refused with the verdict) unless forced with a reason, which is recorded; every
+ * server swaps within seconds. An LM's gate asks the reply benchmark of both models: minutes on CPU.
  */
 import { promoteSchema } from "@/lib/protocol/ml";
 import { promote } from "@/lib/training/promote";
@@ -11,6 +12,6 @@ export const dynamic = "force-dynamic";
 export const POST = mlRoute(async (request, staff, ctx: { params: Promise<{ version: string }> }) => {
   const version = versionParam((await ctx.params).version);
   const body = await readJson(request, promoteSchema);
-  const { deployment, verdict } = await promote({ version, actor: staff.email, force: body.force, reason: body.reason });
+  const { deployment, verdict } = await promote({ version, kind: body.kind, actor: staff.email, force: body.force, reason: body.reason });
   return json({ version: deployment.version, forced: deployment.forced, verdict });
 });

@@ -1,9 +1,11 @@
 /**
  * The reply benchmark's judge: decides, from a question and the bot's observed reply, whether the reply
- * is right, by the definitions of issue 11. Pure and written apart from the server's code on purpose:
- * it is the measuring stick for that code, so it must not share its checks.
+ * is right, by the definitions of issue 11. Used by `npm run bench:replies` and the language-model gate
+ * (lib/training/lm-gate.ts). Pure and written apart from the serving path's checks (lib/chat/check.ts)
+ * on purpose: it is the measuring stick for that code, so it must not share its checks.
  */
-import { SMALL_TALK, TEMPLATE_REPLIES } from "../../lib/chat/decide";
+import { SMALL_TALK, TEMPLATE_REPLIES } from "../chat/decide";
+import type { ReplyBenchFigures } from "../protocol/ml";
 
 export type Expectation = "answer" | "abstain" | "handoff";
 
@@ -108,6 +110,22 @@ export function judge(question: BenchQuestion, reply: ObservedReply, articles: K
     handedOff: reply.handedOff,
     groundedIn: grounding.map((a) => a.title),
     reasons,
+  };
+}
+
+/** The benchmark's figures over judged replies: pass and facts as fractions, the rest as counts of replies. */
+export function benchFigures(verdicts: Verdict[]): ReplyBenchFigures {
+  const count = (f: (v: Verdict) => boolean) => verdicts.filter(f).length;
+  const fraction = (f: (v: Verdict) => boolean) => (verdicts.length === 0 ? 0 : count(f) / verdicts.length);
+  return {
+    replies: verdicts.length,
+    pass: fraction((v) => v.pass),
+    facts: fraction((v) => v.facts),
+    contradictions: count((v) => v.contradictions.length > 0),
+    invented: count((v) => v.invented.length > 0),
+    repetitive: count((v) => v.repetitive !== null),
+    cutOff: count((v) => v.cutOff),
+    abstained: count((v) => v.abstained),
   };
 }
 

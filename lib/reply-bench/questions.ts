@@ -5,11 +5,12 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { OUT_OF_SCOPE, SMALL_TALK } from "../../lib/chat/decide";
+import { OUT_OF_SCOPE, SMALL_TALK } from "../chat/decide";
 import type { BenchQuestion, KnowledgeArticle } from "./judge";
 
-export const DEFAULT_QUESTIONS_FILE = path.join(import.meta.dirname, "questions.json");
-export const KNOWLEDGE_BASE_FILE = path.join(import.meta.dirname, "../../training/data/knowledge_base.json");
+// From the project root (as the server, the CLI, the benchmarks and the tests run): the bundled server has no import.meta.dirname.
+export const DEFAULT_QUESTIONS_FILE = path.resolve(/* turbopackIgnore: true */ process.cwd(), "bench/replies/questions.json");
+export const KNOWLEDGE_BASE_FILE = path.resolve(/* turbopackIgnore: true */ process.cwd(), "training/data/knowledge_base.json");
 
 const pattern = z.string().refine(
   (s) => {
