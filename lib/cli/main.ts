@@ -11,12 +11,13 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { z } from "zod";
 import { SingleBar, Presets } from "cli-progress";
 import { config } from "../config";
+import { audit } from "../db/audit";
 import { deploymentHistory, listModelVersions, lmVersionMetrics, productionDeployment, versionMetrics, type ModelKind } from "../db/ml";
 import { seedDatabase } from "../db/seed";
 import { exportSnapshot } from "../dataset/export";
 import { exportLmSnapshot } from "../dataset/lm-export";
 import { formatFromFilename, importDataset } from "../dataset/import";
-import { runTraining, trainParamsSchema, type Device } from "../training/run";
+import { registerTrainedLm, runTraining, trainParamsSchema, type Device } from "../training/run";
 import { promote, rollback } from "../training/promote";
 import type { GateVerdict } from "../training/gate";
 import { isLmEval, MODEL_KINDS, type LmGateVerdict } from "../protocol/ml";
@@ -183,6 +184,17 @@ models
     if ("macroF1Delta" in verdict) printVerdict(verdict);
     else printLmVerdict(verdict);
     console.log(`${deployment.version} promoted${deployment.forced ? " (gate overridden)" : ""}; running servers swap to it within seconds`);
+  });
+models
+  .command("register")
+  .argument("<dir>", "a trainer's output folder (python -m training.train_lm --out DIR), e.g. trained on a GPU machine")
+  .addOption(kindOption())
+  .description("copy a fine-tuned language model into the model store and register it as a candidate")
+  .action(async (dir: string, opts: { kind: ModelKind }) => {
+    if (opts.kind !== "lm") fail("register takes language models (--kind lm): classifiers are registered by their training runs");
+    const { model } = await registerTrainedLm(dir);
+    await audit(actor(), "model.registered", model.version, { from: path.resolve(dir) });
+    console.log(`registered ${model.version} as a candidate; gate and promote it with: npx loopdesk models promote ${model.version} --kind lm`);
   });
 models
   .command("rollback")

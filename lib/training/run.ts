@@ -8,7 +8,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
+import { cp, mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { z } from "zod";
@@ -233,25 +233,51 @@ async function registerClassifier(dir: string, version: string, run: RunRow) {
  * frozen beside it for the gate.
  */
 async function registerLm(outDir: string, run: RunRow) {
-  const metrics = lmTrainerMetricsSchema.parse(JSON.parse(await readFile(path.join(outDir, "metrics.json"), "utf8")));
-  const { version } = JSON.parse(await readFile(path.join(outDir, "manifest.json"), "utf8")) as { version: string };
-  if (!/^lm-[0-9a-f]{12}$/.test(version)) throw new Error(`the trainer's manifest names version "${version}", not lm-<12 hex>`);
+  const version = await lmFolderVersion(outDir);
   const dir = path.join(path.dirname(outDir), version);
-  if (await findModelVersion(version)) throw new Error(`${version} is registered already (the same model was trained before)`);
   await rm(dir, { recursive: true, force: true }); // an unregistered leftover of an interrupted registration
   await rename(outDir, dir);
+  return registerLmFolder(dir, version, { datasetSha256: run.snapshotSha256, trainingRunId: run.id });
+}
+
+/**
+ * `loopdesk models register DIR --kind lm`: a trainer output made elsewhere (a GPU machine runs
+ * `python -m training.train_lm` on a snapshot, without the database) is copied into the model store
+ * under `lm-versions/<version>` and registered as a candidate, checked as a run's output is.
+ */
+export async function registerTrainedLm(sourceDir: string) {
+  const version = await lmFolderVersion(sourceDir);
+  const dir = modelStorePath(path.join(VERSIONS_DIR.lm, version));
+  const copying = `${dir}.tmp-${process.pid}`;
+  await rm(copying, { recursive: true, force: true });
+  await cp(path.resolve(sourceDir), copying, { recursive: true });
+  await rm(dir, { recursive: true, force: true });
+  await rename(copying, dir);
+  const { metrics } = await readLmFolder(dir);
+  return registerLmFolder(dir, version, { datasetSha256: metrics.dataset_sha256 });
+}
+
+async function readLmFolder(dir: string) {
+  const metrics = lmTrainerMetricsSchema.parse(JSON.parse(await readFile(path.join(dir, "metrics.json"), "utf8")));
+  const { version } = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as { version: string };
+  return { metrics, version };
+}
+
+/** The version a trainer output folder names, refused when it is malformed or registered already. */
+async function lmFolderVersion(dir: string): Promise<string> {
+  const { version } = await readLmFolder(dir);
+  if (!/^lm-[0-9a-f]{12}$/.test(version)) throw new Error(`the trainer's manifest names version "${version}", not lm-<12 hex>`);
+  if (await findModelVersion(version)) throw new Error(`${version} is registered already (the same model was trained before)`);
+  return version;
+}
+
+async function registerLmFolder(dir: string, version: string, origin: { datasetSha256: string; trainingRunId?: string }) {
   try {
+    const { metrics } = await readLmFolder(dir);
     const lm = await loadLanguageModel(dir);
     await lm.dispose();
     await freezeQuestions(dir);
-    const model = await registerModelVersion({
-      version,
-      kind: "lm",
-      path: path.relative(modelStorePath("."), dir),
-      metrics,
-      datasetSha256: run.snapshotSha256,
-      trainingRunId: run.id,
-    });
+    const model = await registerModelVersion({ version, kind: "lm", path: path.relative(modelStorePath("."), dir), metrics, ...origin });
     return { dir, model, metrics };
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -124,6 +124,27 @@ describe("the language model's train-and-serve loop", () => {
     // The classifier's list is as it was: default kind.
     expect((await cli("models", "list")).stdout).not.toContain(candidate);
   }, 600_000);
+
+  it("registers a trainer output made elsewhere (a GPU machine): copied into the store, checked, never twice", async () => {
+    const dir = path.join(modelsDir, "lm-versions", candidate);
+    expect((await cli("models", "register", dir, "--kind", "lm")).stderr).toMatch(/^error: .* is registered already/);
+    expect((await cli("models", "register", dir)).stderr).toMatch(/^error: register takes language models/);
+
+    // Another model's output folder: here the candidate's files under another version.
+    const elsewhere = path.join(work, "trained-on-gpu");
+    cpSync(dir, elsewhere, { recursive: true });
+    const manifest = JSON.parse(readFileSync(path.join(elsewhere, "manifest.json"), "utf8"));
+    writeFileSync(path.join(elsewhere, "manifest.json"), JSON.stringify({ ...manifest, version: "lm-00000000abcd" }));
+    const r = await cli("models", "register", elsewhere, "--kind", "lm");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("registered lm-00000000abcd as a candidate");
+    expect(existsSync(path.join(modelsDir, "lm-versions", "lm-00000000abcd", "reply-bench-questions.json"))).toBe(true);
+    const { rows } = await pool.query(`SELECT kind, path, "trainingRunId" FROM "ModelVersion" WHERE version = 'lm-00000000abcd'`);
+    expect(rows).toEqual([{ kind: "lm", path: "lm-versions/lm-00000000abcd", trainingRunId: null }]);
+    // Gone again, so "latest" below is still the trained candidate.
+    await pool.query(`DELETE FROM "ModelVersion" WHERE version = 'lm-00000000abcd'`);
+    rmSync(path.join(modelsDir, "lm-versions", "lm-00000000abcd"), { recursive: true, force: true });
+  }, 300_000);
 
   it("gates the candidate on the reply benchmark and promotes it while chats stream; the server swaps, no chat dropped", async () => {
     let disconnects = 0;
