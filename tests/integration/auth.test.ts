@@ -393,6 +393,8 @@ const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | 
   { file: "ml/models", method: "GET", url: "/api/ml/models", roles: ML },
   { file: "ml/models/[version]/comparison", method: "GET", url: "/api/ml/models/no-such-version/comparison", roles: ML },
   { file: "ml/models/[version]/promote", method: "POST", url: "/api/ml/models/no-such-version/promote", roles: ML },
+  { file: "ml/models/[version]/lm-gate", method: "GET", url: "/api/ml/models/no-such-version/lm-gate", roles: ML },
+  { file: "ml/models/[version]/lm-gate", method: "POST", url: "/api/ml/models/no-such-version/lm-gate", roles: ML },
   { file: "ml/models/rollback", method: "POST", url: "/api/ml/models/rollback", roles: ML, body: { reason: 7 } },
   { file: "ml/audit", method: "GET", url: "/api/ml/audit", roles: ML },
   { file: "ml/production", method: "GET", url: "/api/ml/production", roles: ML },
