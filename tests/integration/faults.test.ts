@@ -38,10 +38,16 @@ const serverEnv = () => ({
   LOOPDESK_MODELS_DIR: inject("modelsDir"),
   LM_MAX_NEW_TOKENS: "64",
   CUSTOMER_TOKEN_SECRET: "faults-secret-faults-secret-faults-0123",
-  // This file is about faults, not abuse: every message comes from 127.0.0.1.
+  // This file is about faults, not abuse: every message comes from 127.0.0.1, and replies pile up
+  // behind the outage (abuse.test.ts tests these limits).
   RATE_LIMIT_MESSAGES_PER_CUSTOMER: "10000",
   RATE_LIMIT_MESSAGES_PER_IP: "10000",
   RATE_LIMIT_CONNECTIONS_PER_IP: "10000",
+  SOCKETS_PER_ADDRESS: "10000",
+  PENDING_TURNS_PER_CUSTOMER: "10000",
+  PENDING_TURNS_PER_ADDRESS: "10000",
+  SOCKET_EVENT_BURST: "10000",
+  SOCKET_EVENTS_PER_SECOND: "10000",
 });
 
 async function customer(token?: string) {
