@@ -11,12 +11,14 @@ import { config } from "../config";
 import { shared } from "../process";
 import { lockEmbeddedDatabase } from "./embedded-lock";
 
+// Prisma's defaults (2 s to get a connection for a transaction, 5 s to run it) fail a server's start
+// on a busy machine; these are waits, not a performance budget.
+const transactionOptions = { maxWait: 10_000, timeout: 20_000 };
+
 function createClient(): PrismaClient {
   const { DATABASE_URL } = config();
-  if (DATABASE_URL) {
-    return new PrismaClient({ adapter: new PrismaPg({ connectionString: DATABASE_URL, max: 10 }), errorFormat: "minimal" });
-  }
-  return new PrismaClient({ adapter: new PrismaPGlite(embeddedDatabase()), errorFormat: "minimal" });
+  const adapter = DATABASE_URL ? new PrismaPg({ connectionString: DATABASE_URL, max: 10 }) : new PrismaPGlite(embeddedDatabase());
+  return new PrismaClient({ adapter, errorFormat: "minimal", transactionOptions });
 }
 
 /** The in-process PGlite database; only one process may ever open its folder. */

@@ -9,8 +9,6 @@ import { db } from "./client";
 import { notify } from "./listen";
 
 export const KNOWLEDGE_CHANNEL = "loopdesk_knowledge";
-/** A busy machine may take a while to hand out a connection for the transaction. */
-const TRANSACTION_WAIT = { maxWait: 10_000, timeout: 20_000 };
 
 export interface ArticleInput {
   title: string;
@@ -74,7 +72,7 @@ export async function saveArticle(slug: string, input: ArticleInput, editedBy: s
     });
     for (const statement of writeSentences(tx, slug, input.body, input.retired)) await statement;
     return article;
-  }, TRANSACTION_WAIT);
+  });
   if (saved) await notifyKnowledgeChanged();
   return saved;
 }
@@ -88,7 +86,7 @@ export async function seedArticles(articles: { slug: string; intent: string | nu
     WHERE NOT EXISTS (SELECT 1 FROM "KnowledgeArticleVersion" v WHERE v."articleSlug" = a.slug)`;
   // Articles without sentences yet (new, or from before sentences were stored) get theirs.
   const missing = await db().knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
-  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false), TRANSACTION_WAIT);
+  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false));
 }
 
 /**
