@@ -503,7 +503,8 @@ def write_output(model, tok, snap, history, base_info, device, args, tmp: Path, 
         "seconds_per_step": round(history["seconds"] / history["steps"], 3),
         "cpu_seconds_per_step": round(history["cpu_seconds"] / history["steps"], 3),
         "padding_fraction": round(history["padding_fraction"], 4),
-        "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("out", "overwrite")},
+        # Paths stay out: metrics are shown to ML staff, and the snapshot is identified by its sha256.
+        "args": {k: v for k, v in vars(args).items() if k not in ("data", "out", "base", "tokenizer", "cache", "overwrite")},
         "eval_seconds": round(history["eval_seconds"], 2),
         "export_seconds": None,
     }

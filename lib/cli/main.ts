@@ -193,7 +193,7 @@ models
   .action(async (dir: string, opts: { kind: ModelKind }) => {
     if (opts.kind !== "lm") fail("register takes language models (--kind lm): classifiers are registered by their training runs");
     const { model } = await registerTrainedLm(dir);
-    await audit(actor(), "model.registered", model.version, { from: path.resolve(dir) });
+    await audit(actor(), "model.registered", model.version, { datasetSha256: model.datasetSha256 });
     console.log(`registered ${model.version} as a candidate; gate and promote it with: npx loopdesk models promote ${model.version} --kind lm`);
   });
 models

@@ -12,6 +12,14 @@ process.env.DATABASE_URL = inject("databaseUrl");
 
 // One fact, and an encoder that finds it relevant to anything: retrieval succeeds, generation fails.
 const unit = new Float32Array([1, 0]);
+const brokenLm = vi.hoisted(() => ({
+  id: "broken",
+  version: "broken@1",
+  countTokens: (t: string) => t.length,
+  generate: async () => {
+    throw new Error("onnxruntime: out of memory");
+  },
+}));
 vi.mock("@/lib/models/registry", () => ({
   encoder: () => ({ embed: async (texts: string[]) => texts.map(() => unit) }),
   knowledge: () => ({
@@ -22,14 +30,8 @@ vi.mock("@/lib/models/registry", () => ({
     version: "fake-classifier",
     classify: async () => ({ intent: "shipping_info", probability: 0.99, runnerUpIntent: "order_status", runnerUpProbability: 0.01, classifierVersion: "fake-classifier" }),
   }),
-  languageModel: () => ({
-    id: "broken",
-    version: "broken@1",
-    countTokens: (t: string) => t.length,
-    generate: async () => {
-      throw new Error("onnxruntime: out of memory");
-    },
-  }),
+  languageModel: () => brokenLm,
+  holdLanguageModel: () => ({ lm: brokenLm, release: () => {} }),
 }));
 
 const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 1 });
