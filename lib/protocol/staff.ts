@@ -282,6 +282,9 @@ const date = z
   .refine((s) => !Number.isNaN(Date.parse(s)), "must be a date (YYYY-MM-DD) or an ISO date-time");
 const probability = z.coerce.number().min(0).max(1);
 
+/** Query-string text: no control characters (PostgreSQL refuses NUL in text, and none belong in a search). */
+const plainText = z.string().regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+
 export const listQuerySchema = z
   .object({
     status: z
@@ -289,14 +292,14 @@ export const listQuerySchema = z
       .max(100)
       .transform((s) => [...new Set(s.split(",").map((x) => x.trim()).filter(Boolean))])
       .pipe(z.array(z.enum(STATUSES)).max(STATUSES.length)),
-    intent: z.string().max(100),
+    intent: plainText.max(100),
     minConfidence: probability,
     maxConfidence: probability,
     from: date,
     to: date,
     hasCorrection: z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
-    q: z.string().max(200),
-    cursor: z.string().max(400),
+    q: plainText.max(200),
+    cursor: plainText.max(400),
     limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE),
   })
   .partial()
