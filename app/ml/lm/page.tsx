@@ -10,7 +10,8 @@ import { percent } from "@/app/_console/format";
 import { MlPage } from "../_components/ml-page";
 import { RunsRefresh } from "../_components/ml-live";
 import styles from "../_components/ml.module.css";
-import { RollbackForm } from "../models/rollback-form";
+import { RollbackSection } from "../_components/rollback-section";
+import { VersionTag } from "../_components/version-tag";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Language model · ML · Loopdesk" };
@@ -69,8 +70,7 @@ export default async function MlLmPage() {
                 return (
                   <tr key={m.version} data-testid={`lm-row-${m.version}`}>
                     <td>
-                      <span className={ui.tag}>{m.version}</span>{" "}
-                      {m.production && <span className={`${ui.badge} ${styles.production}`}>production</span>}
+                      <VersionTag version={m.version} production={m.production} />
                       {m.status === "failed" && <span className={ui.errorText}> failed: {m.failureReason}</span>}
                     </td>
                     <td className={ui.nowrap}>
@@ -96,11 +96,11 @@ export default async function MlLmPage() {
         </div>
       </section>
 
-      <section className={`${ui.card} ${styles.section}`} aria-labelledby="lm-rollback-heading">
-        <h2 id="lm-rollback-heading">Roll back the language model</h2>
-        <RollbackForm kind="lm" />
-        <p className={styles.hint}>Every server switches to the previous language model within seconds; replies being written finish on the model they started with.</p>
-      </section>
+      <RollbackSection
+        kind="lm"
+        title="Roll back the language model"
+        hint="Every server switches to the previous language model within seconds; replies being written finish on the model they started with."
+      />
     </MlPage>
   );
 }

@@ -9,7 +9,8 @@ import { MlPage } from "../_components/ml-page";
 import { RunsRefresh } from "../_components/ml-live";
 import { percent } from "@/app/_console/format";
 import styles from "../_components/ml.module.css";
-import { RollbackForm } from "./rollback-form";
+import { RollbackSection } from "../_components/rollback-section";
+import { VersionTag } from "../_components/version-tag";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Models · ML · Loopdesk" };
@@ -46,8 +47,7 @@ export default async function MlModelsPage() {
               {models.map((m) => (
                 <tr key={m.version} data-testid={`model-row-${m.version}`}>
                   <td>
-                    <span className={ui.tag}>{m.version}</span>{" "}
-                    {m.production && <span className={`${ui.badge} ${styles.production}`}>production</span>}
+                    <VersionTag version={m.version} production={m.production} />
                   </td>
                   <td>{m.status === "ready" ? "ready" : <span className={ui.errorText}>failed: {m.failureReason}</span>}</td>
                   <td className={ui.nowrap}>
@@ -79,11 +79,11 @@ export default async function MlModelsPage() {
         </div>
       </section>
 
-      <section className={`${ui.card} ${styles.section}`} aria-labelledby="rollback-heading">
-        <h2 id="rollback-heading">Roll back</h2>
-        <RollbackForm />
-        <p className={styles.hint}>Every server switches to the previous production version within seconds; chats in flight finish on the model they started with.</p>
-      </section>
+      <RollbackSection
+        kind="classifier"
+        title="Roll back"
+        hint="Every server switches to the previous production version within seconds; chats in flight finish on the model they started with."
+      />
 
       <section className={`${ui.card} ${styles.section}`} aria-labelledby="audit-heading">
         <h2 id="audit-heading">Audit log</h2>

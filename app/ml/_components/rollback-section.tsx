@@ -1,13 +1,14 @@
 "use client";
-/** Roll production of a kind back to the version deployed before the current one (recorded with the optional reason). */
+/** The "Roll back" card of the model pages: production of a kind goes back to the version deployed before the
+ * current one (recorded with the optional reason). */
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import ui from "@/app/_console/console.module.css";
 import { callApi } from "@/app/_console/api";
 import type { ModelKind } from "@/lib/protocol/ml";
-import styles from "../_components/ml.module.css";
+import styles from "./ml.module.css";
 
-export function RollbackForm({ kind = "classifier" }: { kind?: ModelKind }) {
+export function RollbackSection({ kind, title, hint }: { kind: ModelKind; title: string; hint: string }) {
   const router = useRouter();
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,7 +28,9 @@ export function RollbackForm({ kind = "classifier" }: { kind?: ModelKind }) {
   }
 
   return (
-    <form className={styles.form} onSubmit={submit} aria-label="Roll back">
+    <section className={`${ui.card} ${styles.section}`} aria-labelledby={`rollback-${kind}-heading`}>
+      <h2 id={`rollback-${kind}-heading`}>{title}</h2>
+      <form className={styles.form} onSubmit={submit} aria-label="Roll back">
       <label className={ui.field}>
         Reason (optional, recorded)
         <input name="reason" maxLength={500} size={40} />
@@ -40,6 +43,8 @@ export function RollbackForm({ kind = "classifier" }: { kind?: ModelKind }) {
           {result.text}
         </p>
       )}
-    </form>
+      </form>
+      <p className={styles.hint}>{hint}</p>
+    </section>
   );
 }
