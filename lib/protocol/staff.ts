@@ -327,3 +327,46 @@ export function toFilters(q: ListQuery): InboxFilters {
 export const pageQuerySchema = z
   .object({ cursor: z.string().max(400), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE) })
   .partial();
+
+// ---------------------------------------------------------------------------------------------
+// A customer's data on request (GET /api/staff/admin/customer-data?customer=ID, `loopdesk data export`)
+
+/** One message of a customer's conversation, as handed to the customer (staff-only metadata left out). */
+export interface CustomerDataMessage {
+  id: string;
+  role: MessageRole;
+  text: string;
+  createdAt: string;
+  /** The customer's "Did this answer your question?" on a bot reply: 👍 true, 👎 false, null if not given. */
+  helpful: boolean | null;
+  /** The intent the customer picked when the bot asked "Do you mean …?" about this message, if any. */
+  clarifiedIntent: string | null;
+}
+
+/**
+ * Everything stored about one customer, for an access request: the customer record, every
+ * conversation with its messages, rating and comment, the customer's 👍/👎 and clarification picks.
+ * Staff-only data (private notes, staff labels, model metadata) is not part of it.
+ */
+export interface CustomerDataExport {
+  format: "loopdesk-customer-data/1";
+  exportedAt: string;
+  customer: {
+    id: string;
+    createdAt: string;
+    /** Loopdesk stores no email address for customers (they are an anonymous token). */
+    email: string | null;
+  };
+  conversations: {
+    id: string;
+    status: ConversationStatus;
+    createdAt: string;
+    lastMessageAt: string;
+    closedAt: string | null;
+    rating: number | null;
+    ratingComment: string | null;
+    messages: CustomerDataMessage[];
+  }[];
+}
+
+export const customerDataQuerySchema = z.object({ customer: id });
