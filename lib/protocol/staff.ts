@@ -24,6 +24,8 @@ export interface ServerToStaffEvents extends ServerToClientEvents {
   "chat:customer-typing": (p: { conversationId: string }) => void;
   /** A watched conversation's state after a take over, hand back, close or rating. */
   "staff:conversation": (p: StaffConversationState) => void;
+  /** A private note added to a watched conversation (staff only: never sent on /chat). */
+  "staff:note": (p: StaffNote) => void;
 }
 
 /** Who owns a conversation and how it ended, as staff see it. */
@@ -41,11 +43,24 @@ export const staffSendSchema = z.object({
   clientMessageId: z.string().min(1).max(100),
   text: z.string(),
 });
+/** A private note: text as for a chat message (lib/protocol/chat.ts validateText: not empty, at most MAX_MESSAGE_CHARS). */
+export const staffNoteSchema = z.object({ conversationId: id, text: z.string() });
 export type StaffConversationPayload = z.infer<typeof staffConversationSchema>;
 export type StaffSendPayload = z.infer<typeof staffSendSchema>;
 export type StaffStateAck = Ack<StaffConversationState>;
 export type StaffSendAck = Ack<{ conversationId: string; messageId: string }>;
 export type StaffOkAck = Ack<{ conversationId: string }>;
+export type StaffNoteAck = Ack<{ note: StaffNote }>;
+
+/** A private note staff wrote about a conversation; customers never receive it. */
+export interface StaffNote {
+  id: string;
+  conversationId: string;
+  text: string;
+  createdAt: string;
+  /** The author's name (null once their account is gone). */
+  authorName: string | null;
+}
 
 /** What staff sockets (namespace /staff) may send; every event answers through its acknowledgement. */
 export interface StaffToServerEvents {
@@ -61,6 +76,8 @@ export interface StaffToServerEvents {
   "staff:handback": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
   /** Ends the conversation (status `closed`); the customer is asked for a rating. */
   "staff:close": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
+  /** Adds a private note (any support staff, any open conversation); the staff watching get `staff:note`. */
+  "staff:note": (p: z.infer<typeof staffNoteSchema>, ack: (r: StaffNoteAck) => void) => void;
 }
 
 /** The events a staff socket may send, for the server to refuse others (and tests to cover all). */
@@ -72,6 +89,7 @@ export const STAFF_EVENTS = [
   "staff:typing",
   "staff:handback",
   "staff:close",
+  "staff:note",
 ] as const satisfies readonly (keyof StaffToServerEvents)[];
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +202,8 @@ export const TRANSCRIPT_PAGE_SIZE = 200;
 export interface ConversationDetail extends ConversationSummary {
   ratingComment: string | null;
   messages: StaffMessage[];
+  /** Every private note of the conversation, oldest first (at most MAX_NOTES_PER_CONVERSATION). */
+  notes: StaffNote[];
   olderCursor: string | null;
   /** The whole conversation's, not the page's. */
   messageCount: number;
