@@ -102,7 +102,7 @@ describe("personal data kept out of training", () => {
   it("an LM example is stored and exported with placeholders in its history and answer", async () => {
     expect((await staffApi(serverUrl, `/api/staff/messages/${replyId}/feedback`, { cookie: agent.cookie, method: "POST", body: { feedback: "bad" } })).status).toBe(200);
     const saved = await staffApi<LmExampleResponse>(serverUrl, `/api/staff/messages/${replyId}/lm-example`, { cookie: agent.cookie, method: "POST", body: { answer: ANSWER } });
-    expect(saved.status, saved.text).toBe(200);
+    expect(saved.status, saved.text).toBe(201);
     expect(saved.json.example.answer).toBe("To cancel, go to My Orders, open the order and choose Cancel order; we also wrote to <EMAIL>.");
     const stored = (await pool.query(`SELECT history::text, answer FROM "LmExample" WHERE "sourceMessageId" = $1`, [replyId])).rows[0];
     expect(`${stored.history} ${stored.answer}`).not.toContain(EMAIL);
