@@ -24,6 +24,7 @@ import { isLmEval, MODEL_KINDS, type LmGateVerdict } from "../protocol/ml";
 import { createStaffUser, STAFF_ROLES, type StaffRole } from "../auth/session";
 import { purgeCustomerData, type PurgeScope } from "../db/retention";
 import { removePurgedCopies } from "../dataset/purge-copies";
+import { writeCustomerData } from "../dataset/customer-export";
 
 const actor = () => process.env.LOOPDESK_ACTOR ?? `${os.userInfo().username}@cli`;
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -219,7 +220,7 @@ staff
     console.log(`created ${user.role} ${user.email} (${user.id})`);
   });
 
-const data = program.command("data").description("stored conversations: retention and deletion requests");
+const data = program.command("data").description("stored conversations: retention, access and deletion requests");
 data
   .command("purge")
   .option("--older-than <days>", "delete conversations with no message for this many days", int)
@@ -243,6 +244,15 @@ data
     console.log(`${verb} ${counts.conversations} conversation(s), ${counts.messages} message(s), ${counts.labels} intent label(s), ${counts.customers} customer(s), ${counts.lmExamples} language-model example(s)`);
     for (const file of files) console.log(`${dryRun ? "would remove" : "removed"} purged data from ${file}`);
     if (dryRun) console.log("dry run: nothing was deleted");
+  });
+data
+  .command("export")
+  .requiredOption("--customer <customerId>", "the customer whose data to write")
+  .requiredOption("--out <file>", "the JSON file to write (its folder must exist)")
+  .description("write everything stored about one customer as JSON (an access request); audited")
+  .action(async (opts: { customer: string; out: string }) => {
+    const written = await writeCustomerData({ customerId: opts.customer, outPath: opts.out, actor: actor() });
+    console.log(`wrote ${written.conversations} conversation(s), ${written.messages} message(s) of customer ${opts.customer} to ${written.path}`);
   });
 
 /** Asks twice on the terminal without echoing what is typed. */

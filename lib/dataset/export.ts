@@ -7,7 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { labelledSources } from "../db/examples";
-import { byCodeUnits, HOLDOUT_PERCENT, splitOf } from "../text";
+import { byCodeUnits, HOLDOUT_PERCENT, splitOf, textKey } from "../text";
+import { redactPersonalData } from "./redact";
 
 export type SnapshotSource = "seed" | "import" | "staff";
 
@@ -57,15 +58,21 @@ export async function exportSnapshot(options: {
 }
 
 /**
- * Every TrainingExample, and every customer message staff labelled under its newest label. Staff
- * labels are the newest truth, so they override an example with the same normalised text (and of
- * two messages with the same text the newer label wins). Sorted by label, then normalised text.
+ * Every TrainingExample, and every customer message labelled by staff or by the customer's pick on a
+ * clarifying question, under its newest label, each text with its personal data replaced by
+ * placeholders (lib/dataset/redact.ts). Staff labels are the newest truth, so they override an example
+ * with the same normalised text (and of two messages with the same text the newer label wins). Sorted
+ * by label, then normalised text.
  */
 export async function labelledData(): Promise<SnapshotRow[]> {
   const { examples, staff } = await labelledSources();
   const byKey = new Map<string, SnapshotRow>();
-  for (const e of examples) byKey.set(e.textKey, { text: e.text, label: e.label, split: splitOf(e.text), source: e.source });
-  for (const m of staff) byKey.set(m.textKey, { text: m.text, label: m.label, split: splitOf(m.text), source: "staff" });
+  const add = (text: string, label: string, source: SnapshotSource) => {
+    const redacted = redactPersonalData(text);
+    byKey.set(textKey(redacted), { text: redacted, label, split: splitOf(redacted), source });
+  };
+  for (const e of examples) add(e.text, e.label, e.source);
+  for (const m of staff) add(m.text, m.label, "staff");
   return [...byKey.entries()].sort(([ka, a], [kb, b]) => byCodeUnits(a.label, b.label) || byCodeUnits(ka, kb)).map(([, row]) => row);
 }
 

@@ -8,6 +8,7 @@ import { z } from "zod";
 import type { ChatTurn } from "../models/lm";
 import { buildPrompt, SPECIAL_TOKENS, type HistoryMessage } from "../chat/prompt";
 import { MAX_FACT_CHARS } from "../sentences";
+import { redactPersonalData } from "./redact";
 
 /** An answer longer than this is not the short reply the model should learn. */
 export const LM_ANSWER_MAX_CHARS = 600;
@@ -116,4 +117,17 @@ const storedSchema = z.object({ facts: z.array(z.string()), history: z.array(his
 export function storedExample(row: { facts: unknown; history: unknown; question: string; answer: string }): LmExampleInput {
   const { facts, history, question, answer } = storedSchema.parse(row);
   return { facts, history, question, answer };
+}
+
+/**
+ * The example with personal data replaced by placeholders in everything a conversation wrote (the
+ * history, the customer's question, the answer); the facts are help-centre text and stay.
+ */
+export function withoutPersonalData(example: LmExampleInput): LmExampleInput {
+  return {
+    facts: example.facts,
+    history: example.history.map((m) => ({ role: m.role, text: redactPersonalData(m.text) })),
+    question: redactPersonalData(example.question),
+    answer: redactPersonalData(example.answer),
+  };
 }

@@ -14,7 +14,7 @@ import { config } from "../config";
 import type { ChatTurn } from "../models/lm";
 import { loadLmRenderer } from "../models/lm-tokenizer";
 import { byCodeUnits, HOLDOUT_PERCENT, splitOf, textKey } from "../text";
-import { describeProblems, lmExampleProblems, lmSeedRowSchema, renderMessages, storedExample, type LmExampleInput, type LmRenderer } from "./lm-example";
+import { describeProblems, lmExampleProblems, lmSeedRowSchema, renderMessages, storedExample, withoutPersonalData, type LmExampleInput, type LmRenderer } from "./lm-example";
 import { writeAtomically } from "./export";
 
 // Relative to the project root, the working directory of the server and the CLI (as lib/db/seed.ts).
@@ -83,12 +83,16 @@ export async function readLmSeed(renderer: LmRenderer, file = LM_SEED_FILE): Pro
   return examples;
 }
 
-/** Staff-approved examples and customer 👍 replies; 👍 replies that are not usable are reported, not trained. */
+/**
+ * Staff-approved examples and customer 👍 replies, personal data replaced by placeholders (examples
+ * saved before redaction existed, and 👍 replies, are read from the conversation as written); 👍 replies
+ * that are not usable are reported, not trained.
+ */
 async function databaseExamples(renderer: LmRenderer): Promise<{ examples: SourceExample[]; skipped: LmSnapshotManifest["skipped"] }> {
   // Loaded only here, so a seed-only export never opens the database.
   const { allLmExamples, answeredTurn, thumbsUpReplyIds } = await import("../db/lm-examples");
   const examples: SourceExample[] = (await allLmExamples()).map((e) => ({
-    ...storedExample(e),
+    ...withoutPersonalData(storedExample(e)),
     id: e.id,
     origin: e.origin,
     approvedBy: e.approvedBy.email,
@@ -99,7 +103,7 @@ async function databaseExamples(renderer: LmRenderer): Promise<{ examples: Sourc
   for (const id of await thumbsUpReplyIds()) {
     const turn = await answeredTurn(id);
     if (!turn) continue;
-    const example = { facts: turn.facts, history: turn.history, question: turn.question.text, answer: turn.source.text };
+    const example = withoutPersonalData({ facts: turn.facts, history: turn.history, question: turn.question.text, answer: turn.source.text });
     const problems = lmExampleProblems(example, renderer);
     if (problems.length > 0) {
       skipped.push({ id: `msg:${id}`, reason: describeProblems(problems) });

@@ -14,7 +14,8 @@ import { MIN_FACT_SCORE, retrieve } from "../knowledge/retrieve";
 import { loadLmRenderer } from "../models/lm-tokenizer";
 import { encoder, knowledge } from "../models/registry";
 import type { StaffLmExample } from "../protocol/staff";
-import { describeProblems, lmExampleProblems, storedExample, type LmExampleInput } from "./lm-example";
+import { redactPersonalData } from "./redact";
+import { describeProblems, lmExampleProblems, storedExample, withoutPersonalData, type LmExampleInput } from "./lm-example";
 
 /** A saved example, and its conversation for the caller to tell the staff watching it. */
 export interface Saved {
@@ -61,7 +62,8 @@ export async function saveExampleFromMessage(messageId: string, answer: string |
     facts = await retrievedFacts(turn);
     if (facts.length === 0) throw new ApiError(409, "not_grounded", "No help-centre sentence answers the customer's message, so this reply cannot become a training example.");
   }
-  const example = { facts, history: turn.history, question: turn.question.text, answer: (answer ?? source.text).trim() };
+  // Stored as it will be trained on: personal data replaced (the transcript keeps the original).
+  const example = withoutPersonalData({ facts, history: turn.history, question: turn.question.text, answer: (answer ?? source.text).trim() });
   await validate(example);
   const saved = await saveLmExample({
     ...example,
@@ -78,7 +80,7 @@ export async function saveExampleFromMessage(messageId: string, answer: string |
 export async function editExample(id: string, answer: string, staff: StaffIdentity): Promise<Saved> {
   const existing = await findLmExample(id);
   if (!existing) throw new ApiError(404, "not_found", "No such training example.");
-  const trimmed = answer.trim();
+  const trimmed = redactPersonalData(answer.trim());
   await validate({ ...storedExample(existing), answer: trimmed });
   const saved = await updateLmExampleAnswer(id, trimmed, staff.id);
   if (!saved) throw new ApiError(404, "not_found", "No such training example.");

@@ -11,6 +11,7 @@ import type { PurgedData } from "../db/retention";
 import { modelStorePath } from "../models/store";
 import { textKey } from "../text";
 import { writeAtomically } from "./export";
+import { redactPersonalData } from "./redact";
 
 interface Row {
   text?: string;
@@ -21,7 +22,8 @@ interface Row {
 /** Finds (and unless `dryRun`, removes) the copies; returns the files concerned. */
 export async function removePurgedCopies(data: PurgedData, opts: { snapshotsDir: string; dryRun: boolean }): Promise<string[]> {
   if (data.labelledTexts.length === 0 && data.groups.length === 0) return [];
-  const texts = new Set(data.labelledTexts.map(textKey));
+  // Snapshots hold a text with its personal data replaced (lib/dataset/redact.ts); older ones as written.
+  const texts = new Set(data.labelledTexts.flatMap((t) => [textKey(t), textKey(redactPersonalData(t))]));
   const groups = new Set(data.groups);
   const touched: string[] = [];
 

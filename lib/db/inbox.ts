@@ -5,7 +5,7 @@
  * its filters and keyset pages run on indexes over 100,000 conversations: ordered by
  * (lastMessageAt desc, id desc), a page continues strictly after the last row of the previous one
  * and stays stable while new activity arrives. Full-text search goes through the generated
- * Message."searchVector" column and its GIN index.
+ * "searchVector" columns of Message and ConversationNote (private notes) and their GIN indexes.
  */
 import { Prisma } from "../generated/prisma/client";
 import {
@@ -27,6 +27,7 @@ import { groundingOf, messagesBefore, NEWEST_FIRST, olderPage } from "./conversa
 import { decodeCursor, encodeCursor, timeAndIdCursor, UUID } from "./cursor";
 import { productionDeployment, versionMetrics } from "./ml";
 import { toStaffLmExample } from "./lm-examples";
+import { listNotes } from "./notes";
 
 export const DEFAULT_PAGE_SIZE = 50;
 
@@ -120,11 +121,17 @@ export const SEARCH_EXACT_LIMIT = 5000;
 
 const tsquery = (q: string) => Prisma.sql`websearch_to_tsquery('english', ${q})`;
 
+/** The searchable texts of one conversation (`conversation`: SQL naming its id): messages and private notes. */
+const searchedTexts = (conversation: Prisma.Sql, q: string) => Prisma.sql`(
+    SELECT m.text, m."createdAt" FROM "Message" m WHERE m."conversationId" = ${conversation} AND m."searchVector" @@ ${tsquery(q)}
+    UNION ALL
+    SELECT n.text, n."createdAt" FROM "ConversationNote" n WHERE n."conversationId" = ${conversation} AND n."searchVector" @@ ${tsquery(q)})`;
+
 export function searchProbeSql(q: string): Prisma.Sql {
   return Prisma.sql`
-    SELECT m."conversationId" FROM "Message" m
-    WHERE m."searchVector" @@ ${tsquery(q)}
-    LIMIT ${SEARCH_EXACT_LIMIT + 1}`;
+    (SELECT m."conversationId" FROM "Message" m WHERE m."searchVector" @@ ${tsquery(q)} LIMIT ${SEARCH_EXACT_LIMIT + 1})
+    UNION ALL
+    (SELECT n."conversationId" FROM "ConversationNote" n WHERE n."searchVector" @@ ${tsquery(q)} LIMIT ${SEARCH_EXACT_LIMIT + 1})`;
 }
 
 /** The conversations with a message matching `q`, or null when there are too many to list. */
@@ -159,8 +166,10 @@ export function listConversationsSql(
     if (hits) where.push(Prisma.sql`c.id = ANY(${hits}::uuid[])`);
     else {
       // OFFSET 0 keeps this a per-row subplan (no semi-join): the inbox order drives the scan.
-      where.push(Prisma.sql`EXISTS (SELECT 1 FROM "Message" m
-        WHERE m."conversationId" = c.id AND m."searchVector" @@ ${tsquery(q)} OFFSET 0)`);
+      where.push(Prisma.sql`(EXISTS (SELECT 1 FROM "Message" m
+        WHERE m."conversationId" = c.id AND m."searchVector" @@ ${tsquery(q)} OFFSET 0)
+        OR EXISTS (SELECT 1 FROM "ConversationNote" n
+        WHERE n."conversationId" = c.id AND n."searchVector" @@ ${tsquery(q)} OFFSET 0))`);
     }
   }
   if (cursor) {
@@ -168,11 +177,10 @@ export function listConversationsSql(
     where.push(Prisma.sql`(c."lastMessageAt", c.id) < (${ts(k.at)}, ${k.id}::uuid)`);
   }
   const snippet = q
-    ? Prisma.sql`, (SELECT ts_headline('english', m.text, ${tsquery(q)},
+    ? Prisma.sql`, (SELECT ts_headline('english', t.text, ${tsquery(q)},
           ${`StartSel=${MATCH_START}, StopSel=${MATCH_END}, MaxWords=20, MinWords=8, MaxFragments=1`})
-        FROM "Message" m
-        WHERE m."conversationId" = c.id AND m."searchVector" @@ ${tsquery(q)}
-        ORDER BY m."createdAt" DESC LIMIT 1) AS snippet`
+        FROM ${searchedTexts(Prisma.sql`c.id`, q)} t
+        ORDER BY t."createdAt" DESC LIMIT 1) AS snippet`
     : Prisma.empty;
   return Prisma.sql`
     SELECT ${SUMMARY_COLUMNS} ${snippet}
@@ -387,6 +395,7 @@ export async function conversationDetail(id: string, opts: { before?: string } =
     closedAt: c.closedAt?.toISOString() ?? null,
     ratingComment: c.ratingComment,
     messages: page.messages.map(toStaffMessage),
+    notes: await listNotes(id),
     olderCursor: page.olderCursor,
     messageCount: counts.reduce((n, r) => n + r._count._all, 0),
     customerMessageCount: counts.find((r) => r.role === "customer")?._count._all ?? 0,

@@ -24,6 +24,8 @@ export interface ServerToStaffEvents extends ServerToClientEvents {
   "chat:customer-typing": (p: { conversationId: string }) => void;
   /** A watched conversation's state after a take over, hand back, close or rating. */
   "staff:conversation": (p: StaffConversationState) => void;
+  /** A private note added to a watched conversation (staff only: never sent on /chat). */
+  "staff:note": (p: StaffNote) => void;
 }
 
 /** Who owns a conversation and how it ended, as staff see it. */
@@ -41,11 +43,24 @@ export const staffSendSchema = z.object({
   clientMessageId: z.string().min(1).max(100),
   text: z.string(),
 });
+/** A private note: text as for a chat message (lib/protocol/chat.ts validateText: not empty, at most MAX_MESSAGE_CHARS). */
+export const staffNoteSchema = z.object({ conversationId: id, text: z.string() });
 export type StaffConversationPayload = z.infer<typeof staffConversationSchema>;
 export type StaffSendPayload = z.infer<typeof staffSendSchema>;
 export type StaffStateAck = Ack<StaffConversationState>;
 export type StaffSendAck = Ack<{ conversationId: string; messageId: string }>;
 export type StaffOkAck = Ack<{ conversationId: string }>;
+export type StaffNoteAck = Ack<{ note: StaffNote }>;
+
+/** A private note staff wrote about a conversation; customers never receive it. */
+export interface StaffNote {
+  id: string;
+  conversationId: string;
+  text: string;
+  createdAt: string;
+  /** The author's name (null once their account is gone). */
+  authorName: string | null;
+}
 
 /** What staff sockets (namespace /staff) may send; every event answers through its acknowledgement. */
 export interface StaffToServerEvents {
@@ -61,6 +76,8 @@ export interface StaffToServerEvents {
   "staff:handback": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
   /** Ends the conversation (status `closed`); the customer is asked for a rating. */
   "staff:close": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
+  /** Adds a private note (any support staff, any open conversation); the staff watching get `staff:note`. */
+  "staff:note": (p: z.infer<typeof staffNoteSchema>, ack: (r: StaffNoteAck) => void) => void;
 }
 
 /** The events a staff socket may send, for the server to refuse others (and tests to cover all). */
@@ -72,6 +89,7 @@ export const STAFF_EVENTS = [
   "staff:typing",
   "staff:handback",
   "staff:close",
+  "staff:note",
 ] as const satisfies readonly (keyof StaffToServerEvents)[];
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +202,8 @@ export const TRANSCRIPT_PAGE_SIZE = 200;
 export interface ConversationDetail extends ConversationSummary {
   ratingComment: string | null;
   messages: StaffMessage[];
+  /** Every private note of the conversation, oldest first (at most MAX_NOTES_PER_CONVERSATION). */
+  notes: StaffNote[];
   olderCursor: string | null;
   /** The whole conversation's, not the page's. */
   messageCount: number;
@@ -327,3 +347,46 @@ export function toFilters(q: ListQuery): InboxFilters {
 export const pageQuerySchema = z
   .object({ cursor: z.string().max(400), limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE) })
   .partial();
+
+// ---------------------------------------------------------------------------------------------
+// A customer's data on request (GET /api/staff/admin/customer-data?customer=ID, `loopdesk data export`)
+
+/** One message of a customer's conversation, as handed to the customer (staff-only metadata left out). */
+export interface CustomerDataMessage {
+  id: string;
+  role: MessageRole;
+  text: string;
+  createdAt: string;
+  /** The customer's "Did this answer your question?" on a bot reply: 👍 true, 👎 false, null if not given. */
+  helpful: boolean | null;
+  /** The intent the customer picked when the bot asked "Do you mean …?" about this message, if any. */
+  clarifiedIntent: string | null;
+}
+
+/**
+ * Everything stored about one customer, for an access request: the customer record, every
+ * conversation with its messages, rating and comment, the customer's 👍/👎 and clarification picks.
+ * Staff-only data (private notes, staff labels, model metadata) is not part of it.
+ */
+export interface CustomerDataExport {
+  format: "loopdesk-customer-data/1";
+  exportedAt: string;
+  customer: {
+    id: string;
+    createdAt: string;
+    /** Loopdesk stores no email address for customers (they are an anonymous token). */
+    email: string | null;
+  };
+  conversations: {
+    id: string;
+    status: ConversationStatus;
+    createdAt: string;
+    lastMessageAt: string;
+    closedAt: string | null;
+    rating: number | null;
+    ratingComment: string | null;
+    messages: CustomerDataMessage[];
+  }[];
+}
+
+export const customerDataQuerySchema = z.object({ customer: id });

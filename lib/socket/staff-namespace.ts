@@ -8,10 +8,11 @@ import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
 import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
 import { stopConversationReplies } from "../chat/replies";
 import { findConversationForStaff } from "../db/handover";
+import { addNote, MAX_NOTES_PER_CONVERSATION, type AddNoteResult } from "../db/notes";
 import { guarded, guardEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
-import { ErrorCode, parsePayload } from "../protocol/errors";
-import { CHAT_NAMESPACE, customerRoom, type ServerToClientEvents } from "../protocol/chat";
+import { ErrorCode, parsePayload, type ChatError } from "../protocol/errors";
+import { CHAT_NAMESPACE, customerRoom, validateText, type ServerToClientEvents } from "../protocol/chat";
 import {
   conversationRoom,
   INBOX_ROOM,
@@ -19,6 +20,7 @@ import {
   STAFF_NAMESPACE,
   type ServerToStaffEvents,
   staffConversationSchema,
+  staffNoteSchema,
   staffSendSchema,
   type StaffToServerEvents,
 } from "../protocol/staff";
@@ -30,6 +32,12 @@ type StaffSocket = Socket<StaffToServerEvents, ServerToStaffEvents, Record<strin
 export type StaffNamespace = Namespace<StaffToServerEvents, ServerToStaffEvents, Record<string, never>, SocketData>;
 
 const DENIED = "Your role may not use the live chat.";
+
+const NOTE_REFUSALS: Record<Extract<AddNoteResult, { ok: false }>["reason"], ChatError> = {
+  unknown_conversation: { code: ErrorCode.unknownConversation, message: "No such conversation." },
+  conversation_closed: { code: ErrorCode.conversationClosed, message: "This conversation is closed: notes can no longer be added." },
+  too_many_notes: { code: ErrorCode.conversationFull, message: `This conversation already has ${MAX_NOTES_PER_CONVERSATION} notes.` },
+};
 /** An agent's typing reaches the customer at most this often per conversation. */
 const TYPING_INTERVAL_MS = 1000;
 
@@ -103,6 +111,18 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
       if (!parsed.ok) return reply(parsed);
       const r = await close(io, staff, parsed.value.conversationId);
       reply(r.ok ? { ok: true, ...r.state } : r);
+    });
+
+    on("staff:note", async (staff, payload, reply) => {
+      const parsed = parsePayload(staffNoteSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const text = validateText(parsed.value.text);
+      if (!text.ok) return reply(text);
+      const r = await addNote(parsed.value.conversationId, staff.id, text.text);
+      if (!r.ok) return reply({ ok: false, error: NOTE_REFUSALS[r.reason] });
+      // The staff namespace only: a note never goes to the customer's /chat room.
+      nsp.to(conversationRoom(r.note.conversationId)).emit("staff:note", r.note);
+      reply({ ok: true, note: r.note });
     });
 
     on("staff:send", async (staff, payload, reply) => {

@@ -1,14 +1,15 @@
 "use client";
 /**
- * One conversation, live, in the staff console: the transcript as it happens, the customer typing,
- * and the agent's controls — take over, reply (with canned responses), hand back to the bot, close.
+ * One conversation, live, in the staff console: the transcript as it happens with staff's private
+ * notes between the messages (set apart: customers never see them), the customer typing, and the
+ * controls — take over, reply (with canned responses), add a note, hand back to the bot, close.
  * The socket state lives in useStaffConversation; this is its view.
  *
  * Every text is rendered as plain React text: customers' messages are untrusted.
  */
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol/chat";
-import { STATUS_LABELS } from "@/lib/protocol/staff";
+import { STATUS_LABELS, type StaffNote } from "@/lib/protocol/staff";
 import { Ago } from "@/app/_console/time";
 import styles from "@/app/_console/console.module.css";
 import { IntentLabelControl } from "./intent-label-control";
@@ -23,24 +24,34 @@ export interface LiveConversationProps extends StaffConversationOptions {
 
 export function LiveConversation({ labels, ...options }: LiveConversationProps) {
   const { staff } = options;
-  const { messages, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing } =
+  const { messages, notes, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, addNote, typing } =
     useStaffConversation(options);
   const [draft, setDraft] = useState("");
+  const [noteDraft, setNoteDraft] = useState("");
   const composerRef = useRef<HTMLTextAreaElement>(null);
   const listRef = useRef<HTMLOListElement>(null);
   const isAdmin = staff.role === "admin";
 
-  // Follow the newest message (not an older page put in front of the list).
+  // Follow the newest message or note (not an older page put in front of the list).
   const newest = messages.at(-1);
+  const newestNote = notes.at(-1);
   useEffect(() => {
     const el = listRef.current;
     if (el) el.scrollTop = el.scrollHeight;
-  }, [newest, customerTyping]);
+  }, [newest, newestNote, customerTyping]);
 
   function submit(e?: FormEvent) {
     e?.preventDefault();
     // A message that did not go out comes back into an empty composer.
     if (send(draft.trim(), (text) => setDraft((d) => (d === "" ? text : d)))) setDraft("");
+  }
+
+  function submitNote(e: FormEvent) {
+    e.preventDefault();
+    const text = noteDraft.trim();
+    addNote(text, (ok) => {
+      if (ok) setNoteDraft((d) => (d.trim() === text ? "" : d));
+    });
   }
 
   function onDraftChange(value: string) {
@@ -102,33 +113,9 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
             </button>
           </li>
         )}
-        {messages.map((m) => (
-          <li
-            key={m.localId ?? m.id}
-            className={`live-msg live-msg-${m.role}`}
-            data-role={m.role}
-            data-status={m.replyStatus ?? ""}
-            data-message-id={m.id}
-          >
-            <div className="live-msg-head">
-              <span className="live-author">{authorLabel(m)}</span>
-              {!m.pending && <Ago iso={m.createdAt} />}
-            </div>
-            {m.role === "bot" && m.pending && m.text === "" ? (
-              <span className="live-typing">Typing…</span>
-            ) : (
-              <div className="live-text">{m.text}</div>
-            )}
-            {m.role === "bot" && m.replyStatus === "stopped" && <span className="live-note">(stopped)</span>}
-            {m.role === "bot" && m.replyStatus === "failed" && <span className="live-note">(no answer)</span>}
-            {m.role === "customer" && (
-              <IntentLabelControl key={`${m.id}:${m.intent ?? ""}`} message={m} labels={labels} compact />
-            )}
-            {m.role === "bot" && !m.pending && <ReplyGrounding message={m} />}
-            {m.role === "bot" && !m.pending && <ReplyFeedbackControl message={m} />}
-            {m.role === "agent" && !m.pending && <LmExampleControl message={m} />}
-          </li>
-        ))}
+        {timeline(messages, notes).map((item) =>
+          "role" in item ? <MessageItem key={item.localId ?? item.id} m={item} labels={labels} /> : <NoteItem key={`note:${item.id}`} note={item} />,
+        )}
         {customerTyping && status !== "closed" && (
           <li className="live-msg live-msg-customer live-customer-typing" data-testid="customer-typing" aria-live="polite">
             <span className="live-typing">Customer is typing…</span>
@@ -199,6 +186,22 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
         </form>
       )}
 
+      {status !== "closed" && (
+        <form className="live-note-form" onSubmit={submitNote} data-testid="note-form">
+          <textarea
+            value={noteDraft}
+            onChange={(e) => setNoteDraft(e.target.value)}
+            maxLength={MAX_MESSAGE_CHARS}
+            rows={2}
+            placeholder="Private note for staff (the customer never sees it)…"
+            aria-label="Private note"
+          />
+          <button type="submit" className={styles.btn} disabled={!connected || noteDraft.trim() === ""}>
+            Add note
+          </button>
+        </form>
+      )}
+
       <div className="live-actions">
         {canTakeOver && (
           <button type="button" className={`${styles.btn} ${styles.btnPrimary}`} disabled={busy || !connected} onClick={() => request("staff:takeover", () => requestAnimationFrame(() => composerRef.current?.focus()))}>
@@ -231,4 +234,45 @@ function authorLabel(m: LiveMessage): string {
     case "system":
       return "System";
   }
+}
+
+/** Messages in order with the notes placed by time between them (a note older than the loaded page comes first). */
+function timeline(messages: LiveMessage[], notes: StaffNote[]): (LiveMessage | StaffNote)[] {
+  const out: (LiveMessage | StaffNote)[] = [];
+  let next = 0;
+  for (const m of messages) {
+    while (next < notes.length && notes[next]!.createdAt <= m.createdAt) out.push(notes[next++]!);
+    out.push(m);
+  }
+  return out.concat(notes.slice(next));
+}
+
+function MessageItem({ m, labels }: { m: LiveMessage; labels: string[] }) {
+  return (
+    <li className={`live-msg live-msg-${m.role}`} data-role={m.role} data-status={m.replyStatus ?? ""} data-message-id={m.id}>
+      <div className="live-msg-head">
+        <span className="live-author">{authorLabel(m)}</span>
+        {!m.pending && <Ago iso={m.createdAt} />}
+      </div>
+      {m.role === "bot" && m.pending && m.text === "" ? <span className="live-typing">Typing…</span> : <div className="live-text">{m.text}</div>}
+      {m.role === "bot" && m.replyStatus === "stopped" && <span className="live-note">(stopped)</span>}
+      {m.role === "bot" && m.replyStatus === "failed" && <span className="live-note">(no answer)</span>}
+      {m.role === "customer" && <IntentLabelControl key={`${m.id}:${m.intent ?? ""}`} message={m} labels={labels} compact />}
+      {m.role === "bot" && !m.pending && <ReplyGrounding message={m} />}
+      {m.role === "bot" && !m.pending && <ReplyFeedbackControl message={m} />}
+      {m.role === "agent" && !m.pending && <LmExampleControl message={m} />}
+    </li>
+  );
+}
+
+function NoteItem({ note }: { note: StaffNote }) {
+  return (
+    <li className="live-msg live-msg-private" data-role="note" data-note-id={note.id}>
+      <div className="live-msg-head">
+        <span className="live-author">Private note · {note.authorName ?? "former staff"}</span>
+        <Ago iso={note.createdAt} />
+      </div>
+      <div className="live-text">{note.text}</div>
+    </li>
+  );
 }

@@ -2,8 +2,9 @@
 /**
  * The live state of one conversation for the staff console, over the /staff socket.io namespace:
  * the transcript as it happens (the bot's reply assembled from `chat:token` pieces by offset, as the
- * customer's client does), the customer typing, who owns the conversation, and the agent's actions
- * — take over, send, hand back, close. Its view is live-conversation.tsx.
+ * customer's client does), the customer typing, who owns the conversation, private notes (staff
+ * only), and the agent's actions — take over, send, add a note, hand back, close. Its view is
+ * live-conversation.tsx.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
@@ -16,6 +17,7 @@ import {
   type ServerToStaffEvents,
   type StaffConversationState,
   type StaffMessage,
+  type StaffNote,
   type StaffStateAck,
   type StaffToServerEvents,
 } from "@/lib/protocol/staff";
@@ -32,6 +34,7 @@ const GAP_REFETCH_MS = 500;
 export interface StaffConversationOptions {
   conversationId: string;
   initialMessages: StaffMessage[];
+  initialNotes: StaffNote[];
   /** Where the transcript page before `initialMessages` starts; null when they start the conversation. */
   initialOlderCursor: string | null;
   initialStatus: ConversationStatus;
@@ -94,7 +97,7 @@ function mergeStored(current: LiveMessage[], stored: StaffMessage[], extend: (me
 async function fetchStored(
   conversationId: string,
   before?: string,
-): Promise<{ messages: StaffMessage[]; olderCursor: string | null; state: Partial<StaffConversationState> } | null> {
+): Promise<{ messages: StaffMessage[]; notes: StaffNote[]; olderCursor: string | null; state: Partial<StaffConversationState> } | null> {
   try {
     const query = before ? `?before=${encodeURIComponent(before)}` : "";
     const res = await fetch(`/api/staff/conversations/${encodeURIComponent(conversationId)}${query}`, { credentials: "same-origin", cache: "no-store" });
@@ -102,6 +105,7 @@ async function fetchStored(
     const json = (await res.json()) as Record<string, unknown>;
     const detail = (json.conversation && typeof json.conversation === "object" ? json.conversation : json) as {
       messages?: unknown;
+      notes?: unknown;
       olderCursor?: string | null;
       rating?: number | null;
       ratingComment?: string | null;
@@ -109,6 +113,7 @@ async function fetchStored(
     if (!Array.isArray(detail.messages)) return null;
     return {
       messages: detail.messages as StaffMessage[],
+      notes: Array.isArray(detail.notes) ? (detail.notes as StaffNote[]) : [],
       olderCursor: detail.olderCursor ?? null,
       state: { rating: detail.rating ?? null, ratingComment: detail.ratingComment ?? null },
     };
@@ -137,9 +142,16 @@ async function fetchCanned(): Promise<CannedResponse[]> {
   }
 }
 
-export function useStaffConversation({ conversationId, initialMessages, initialOlderCursor, initialStatus, staff, assignedStaffId }: StaffConversationOptions) {
+/** Notes by id, oldest first: one arriving live and again in a fetched transcript is shown once. */
+function mergeNotes(current: StaffNote[], more: StaffNote[]): StaffNote[] {
+  const byId = new Map([...current, ...more].map((n) => [n.id, n]));
+  return [...byId.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+}
+
+export function useStaffConversation({ conversationId, initialMessages, initialNotes, initialOlderCursor, initialStatus, staff, assignedStaffId }: StaffConversationOptions) {
   const socketRef = useRef<StaffSocket | null>(null);
   const [messages, setMessages] = useState<LiveMessage[]>(() => initialMessages.map((m) => ({ ...m, pending: m.replyStatus === "streaming" })));
+  const [notes, setNotes] = useState<StaffNote[]>(initialNotes);
   const [olderCursor, setOlderCursor] = useState(initialOlderCursor);
   const [state, setState] = useState<StaffConversationState>({
     conversationId,
@@ -170,6 +182,7 @@ export function useStaffConversation({ conversationId, initialMessages, initialO
         void fetchStored(conversationId).then((stored) => {
           if (!stored) return;
           setMessages((current) => mergeStored(current, stored.messages, (id, text) => waitingPieces.current.extend(id, text)));
+          setNotes((current) => mergeNotes(current, stored.notes));
           setState((s) => ({ ...s, rating: s.rating ?? stored.state.rating ?? null, ratingComment: s.ratingComment ?? stored.state.ratingComment ?? null }));
         });
       }, delayMs);
@@ -268,6 +281,9 @@ export function useStaffConversation({ conversationId, initialMessages, initialO
     socket.on("staff:conversation", (next) => {
       if (ours(next.conversationId)) setState(next);
     });
+    socket.on("staff:note", (note) => {
+      if (ours(note.conversationId)) setNotes((current) => mergeNotes(current, [note]));
+    });
     socket.on("chat:rated", ({ conversationId: id, rating, comment }) => {
       if (ours(id)) setState((s) => ({ ...s, rating, ratingComment: comment }));
     });
@@ -353,6 +369,19 @@ export function useStaffConversation({ conversationId, initialMessages, initialO
     return true;
   }
 
+  /** Adds a private note; `onDone(ok)` tells the form whether to clear its text. */
+  function addNote(text: string, onDone: (ok: boolean) => void) {
+    const socket = socketRef.current;
+    if (!socket || !text) return onDone(false);
+    setError(null);
+    socket.timeout(ACK_TIMEOUT_MS).emit("staff:note", { conversationId, text }, (err, r) => {
+      if (err) setError("The note could not be saved; please try again.");
+      else if (!r.ok) setError(r.error.message);
+      else setNotes((current) => mergeNotes(current, [r.note]));
+      onDone(!err && r.ok);
+    });
+  }
+
   /** Tells the customer the agent is typing, at most every 1.5 s. */
   function typing() {
     const now = Date.now();
@@ -371,5 +400,5 @@ export function useStaffConversation({ conversationId, initialMessages, initialO
     setMessages((current) => [...page.messages.filter((m) => !current.some((x) => x.id === m.id)), ...current]);
   }, [conversationId, olderCursor]);
 
-  return { messages, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, typing };
+  return { messages, notes, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, addNote, typing };
 }

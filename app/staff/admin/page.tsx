@@ -1,9 +1,10 @@
-/** /staff/admin: staff accounts and canned responses, for admins. */
+/** /staff/admin: staff accounts, canned responses and a customer's data on request, for admins. */
 import { StaffNav } from "@/app/_console/staff-nav";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listCannedResponses } from "@/lib/db/canned-responses";
 import { listStaffUsers } from "@/lib/db/staff";
 import { CannedResponses } from "./canned-responses";
+import { CustomerData } from "./customer-data";
 import { StaffUsers } from "./staff-users";
 import styles from "./admin.module.css";
 
@@ -20,6 +21,7 @@ export default async function AdminPage() {
           users={users.map((u) => ({ id: u.id, email: u.email, name: u.name, role: u.role, disabled: u.disabled, locked: Boolean(u.lockedUntil && u.lockedUntil > new Date()) }))}
         />
         <CannedResponses items={canned.map((c) => ({ id: c.id, title: c.title, body: c.body }))} />
+        <CustomerData />
       </main>
     </>
   );

@@ -95,6 +95,7 @@ export default async function ConversationPage({ params }: { params: Promise<{ i
         <LiveConversation
           conversationId={c.id}
           initialMessages={c.messages}
+          initialNotes={c.notes}
           initialOlderCursor={c.olderCursor}
           initialStatus={c.status}
           staff={{ id: staff.id, name: staff.name, role: staff.role }}
