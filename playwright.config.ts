@@ -1,6 +1,9 @@
 import { defineConfig } from "@playwright/test";
 
-const port = Number(process.env.E2E_PORT ?? 3107);
+// The e2e server (e2e/serve.ts) binds a free port and prints it; Playwright reads it from that line into
+// E2E_PORT before the workers start (they load this file again, with it set). E2E_PORT set beforehand
+// picks the port instead.
+const port = process.env.E2E_PORT;
 
 // Debian's Chromium (apt-get install chromium): Playwright's own browser download cannot work offline.
 export default defineConfig({
@@ -10,7 +13,7 @@ export default defineConfig({
   expect: { timeout: 60_000 },
   reporter: [["list"]],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
+    baseURL: port ? `http://127.0.0.1:${port}` : undefined,
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
@@ -18,8 +21,7 @@ export default defineConfig({
   },
   webServer: {
     command: "node --import tsx e2e/serve.ts",
-    url: `http://127.0.0.1:${port}/api/health`,
-    env: { E2E_PORT: String(port) },
+    wait: { stdout: /e2e server ready at http:\/\/127\.0\.0\.1:(?<e2e_port>\d+)/ },
     timeout: 180_000,
     reuseExistingServer: false,
     // The default is SIGKILL, which skips e2e/serve.ts's shutdown: every run would leave its database behind.

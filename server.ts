@@ -3,6 +3,7 @@
  * Models load while Next prepares; /api/health answers 503 until they are warm.
  */
 import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import next from "next";
 import { Server } from "socket.io";
 import { config } from "./lib/config";
@@ -54,7 +55,7 @@ const io = new Server(httpServer, {
 });
 socketCap.track(io);
 // Several instances share rooms through Redis when it is configured.
-if (cfg.REDIS_URL) io.adapter(await redisAdapter(cfg.REDIS_URL));
+if (cfg.REDIS_URL) io.adapter(await redisAdapter(cfg.REDIS_URL, cfg.REDIS_KEY_PREFIX));
 attachChatNamespace(io);
 attachStaffNamespace(io);
 const mlReady = attachMlNamespace(io);
@@ -70,7 +71,12 @@ const modelsReady = seedDatabase().then(loadModels).catch((err: unknown) => {
   process.exit(1);
 });
 await app.prepare();
-httpServer.listen(cfg.PORT, cfg.HOST, () => log.info({ port: cfg.PORT, dev }, "loopdesk listening"));
+httpServer.listen(cfg.PORT, cfg.HOST, () => {
+  const { port } = httpServer.address() as AddressInfo;
+  log.info({ port, dev }, "loopdesk listening");
+  // PORT=0 takes any free port: a parent that started this process with an IPC channel (the tests) learns which.
+  process.send?.({ port });
+});
 await modelsReady;
 await mlReady;
 // Training runs execute in worker.ts; the embedded PGlite database can only be opened by this process,

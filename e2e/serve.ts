@@ -51,7 +51,7 @@ try {
   // Candidates the gate refuses, for e2e/gate.spec.ts.
   await registerRefusedCandidates(store.dir, database.url);
   // Every spec logs in from 127.0.0.1: a per-address login limit sized for one person would refuse the suite.
-  server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "3107", LM_MAX_NEW_TOKENS: "32", LOGIN_ATTEMPTS_PER_ADDRESS: "100000" });
+  server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "0", LM_MAX_NEW_TOKENS: "32", LOGIN_ATTEMPTS_PER_ADDRESS: "100000" });
   worker = spawn(process.execPath, ["--import", "tsx", "worker.ts"], { env: { ...process.env, ...env, LOG_LEVEL: "warn" }, stdio: "inherit" });
   console.log(`e2e server ready at ${server.url}`);
 } catch (err) {

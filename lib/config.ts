@@ -9,7 +9,8 @@ const int = (def: number) => z.coerce.number().int().positive().default(def);
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  PORT: int(3000),
+  /** 0 = any free port (the tests use it; the port is logged and, to a parent with an IPC channel, sent). */
+  PORT: z.coerce.number().int().min(0).default(3000),
   HOST: z.string().default("0.0.0.0"),
   /** Postgres URL; when absent the embedded PGlite database under LOOPDESK_DATA_DIR is used. */
   DATABASE_URL: z.string().url().optional(),
@@ -25,6 +26,11 @@ const schema = z.object({
     .pipe(z.array(z.string().min(32, "each previous secret must be at least 32 characters"))),
   /** Redis: when set, socket.io instances share rooms and rate limits hold across instances. */
   REDIS_URL: z.string().url().optional(),
+  /**
+   * Prefix of every Redis key and channel this deployment uses (rate-limit counters, socket.io's adapter):
+   * instances share limits and rooms only with the same prefix, so two deployments (or test runs) can share one Redis.
+   */
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "1-64 letters, digits, _ . : -").default("loopdesk"),
   /** Rate limits: each allows so many events per window (seconds); beyond it the client gets `rate_limited`. */
   RATE_LIMIT_WINDOW_SECONDS: int(60),
   RATE_LIMIT_MESSAGES_PER_CUSTOMER: int(20),
@@ -70,8 +76,8 @@ const schema = z.object({
       if (!r.success) ctx.addIssue({ code: "custom", message: "must be a JSON object of intent: probability" });
       return r.success ? r.data : {};
     }),
-  /** Prometheus metrics are served on this port (GET /metrics), never on PORT; unset = not served. */
-  METRICS_PORT: z.coerce.number().int().positive().optional(),
+  /** Prometheus metrics are served on this port (GET /metrics), never on PORT; unset = not served, 0 = any free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).optional(),
   /** The metrics port's address: loopback by default, so only this machine (or a sidecar) can scrape it. */
   METRICS_HOST: z.string().default("127.0.0.1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

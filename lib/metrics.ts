@@ -5,6 +5,7 @@
  * METRICS_PORT by serveMetrics(); each metric is listed in the README's "Metrics" section.
  */
 import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { Server } from "socket.io";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import { generationQueue } from "./chat/generation-queue";
@@ -110,7 +111,7 @@ export function watchSockets(io: Server): void {
 /** Serves the metrics in Prometheus text format on METRICS_HOST:METRICS_PORT; does nothing when the port is unset. */
 export function serveMetrics(): () => void {
   const { METRICS_PORT: port, METRICS_HOST: host } = config();
-  if (!port) return () => {};
+  if (port === undefined) return () => {};
   const registry = metrics().registry;
   const server = createServer((req, res) => {
     if (req.method !== "GET" || req.url !== "/metrics") {
@@ -125,6 +126,10 @@ export function serveMetrics(): () => void {
       },
     );
   });
-  server.listen(port, host, () => log.info({ port, host }, "metrics listening"));
+  server.listen(port, host, () => {
+    const bound = (server.address() as AddressInfo).port;
+    log.info({ port: bound, host }, "metrics listening");
+    process.send?.({ metricsPort: bound });
+  });
   return () => server.close();
 }

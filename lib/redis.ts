@@ -21,10 +21,11 @@ export function redisClient(url: string): Promise<RedisClientType> {
 }
 
 /** socket.io's Redis adapter: events to a room reach the sockets in it on every instance. */
-export async function redisAdapter(url: string): Promise<ReturnType<typeof createAdapter>> {
+export async function redisAdapter(url: string, keyPrefix: string): Promise<ReturnType<typeof createAdapter>> {
   const pub = await redisClient(url);
   const sub = pub.duplicate();
   sub.on("error", (err: unknown) => log.error({ err }, "redis subscriber error"));
   await sub.connect();
-  return createAdapter(pub, sub);
+  // Its channels carry the deployment's prefix: only instances with the same REDIS_KEY_PREFIX share rooms and Stop.
+  return createAdapter(pub, sub, { key: `${keyPrefix}:socket.io` });
 }

@@ -3,23 +3,17 @@
  * checked, so a flood of guesses costs neither argon2 time nor audit rows. In memory by default; in
  * Redis when REDIS_URL is set, so every instance counts together (as lib/socket/rate-limits.ts).
  */
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import { config } from "../config";
-import { redisClient } from "../redis";
+import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { rateLimiterMaker } from "../socket/rate-limits";
 import { authConfig } from "./config";
 
 let limiters: Promise<{ perAddress: RateLimiterAbstract; perAccount: RateLimiterAbstract }> | undefined;
 
 function loginLimiters() {
   limiters ??= (async () => {
-    const { REDIS_URL } = config();
     const auth = authConfig();
-    const redis = REDIS_URL ? await redisClient(REDIS_URL) : undefined;
-    const limiter = (keyPrefix: string, points: number): RateLimiterAbstract => {
-      const opts = { keyPrefix: `loopdesk:rl:${keyPrefix}`, points, duration: auth.LOGIN_THROTTLE_MINUTES * 60 };
-      if (!redis) return new RateLimiterMemory(opts);
-      return new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: true, insuranceLimiter: new RateLimiterMemory(opts) });
-    };
+    const make = await rateLimiterMaker();
+    const limiter = (name: string, points: number) => make(name, points, auth.LOGIN_THROTTLE_MINUTES * 60);
     return { perAddress: limiter("login-address", auth.LOGIN_ATTEMPTS_PER_ADDRESS), perAccount: limiter("login-account", auth.LOGIN_ATTEMPTS_PER_ACCOUNT) };
   })();
   return limiters;

@@ -143,14 +143,18 @@ export const rateSchema = z.object({
   comment: z.string().max(MAX_RATING_COMMENT_CHARS).nullish(),
 });
 export type TypingPayload = z.infer<typeof typingSchema>;
+export type TypingAck = Ack<{ conversationId: string }>;
 export type RatePayload = z.infer<typeof rateSchema>;
 export type RateAck = Ack<{ conversationId: string; rating: number }>;
 export interface ClientToServerEvents {
   "chat:send": (p: SendPayload, ack: (r: SendAck) => void) => void;
   "chat:stop": (p: StopPayload, ack?: (r: StopAck) => void) => void;
   "chat:history": (p: HistoryPayload, ack: (r: HistoryAck) => void) => void;
-  /** The customer is typing (throttled); staff watching the conversation see it. */
-  "chat:typing": (p: TypingPayload) => void;
+  /**
+   * The customer is typing (throttled); staff watching the conversation see it. The acknowledgement is
+   * optional (the browser sends none): it comes once the event is handled, relayed or not.
+   */
+  "chat:typing": (p: TypingPayload, ack?: (r: TypingAck) => void) => void;
   /** Rates one's own closed conversation 1-5, once, with an optional comment. */
   "chat:rate": (p: RatePayload, ack: (r: RateAck) => void) => void;
   /** "Did this answer your question?" on one of one's own bot replies, once. */

@@ -38,6 +38,7 @@ interface SocketData {
 type ChatSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const STOP_EVENT = "loopdesk:stop-reply";
+const UNKNOWN_CONVERSATION = { ok: false as const, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } };
 /** A customer's typing reaches staff at most this often per conversation. */
 const TYPING_INTERVAL_MS = 1000;
 
@@ -115,7 +116,7 @@ export function attachChatNamespace(io: Server): ChatNamespace {
         const parsed = parsePayload(historySchema, payload);
         if (!parsed.ok) return reply(parsed);
         const conversation = await findCustomerConversation(parsed.value.conversationId, customerId);
-        if (!conversation) return reply({ ok: false, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } });
+        if (!conversation) return reply(UNKNOWN_CONVERSATION);
         const page = await messagePage(conversation.id, { before: parsed.value.before, take: cfg.HISTORY_PAGE_SIZE });
         if (!page) return reply({ ok: false, error: { code: ErrorCode.invalidPayload, message: "Invalid payload: before: not a cursor of this conversation's history." } });
         reply({
@@ -143,20 +144,22 @@ export function attachChatNamespace(io: Server): ChatNamespace {
     // Typing goes to the staff watching the conversation; throttled, and only for the customer's own.
     const ownConversations = new Set<string>();
     const lastTyping = new Map<string, number>();
-    socket.on("chat:typing", (payload) =>
-      guarded(socket, undefined, async () => {
+    socket.on("chat:typing", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
         const parsed = parsePayload(typingSchema, payload);
-        if (!parsed.ok) return;
+        if (!parsed.ok) return reply(parsed);
         const { conversationId } = parsed.value;
         const now = Date.now();
-        if (now - (lastTyping.get(conversationId) ?? 0) < TYPING_INTERVAL_MS) return;
+        // A throttled one is answered as handled (nothing relayed), with no further check.
+        if (now - (lastTyping.get(conversationId) ?? 0) < TYPING_INTERVAL_MS) return reply({ ok: true, conversationId });
         lastTyping.set(conversationId, now);
         if (lastTyping.size > 100) lastTyping.clear();
         if (!ownConversations.has(conversationId)) {
-          if (!(await findCustomerConversation(conversationId, customerId))) return;
+          if (!(await findCustomerConversation(conversationId, customerId))) return reply(UNKNOWN_CONVERSATION);
           ownConversations.add(conversationId);
         }
         io.of(STAFF_NAMESPACE).to(conversationRoom(conversationId)).emit("chat:customer-typing", { conversationId });
+        reply({ ok: true, conversationId });
       }),
     );
 

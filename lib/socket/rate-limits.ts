@@ -25,14 +25,24 @@ export function socketRateLimits(): Promise<SocketRateLimits> {
   return limits;
 }
 
-async function createLimits(): Promise<SocketRateLimits> {
+/**
+ * Makes limiters of `points` per `seconds`, keyed under the deployment's REDIS_KEY_PREFIX: in Redis when
+ * REDIS_URL is set (with an in-memory fallback while it is unreachable), else in memory.
+ */
+export async function rateLimiterMaker(): Promise<(name: string, points: number, seconds: number) => RateLimiterAbstract> {
   const cfg = config();
   const redis = cfg.REDIS_URL ? await redisClient(cfg.REDIS_URL) : undefined;
-  const limiter = (keyPrefix: string, points: number): RateLimiterAbstract => {
-    const opts = { keyPrefix: `loopdesk:rl:${keyPrefix}`, points, duration: cfg.RATE_LIMIT_WINDOW_SECONDS };
+  return (name, points, seconds) => {
+    const opts = { keyPrefix: `${cfg.REDIS_KEY_PREFIX}:rl:${name}`, points, duration: seconds };
     if (!redis) return new RateLimiterMemory(opts);
     return new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: true, insuranceLimiter: new RateLimiterMemory(opts) });
   };
+}
+
+async function createLimits(): Promise<SocketRateLimits> {
+  const cfg = config();
+  const make = await rateLimiterMaker();
+  const limiter = (name: string, points: number) => make(name, points, cfg.RATE_LIMIT_WINDOW_SECONDS);
   const perCustomer = limiter("msg-customer", cfg.RATE_LIMIT_MESSAGES_PER_CUSTOMER);
   const perIp = limiter("msg-ip", cfg.RATE_LIMIT_MESSAGES_PER_IP);
   const connections = limiter("conn-ip", cfg.RATE_LIMIT_CONNECTIONS_PER_IP);

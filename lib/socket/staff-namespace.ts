@@ -58,10 +58,12 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
     function on<E extends keyof StaffToServerEvents>(
       event: E,
       handler: (staff: StaffIdentity, payload: unknown, reply: (r: unknown) => void) => Promise<void>,
-      opts: { before?: (payload: unknown) => boolean } = {},
+      /** `before` runs first, on every event; an answer it returns is sent at once and the handler skipped. */
+      opts: { before?: (payload: unknown) => { ok: true; conversationId: string } | null } = {},
     ) {
       socket.on(event, ((payload: unknown, ack: unknown) => {
-        if (opts.before && !opts.before(payload)) return;
+        const early = opts.before?.(payload);
+        if (early) return typeof ack === "function" ? ack(early) : undefined;
         void guarded(socket, ack, async (reply) => {
           const v = await authenticateStaff(socket.handshake.headers.cookie, AREA_ROLES.support, DENIED);
           if (!v.ok) {
@@ -149,14 +151,15 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
       },
       {
         // Throttled before anything touches the database: a typist sends many of these.
+        // A throttled one is answered as handled (nothing relayed), with no further check.
         before: (payload) => {
           const id = (payload as { conversationId?: unknown } | null)?.conversationId;
-          if (typeof id !== "string") return true;
+          if (typeof id !== "string") return null;
           const now = Date.now();
-          if (now - (lastTyping.get(id) ?? 0) < TYPING_INTERVAL_MS) return false;
+          if (now - (lastTyping.get(id) ?? 0) < TYPING_INTERVAL_MS) return { ok: true, conversationId: id };
           if (lastTyping.size > 100) lastTyping.clear();
           lastTyping.set(id, now);
-          return true;
+          return null;
         },
       },
     );

@@ -42,10 +42,11 @@ beforeAll(async () => {
   customer = await connectCustomer(serverUrl);
   other = await connectCustomer(serverUrl);
   sockets.push(customer.socket, other.socket);
-  const mine = await customer.socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: "Hello, I have a question about shipping." });
+  // Both replies finished (chat:done) before any row runs, so that nothing a turn writes later counts against a row.
+  const mine = await sendAndWait(customer.socket, { clientMessageId: randomUUID(), text: "Hello, I have a question about shipping." });
   const theirs = await sendAndWait(other.socket, { clientMessageId: randomUUID(), text: "What is the warranty on your coffee grinders?" });
-  if (!mine.ok || !theirs.ack.ok) throw new Error("setup: could not start conversations");
-  conversationId = mine.conversationId;
+  if (!mine.ack.ok || !theirs.ack.ok) throw new Error("setup: could not start conversations");
+  conversationId = mine.ack.conversationId;
   otherConversationId = theirs.ack.conversationId;
   otherReplyId = theirs.messageId;
   cookies = { agent: await staffCookie("agent"), ml: await staffCookie("ml"), admin: await staffCookie("admin") };
@@ -55,8 +56,6 @@ beforeAll(async () => {
     staffSocket.once("connect", () => resolve(undefined));
     staffSocket.once("connect_error", reject);
   });
-  // Let the setup's replies finish, so that nothing the turn writes later counts against a row.
-  await new Promise((r) => setTimeout(r, 3000));
 });
 
 afterAll(async () => {

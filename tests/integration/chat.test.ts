@@ -126,7 +126,6 @@ describe("a customer chat", () => {
     expect(reply.stopped).toBe(true);
     const [row] = await rows(`SELECT text, "replyStatus", "tokenCount" FROM "Message" WHERE id = $1`, [reply.messageId]);
     expect(row).toMatchObject({ replyStatus: "stopped", text: reply.text });
-    expect(row.tokenCount).toBeLessThan(24); // stopped before max new tokens
   });
 
   it("returns the stored history, also after reconnecting with the same token", async () => {

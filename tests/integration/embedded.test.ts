@@ -1,10 +1,11 @@
 /**
- * The embedded default (`npm start` without DATABASE_URL): PGlite inside the server process, which then
- * also runs the training worker (pg-boss on PGlite). A run queued from the console is executed and its
- * outcome recorded; the trainer here is the damaged-output fixture, so the run fails in seconds and
- * nothing is registered.
+ * The embedded default, started as a user does (`npm start` without DATABASE_URL): PGlite inside the
+ * server process, which serves a real chat from it and also runs the training worker (pg-boss on
+ * PGlite). A run queued from the console is executed and its outcome recorded; the trainer here is the
+ * damaged-output fixture, so the run fails in seconds and nothing is registered.
  */
 import { execFile, execFileSync } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,7 +13,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunView } from "@/lib/protocol/ml";
 import { createModelStore } from "../helpers/model-store";
-import { startServer, type RunningServer } from "../helpers/server";
+import { connectCustomer, sendAndWait } from "../helpers/chat-client";
+import { npmStart, type RunningServer } from "../helpers/server";
 import { staffLogin } from "../helpers/staff";
 
 // Nothing may point this file's processes at PostgreSQL: they inherit this environment.
@@ -34,13 +36,31 @@ beforeAll(async () => {
     execFileSync(process.execPath, args, { env: { ...process.env, ...env, ...extra }, stdio: ["ignore", "ignore", "inherit"] });
   run(["--import", "tsx", "scripts/migrate.ts", "deploy"]);
   run(["bin/loopdesk.js", "staff", "create", "--email", ML.email, "--role", "ml"], { LOOPDESK_STAFF_PASSWORD: ML.password });
-  server = await startServer(env);
-});
+  server = await npmStart(env);
+}, 360_000); // npm start runs the setup's checks first
 
 afterAll(async () => {
   await server?.stop();
   store.remove();
   rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("serves a chat from the embedded database: the question and the model's reply are stored in it", async () => {
+  const { socket } = await connectCustomer(server.url);
+  try {
+    const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "How long does express shipping take to Germany?" });
+    if (!reply.ack.ok) throw new Error(reply.ack.error.code);
+    expect(reply.text.length).toBeGreaterThan(0);
+    const history = await socket.emitWithAck("chat:history", { conversationId: reply.ack.conversationId });
+    if (!history.ok) throw new Error(history.error.code);
+    expect(history.messages.map((m) => [m.role, m.replyStatus])).toEqual([
+      ["customer", null],
+      ["bot", "complete"],
+    ]);
+    expect(history.messages[1]).toMatchObject({ id: reply.messageId, text: reply.text });
+  } finally {
+    socket.disconnect();
+  }
 });
 
 it("queues a run through pg-boss on PGlite and executes it in the server's own worker", async () => {

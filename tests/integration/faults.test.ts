@@ -234,9 +234,20 @@ describe("the server killed mid-reply", () => {
     const { socket, token } = await customer();
     const ack = await socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: QUESTIONS[1]! });
     if (!ack.ok) throw new Error(ack.error.code);
-    // Killed while the model writes, before the reply is finished (it may have sent a first sentence).
-    const reply = await nextEvent<{ messageId: string; replyToId: string; queued: boolean }>(socket, "chat:typing", (p) => p.replyToId === ack.messageId && !p.queued, 120_000);
-    await server.stop("SIGKILL");
+    // Killed mid-reply, however fast the model: the reply's row is locked as soon as it exists, so its
+    // progress save and so its finish wait on the lock, while its first piece still goes out live.
+    const reply = await nextEvent<{ messageId: string; replyToId: string; queued: boolean }>(socket, "chat:typing", (p) => p.replyToId === ack.messageId, 120_000);
+    const firstPiece = nextEvent<{ messageId: string }>(socket, "chat:token", (p) => p.messageId === reply.messageId, 120_000);
+    const lock = await pool.connect();
+    try {
+      await lock.query("BEGIN");
+      await lock.query(`SELECT id FROM "Message" WHERE id = $1 FOR UPDATE`, [reply.messageId]);
+      await firstPiece;
+      await server.stop("SIGKILL");
+      await lock.query("ROLLBACK");
+    } finally {
+      lock.release();
+    }
 
     server = await startServer(serverEnv());
     const again = await customer(token);

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectCustomer, sendAndWait } from "../helpers/chat-client";
 import { createMigratedDatabase } from "../helpers/postgres";
-import { freePort, startServer, type RunningServer } from "../helpers/server";
+import { startServer, type RunningServer } from "../helpers/server";
 
 let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
 let server: RunningServer;
@@ -15,15 +15,14 @@ let metricsUrl: string;
 
 beforeAll(async () => {
   database = await createMigratedDatabase("metrics_test");
-  const metricsPort = await freePort();
-  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   server = await startServer({
     DATABASE_URL: database.url,
     LOOPDESK_MODELS_DIR: inject("modelsDir"),
     LM_MAX_NEW_TOKENS: "16",
     CUSTOMER_TOKEN_SECRET: "metrics-secret-metrics-secret-metrics-01",
-    METRICS_PORT: String(metricsPort),
+    METRICS_PORT: "0",
   });
+  metricsUrl = `http://127.0.0.1:${server.metricsPort}/metrics`;
 });
 afterAll(async () => {
   await server?.stop();

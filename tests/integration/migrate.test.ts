@@ -179,7 +179,10 @@ SELECT * FROM "NoSuchTable";
     );
 
     const deploy = migrateDatabase({ databaseUrl: db.url, migrationsDir });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Released only once the deploy is waiting for the lock, so the test sees it wait whatever the speed.
+    const waiting = async () =>
+      (await other.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objid = 72707369 AND NOT granted`)).rows[0].n;
+    await expect.poll(waiting, { timeout: 60_000 }).toBe(1);
     await other.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE migration_name = $1`, [EXTRA]);
     await other.query("SELECT pg_advisory_unlock(72707369)");
 

@@ -14,6 +14,7 @@ import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunEvent, RunView, ServerToMlEvents, MlToServerEvents, WatchAck } from "@/lib/protocol/ml";
 import { createModelStore } from "../helpers/model-store";
+import { descendantPid } from "../helpers/processes";
 import { createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
 import { staffLogin } from "../helpers/staff";
@@ -269,7 +270,10 @@ describe("training runs from the console", () => {
     const before = (await (await fetch(`${server.url}/api/health`)).json()).models.classifier.version;
     const run = (await api("/api/ml/runs", { method: "POST", body: { device: "cpu", params: { epochs: 3, maxLen: 32 } } })).json.run as RunView;
     await waitForRun(run.id, hasStarted);
-    await exec("pkill", ["-KILL", "-f", `training.train .*${run.id.slice(0, 6)}`]);
+    // This worker's trainer, found under the worker's pid: a pattern alone could hit another run's trainer.
+    const trainer = await descendantPid(worker!.pid!, /training\.train\b/);
+    if (!trainer) throw new Error("the trainer process was not found under the worker");
+    process.kill(trainer, "SIGKILL");
     const failed = await waitForRun(run.id, isFinished, 60_000);
     expect(failed.status).toBe("failed");
     expect(failed.error).toContain("SIGKILL");

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunView } from "@/lib/protocol/ml";
 import { createModelStore } from "../helpers/model-store";
 import { createMigratedDatabase } from "../helpers/postgres";
-import { freePort } from "../helpers/server";
+import { descendantPid } from "../helpers/processes";
+import { listeningPort } from "../helpers/server";
 import { staffLogin } from "../helpers/staff";
 
 const exec = promisify(execFile);
@@ -42,6 +43,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | null 
 
 const healthy = async () => (await fetch(`${url}/api/health`)).status === 200;
 
+
 async function api(urlPath: string, body?: unknown) {
   const res = await fetch(`${url}${urlPath}`, {
     method: body === undefined ? "GET" : "POST",
@@ -60,30 +62,11 @@ const finished = (id: string, timeoutMs: number) =>
   }, timeoutMs);
 
 /** The pid of the worker.ts process under `npm start` (its supervisor restarts it with a new one). */
-async function workerPid(): Promise<number | undefined> {
-  const { stdout } = await exec("ps", ["-eo", "pid=,ppid=,args="]);
-  const processes = stdout.trim().split("\n").map((line) => {
-    const [pid, ppid, ...args] = line.trim().split(/\s+/);
-    return { pid: Number(pid), ppid: Number(ppid), args: args.join(" ") };
-  });
-  const descendants = new Set([start.pid!]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of processes) {
-      if (descendants.has(p.ppid) && !descendants.has(p.pid)) {
-        descendants.add(p.pid);
-        grew = true;
-      }
-    }
-  }
-  return processes.find((p) => descendants.has(p.pid) && /node .*worker\.ts/.test(p.args))?.pid;
-}
+const workerPid = () => descendantPid(start.pid!, /node .*worker\.ts/);
 
 beforeAll(async () => {
   database = await createMigratedDatabase("loopdesk_workerfaults");
   store = createModelStore();
-  const port = await freePort();
-  url = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
     DATABASE_URL: database.url,
@@ -93,8 +76,9 @@ beforeAll(async () => {
     LOOPDESK_TRAINER_SCRIPT: "tests/fixtures/slow_trainer.py",
     SLOW_TRAINER_SECONDS: "8",
     HOST: "127.0.0.1",
-    PORT: String(port),
-    LOG_LEVEL: "warn",
+    PORT: "0",
+    // The "loopdesk listening" line (info) tells the port.
+    LOG_LEVEL: "info",
   };
   await exec(process.execPath, ["bin/loopdesk.js", "staff", "create", "--email", ML.email, "--role", "ml"], {
     env: { ...env, LOOPDESK_STAFF_PASSWORD: ML.password },
@@ -103,6 +87,7 @@ beforeAll(async () => {
   start = spawn("bash", ["scripts/start.sh"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   start.stdout!.on("data", (d) => (output += d));
   start.stderr!.on("data", (d) => (output += d));
+  url = `http://127.0.0.1:${await until("npm start listening", async () => listeningPort(output), START_TIMEOUT_MS)}`;
   await until("npm start healthy", healthy, START_TIMEOUT_MS);
   await until("the worker started", workerPid, 60_000);
   cookie = await staffLogin(url, ML.email, ML.password);
