@@ -5,12 +5,10 @@
  * each with the served prompt and its conversation's split, bad answers are refused with a clear 400,
  * and `data purge --customer` removes what was derived from the customer's messages.
  */
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
 import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -21,29 +19,19 @@ import type { LmExampleResponse } from "@/lib/protocol/staff";
 import { splitOf } from "@/lib/text";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { staffApi, staffLogin } from "../helpers/staff";
+import { loopdeskCli } from "../helpers/cli";
 
 const serverUrl = inject("serverUrl");
 const databaseUrl = inject("databaseUrl");
 process.env.DATABASE_URL = databaseUrl;
 const { createStaffUser } = await import("@/lib/auth/session");
 
-const run = promisify(execFile);
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-lm-data-"));
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const PASSWORD = "correct horse battery staple";
 const sockets: Socket[] = [];
 
-async function cli(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: inject("modelsDir"), LOOPDESK_ACTOR: "lm-data@ci" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => loopdeskCli({ DATABASE_URL: databaseUrl, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: inject("modelsDir"), LOOPDESK_ACTOR: "lm-data@ci" }, args);
 
 /** `dataset export --kind lm` through the CLI: its rows by id, and the manifest. */
 async function exportLm(out = path.join(work, `lm-${randomUUID().slice(0, 8)}.jsonl`)) {

@@ -7,20 +7,18 @@
  * while customers chat over socket.io → the running server swaps, no chat dropped → `models rollback
  * --kind lm`. The two-server swap and a broken version are tests/integration/lm-swap.test.ts.
  */
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LmGateVerdict } from "@/lib/protocol/ml";
 import { lmGateVerdict } from "@/lib/training/lm-gate";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { staffApi, staffLogin } from "../helpers/staff";
+import { loopdeskCli } from "../helpers/cli";
 
-const run = promisify(execFile);
 const serverUrl = inject("serverUrl");
 const databaseUrl = inject("databaseUrl");
 const modelsDir = inject("modelsDir");
@@ -36,18 +34,7 @@ const GATE_QUESTIONS = 6;
 const GATE_HOLDOUT = 4;
 const RIGHT_ANSWER = "Express shipping to Germany takes 1-2 business days and costs €9.90.";
 
-async function cli(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOOPDESK_MODELS_DIR: modelsDir, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "tester@ci" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => loopdeskCli({ DATABASE_URL: databaseUrl, LOOPDESK_MODELS_DIR: modelsDir, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "tester@ci" }, args);
 
 type Health = { models: { lm: { version: string }; classifier: { version: string } } };
 const health = async (): Promise<Health> => (await fetch(`${serverUrl}/api/health`)).json();

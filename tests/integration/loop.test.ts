@@ -3,35 +3,22 @@
  * `loopdesk train` (PyTorch on CPU) → `loopdesk models promote` → the running server swaps the
  * classifier without a restart while chats stream; a corrupt model is refused; rollback.
  */
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { loopdeskCli } from "../helpers/cli";
 
-const run = promisify(execFile);
 const serverUrl = inject("serverUrl");
 const databaseUrl = inject("databaseUrl");
 const modelsDir = inject("modelsDir");
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-loop-"));
 
-async function cli(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOOPDESK_MODELS_DIR: modelsDir, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "tester@ci" },
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => loopdeskCli({ DATABASE_URL: databaseUrl, LOOPDESK_MODELS_DIR: modelsDir, LOOPDESK_DATA_DIR: work, LOOPDESK_ACTOR: "tester@ci" }, args);
 
 async function health(): Promise<{ models: { classifier: { version: string } } }> {
   return (await fetch(`${serverUrl}/api/health`)).json();

@@ -4,12 +4,10 @@
  * see them in the transcript; and `data export --customer` / the admin download hand a customer
  * everything stored about them, audited, refusing bad input without writing anything.
  */
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
 import type { Socket } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -18,13 +16,13 @@ import type { SnapshotRow } from "@/lib/dataset/export";
 import type { ConversationDetail, CustomerDataExport, LmExampleResponse } from "@/lib/protocol/staff";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { staffApi, staffLogin } from "../helpers/staff";
+import { loopdeskCli } from "../helpers/cli";
 
 const serverUrl = inject("serverUrl");
 const databaseUrl = inject("databaseUrl");
 process.env.DATABASE_URL = databaseUrl;
 const { createStaffUser } = await import("@/lib/auth/session");
 
-const run = promisify(execFile);
 const work = mkdtempSync(path.join(os.tmpdir(), "loopdesk-personal-data-"));
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 const PASSWORD = "correct horse battery staple";
@@ -33,17 +31,7 @@ const CARD = "4111 1111 1111 1111";
 const FIRST = `hi, I'm ${EMAIL} and my card ${CARD} was charged for order NW-123456`;
 const ANSWER = `To cancel, go to My Orders, open the order and choose Cancel order; we also wrote to ${EMAIL}.`;
 
-async function cli(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: inject("modelsDir"), LOOPDESK_ACTOR: "personal-data@ci" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => loopdeskCli({ DATABASE_URL: databaseUrl, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: inject("modelsDir"), LOOPDESK_ACTOR: "personal-data@ci" }, args);
 
 async function staffCookie(role: "agent" | "admin"): Promise<{ email: string; cookie: string }> {
   const email = `personal-data-${role}-${randomUUID().slice(0, 8)}@example.com`;

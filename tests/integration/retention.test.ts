@@ -5,19 +5,17 @@
  * from them) and the dataset snapshots holding those labels; other customers are untouched; a dry run
  * deletes nothing; every purge is audited.
  */
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectCustomer, sendAndWait } from "../helpers/chat-client";
 import { createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
+import { loopdeskCli } from "../helpers/cli";
 
-const run = promisify(execFile);
 let database: Awaited<ReturnType<typeof createMigratedDatabase>>;
 let server: RunningServer;
 let pool: pg.Pool;
@@ -26,17 +24,7 @@ const snapshots = path.join(work, "snapshots");
 /** The CLI's model store: one trained version whose holdout predictions hold customer texts. */
 const models = path.join(work, "models");
 
-async function cli(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ["bin/loopdesk.js", ...args], {
-      env: { ...process.env, DATABASE_URL: database.url, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: models, LOOPDESK_ACTOR: "privacy@ci" },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = (...args: string[]) => loopdeskCli({ DATABASE_URL: database.url, LOOPDESK_DATA_DIR: work, LOOPDESK_MODELS_DIR: models, LOOPDESK_ACTOR: "privacy@ci" }, args);
 
 const count = async (sql: string, params: unknown[]) => (await pool.query(sql, params)).rows[0].n as number;
 const conversationsOf = (customerId: string) => count(`SELECT count(*)::int AS n FROM "Conversation" WHERE "customerId" = $1`, [customerId]);
