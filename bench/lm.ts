@@ -190,7 +190,15 @@ const llamaCppStream = async (bareStream: Stream): Promise<Stream> => {
 };
 try {
   execFileSync(process.execPath, ["--import", "tsx", "scripts/migrate.ts", "deploy"], { env: { ...process.env, DATABASE_URL: database.url }, stdio: "ignore" });
-  const server = await startServer({ DATABASE_URL: database.url, LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS), LM_CONCURRENCY: String(LM_CONCURRENCY) });
+  const server = await startServer({
+    DATABASE_URL: database.url,
+    LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS),
+    LM_CONCURRENCY: String(LM_CONCURRENCY),
+    // Every chat comes from 127.0.0.1, 8 at once at c=8: the per-address abuse limits are raised, as in bench:load.
+    PENDING_TURNS_PER_ADDRESS: "1000",
+    RATE_LIMIT_CONNECTIONS_PER_IP: "1000",
+    RATE_LIMIT_MESSAGES_PER_IP: "1000",
+  });
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   const servedOne = (q: string) => servedStream(server.url, pool, q, served);
   // The bare loop and llama.cpp get the prompt the server built: the facts it retrieved for the reply.
