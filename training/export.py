@@ -9,7 +9,8 @@ such as a language model's, can reuse the same path. Two checks, each raising Ex
 
   1. the fp32 ONNX logits match PyTorch's on a padded batch, within `tolerance`;
   2. int8 (onnxruntime's dynamic quantization): the plans of quantization_plans are tried, most compressed
-     first, and the first whose argmax agrees with fp32 PyTorch on `min_agreement` of the samples is kept.
+     first (the last keeps every weight MatMul in fp32), and the first whose argmax agrees with fp32 PyTorch
+     on `min_agreement` of the samples is kept.
      The samples run one per call, like serving (dynamic quantization depends on the batch), which also
      times them.
 """
@@ -93,7 +94,10 @@ def quantization_plans(onnx_path: Path, hidden: int, intermediate: int) -> list[
         return [n.name for n in g.node if n.op_type == "MatMul" and shapes.get(n.input[1]) == shape]
 
     ffn_out, ffn_in = matmuls([intermediate, hidden]), matmuls([hidden, intermediate])
-    return [("ffn_output_fp32", ffn_out), ("ffn_fp32", ffn_out + ffn_in)]
+    # Last resort, every weight MatMul in fp32: an undertrained model's near-tied classes can flip under any
+    # int8 plan; served slower, it still answers as trained (the plan is recorded in metrics.json).
+    every = [n.name for n in g.node if n.op_type == "MatMul" and n.input[1] in shapes]
+    return [("ffn_output_fp32", ffn_out), ("ffn_fp32", ffn_out + ffn_in), ("all_matmul_fp32", every)]
 
 
 def quantize_int8(src: Path, dst: Path, exclude: list[str]) -> None:
