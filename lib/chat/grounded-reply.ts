@@ -51,14 +51,15 @@ export async function writeGroundedReply(opts: {
   const enough = new GenerationStopper();
   let pending = "";
   let checking = Promise.resolve();
-  let accepted = 0;
+  /** The sentences sent, with their vectors, to tell which facts the reply already carries. */
+  const accepted: { text: string; vector: Float32Array }[] = [];
   const judge = async (sentence: string) => {
     if (enough.interrupted || stopper.interrupted) return;
     const parts = clauses(sentence);
     const [vector, ...clauseVectors] = await encoder.embed([sentence, ...parts]);
     const candidate = { text: sentence, vector: vector!, clauses: parts.map((text, i) => ({ text, vector: clauseVectors[i]! })) };
     const verdict = checkSentence(candidate, { facts, question, earlier: sent });
-    if (verdict.ok && accepted === 0 && !covers(sentence, vector!, facts[0]!)) {
+    if (verdict.ok && accepted.length === 0 && !covers(sentence, vector!, facts[0]!)) {
       record.sentences.push({ text: sentence, sent: false, reason: "does_not_cover", detail: facts[0]!.id });
       enough.interrupt();
       return;
@@ -70,7 +71,8 @@ export async function writeGroundedReply(opts: {
     }
     record.sentences.push({ text: sentence, sent: true });
     send(sentence);
-    if (++accepted >= opts.maxSentences) enough.interrupt();
+    accepted.push({ text: sentence, vector: vector! });
+    if (accepted.length >= opts.maxSentences) enough.interrupt();
   };
   const result = await opts.lm.generate(opts.turns, {
     maxNewTokens: opts.maxNewTokens,
@@ -94,26 +96,35 @@ export async function writeGroundedReply(opts: {
   await checking;
 
   if (!stopper.interrupted) {
-    if (accepted === 0) {
+    if (accepted.length === 0) {
       // Nothing of the model's passed: quote the facts that answer, after a fixed phrase: the best,
       // and the best for another question of the message, or else the next if nearly as good.
       record.replaced = true;
-      const [top, ...rest] = facts;
-      const second = rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
-      send(`${QUOTE_INTRO} ${top!.text}`);
-      record.quoted.push(top!.id);
+      const top = facts[0]!;
+      const second = secondFact(facts);
+      send(`${QUOTE_INTRO} ${top.text}`);
+      record.quoted.push(top.id);
       if (second && !repeatedPhrase(second.text, sent)) {
         send(second.text);
         record.quoted.push(second.id);
       }
     } else {
-      // The other questions' facts, when the model's sentences did not carry them.
-      for (const fact of facts.filter((f) => f.answersPart)) {
-        if (sent.includes(fact.text) || repeatedPhrase(fact.text, sent)) continue;
+      // The facts the quoted reply would also have carried (the other questions' best, one nearly as
+      // good as the best), when the model's sentences did not: the model tends to answer from the
+      // best fact alone, and retrieval's best is not always the one the customer asked about.
+      const second = secondFact(facts);
+      for (const fact of facts.slice(1).filter((f) => f.answersPart || f === second)) {
+        if (repeatedPhrase(fact.text, sent) || accepted.some((a) => covers(a.text, a.vector, fact))) continue;
         send(fact.text);
         record.quoted.push(fact.id);
       }
     }
   }
   return { ...result, text: sent, check: record };
+}
+
+/** The fact a reply carries after the best: the best for another question of the message, else the next if nearly as good. */
+function secondFact(facts: RankedFact[]): RankedFact | undefined {
+  const [top, ...rest] = facts;
+  return rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
 }
