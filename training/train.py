@@ -380,6 +380,32 @@ def _on_signal(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def cleanup_on_sigterm() -> None:
+    """A cancelled run (SIGTERM) unwinds like Ctrl-C: it cleans up and exits at once."""
+    signal.signal(signal.SIGTERM, _on_signal)
+
+
+def staging_folder(out: Path) -> Path:
+    """A new folder beside `out`, readable like any folder the user makes, to write a run's output into."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; the server may run as another user
+    return tmp
+
+
+def publish(tmp: Path, out: Path) -> None:
+    """Moves a finished staging folder to `out`; an existing `out` (--overwrite) is swapped out, then dropped."""
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     out = Path(args.out).resolve()
@@ -396,21 +422,11 @@ def main(argv=None) -> int:
         log(f"error: {e}")
         return 2
 
-    signal.signal(signal.SIGTERM, _on_signal)  # so a cancelled run still cleans up
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; the server may run as another user
+    cleanup_on_sigterm()
+    tmp = staging_folder(out)
     try:
         metrics = run(args, tmp)
-        if out.exists():  # --overwrite: swap in the new directory, then drop the old one
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+        publish(tmp, out)
     except (SnapshotError, M.EncoderError) as e:
         log(f"error: {e}")
         return 2

@@ -37,7 +37,6 @@ import math
 import os
 import random
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -57,7 +56,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from training import build_lm
 from training.plots import plot_loss
-from training.train import emit, log, write_json
+from training.train import cleanup_on_sigterm, emit, log, publish, staging_folder, write_json
 
 STORE = Path("models/lm") / build_lm.MODEL_ID  # the served base model: its tokenizer and manifest
 IGNORE = -100  # target of a position without loss
@@ -544,10 +543,6 @@ def run(args, d: Dist, device, amp, tmp: Path | None, work: Path) -> dict | None
             "seconds": round(time.perf_counter() - t_start, 1)}
 
 
-def _on_signal(signum, frame):
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     out = Path(args.out).resolve()
@@ -559,29 +554,17 @@ def main(argv=None) -> int:
     except TrainError as e:
         log(f"error: {e}")
         return 2
-    signal.signal(signal.SIGTERM, _on_signal)  # a cancelled run cleans up and exits at once
+    cleanup_on_sigterm()
     # The libraries' chatter (tracer warnings, legacy-tokenizer notes) would bury the errors that matter.
     warnings.filterwarnings("ignore")
     logging.disable(logging.WARNING)
-    tmp = None
-    if d.main:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; the server may run as another user
+    tmp = staging_folder(out) if d.main else None
     work = Path(tempfile.mkdtemp(prefix=".train_lm-work-", dir=out.parent if d.main else None))
     code = 0
     try:
         result = run(args, d, device, amp, tmp, work)
         if d.main:
-            if out.exists():  # --overwrite: swap the new folder in, then drop the old one
-                old = out.with_name(f".{out.name}.old-{os.getpid()}")
-                os.rename(out, old)
-                os.rename(tmp, out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.rename(tmp, out)
+            publish(tmp, out)
             emit("DONE", {"out": str(out), **result})
             log(f"done: {result['version']}, holdout loss {result['holdout_loss']:.4f} -> {out}")
     except SnapshotError as e:

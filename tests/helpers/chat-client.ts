@@ -153,3 +153,38 @@ export function customers(serverUrl: string) {
     disconnectAll: () => sockets.forEach((s) => s.disconnect()),
   };
 }
+
+/** One chat of `chatAcrossSwap`: when it ran, whether it was answered, the customer's message and the reply. */
+export interface TimedChat {
+  start: number;
+  end: number;
+  ok: boolean;
+  messageId: string;
+  replyId: string;
+}
+
+/**
+ * Chats on `socket` back to back (`pauseMs` apart: a customer's pace) while a model is swapped, until one
+ * has started after the moment given to `finish`, which resolves when that chat is done.
+ */
+export function chatAcrossSwap(socket: ChatClient, text: string, pauseMs = 0) {
+  const chats: TimedChat[] = [];
+  let swappedAt = 0;
+  const chatting = (async () => {
+    for (;;) {
+      const start = Date.now();
+      const reply = await sendAndWait(socket, { clientMessageId: crypto.randomUUID(), text });
+      const messageId = reply.ack.ok ? reply.ack.messageId : "";
+      chats.push({ start, end: Date.now(), ok: reply.ack.ok && reply.text.length > 0, messageId, replyId: reply.messageId });
+      if (swappedAt && start > swappedAt) return;
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  })();
+  return {
+    chats,
+    finish: async (at: number) => {
+      swappedAt = at;
+      await chatting;
+    },
+  };
+}

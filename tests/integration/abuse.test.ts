@@ -186,19 +186,25 @@ describe("every event of a socket takes from one bucket (M3)", () => {
   });
 });
 
+/** A customer's answered first message, then `filler` more stored a millisecond apart. */
+async function conversationWithFiller(address: string, filler: number) {
+  const socket = await customer(address);
+  const first = await socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: "hello there" });
+  if (!first.ok) throw new Error(first.error.code);
+  const { conversationId } = first;
+  await nextEvent(socket, "chat:done", (p: { conversationId: string }) => p.conversationId === conversationId);
+  await pool.query(
+    `INSERT INTO "Message" (id, "conversationId", role, text, "createdAt")
+     SELECT gen_random_uuid(), $1, 'customer', 'filler ' || i, now() + i * interval '1 millisecond' FROM generate_series(1, $2::int) i`,
+    [conversationId, filler],
+  );
+  return { socket, conversationId };
+}
+
 describe("history is paged and a conversation's length is capped (M3)", () => {
   it("returns the newest page with a cursor, and older pages by cursor", async () => {
-    const socket = await customer("127.0.0.9");
-    const first = await socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: "hello there" });
-    if (!first.ok) throw new Error(first.error.code);
-    const { conversationId } = first;
-    await nextEvent(socket, "chat:done", (p: { conversationId: string }) => p.conversationId === conversationId);
-    // Eight more messages, a millisecond apart: ten in all.
-    await pool.query(
-      `INSERT INTO "Message" (id, "conversationId", role, text, "createdAt")
-       SELECT gen_random_uuid(), $1, 'customer', 'filler ' || i, now() + i * interval '1 millisecond' FROM generate_series(1, 8) i`,
-      [conversationId],
-    );
+    // Eight more messages after the first exchange: ten in all.
+    const { socket, conversationId } = await conversationWithFiller("127.0.0.9", 8);
     const { rows } = await pool.query<{ id: string }>(`SELECT id FROM "Message" WHERE "conversationId" = $1 ORDER BY "createdAt", id`, [conversationId]);
     expect(rows).toHaveLength(10);
 
@@ -221,17 +227,8 @@ describe("history is paged and a conversation's length is capped (M3)", () => {
   }, 30_000);
 
   it("refuses a customer message once the conversation has reached its cap, storing nothing; a new chat works", async () => {
-    const socket = await customer("127.0.0.10");
-    const first = await socket.emitWithAck("chat:send", { clientMessageId: randomUUID(), text: "hello there" });
-    if (!first.ok) throw new Error(first.error.code);
-    const { conversationId } = first;
-    await nextEvent(socket, "chat:done", (p: { conversationId: string }) => p.conversationId === conversationId);
     // Ten more make twelve, the cap.
-    await pool.query(
-      `INSERT INTO "Message" (id, "conversationId", role, text, "createdAt")
-       SELECT gen_random_uuid(), $1, 'customer', 'filler ' || i, now() + i * interval '1 millisecond' FROM generate_series(1, 10) i`,
-      [conversationId],
-    );
+    const { socket, conversationId } = await conversationWithFiller("127.0.0.10", 10);
     const clientMessageId = randomUUID();
     const full = await socket.emitWithAck("chat:send", { conversationId, clientMessageId, text: "hello again" });
     expect(full).toMatchObject({ ok: false, error: { code: ErrorCode.conversationFull, message: expect.stringMatching(/new chat/) } });

@@ -17,6 +17,7 @@ import type { SendAck } from "@/lib/protocol/chat";
 import { connectCustomer, nextEvent, resumeReply, type ChatClient } from "../helpers/chat-client";
 import { ADMIN_URL, createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
+import { until } from "../helpers/wait";
 
 /** Questions the seed classifier answers confidently, so every turn gets a generated reply. */
 const QUESTIONS = [
@@ -60,15 +61,6 @@ async function rows<T = Record<string, unknown>>(sql: string, params: unknown[] 
   return (await pool.query(sql, params)).rows as T[];
 }
 
-/** Polls `condition` until it holds. */
-async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not so within ${ms} ms`);
-    await sleep(200);
-  }
-}
-
 beforeAll(async () => {
   database = await createMigratedDatabase("faults_test");
   pool = new pg.Pool({ connectionString: database.url, max: 2 });
@@ -95,7 +87,7 @@ describe("a customer whose connection drops mid-reply", () => {
     // Back once the server has stored a sentence that went out to nobody (a reply is sent a checked
     // sentence at a time, so it may be complete by then; if not, the rest arrives live).
     const storedSoFar = async () => (await rows<{ text: string; replyStatus: string }>(`SELECT text, "replyStatus" FROM "Message" WHERE id = $1`, [generating.messageId]))[0]!;
-    await waitFor(async () => (await storedSoFar()).text.length > 0, 60_000);
+    await until("the reply to be saved in part", async () => (await storedSoFar()).text.length > 0, 60_000);
 
     const again = await customer(token);
     const resumed = await resumeReply(again.socket, ack.conversationId, generating.messageId);
@@ -190,7 +182,7 @@ describe("PostgreSQL cutting the database's connections for 10 seconds in the mi
           [ids],
         )
       )[0]!.n;
-    await waitFor(async () => (await unanswered()) === 0, 240_000);
+    await until("every message answered", async () => (await unanswered()) === 0, 240_000);
     const stored = await rows<{ clientMessageId: string; n: number; replies: number; complete: number }>(
       `SELECT c."clientMessageId", count(DISTINCT c.id)::int AS n, count(r.id)::int AS replies,
               count(r.id) FILTER (WHERE r."replyStatus" = 'complete' AND r.text <> '')::int AS complete
@@ -211,7 +203,7 @@ describe("PostgreSQL cutting the database's connections for 10 seconds in the mi
     type Health = { status: string; listeners: Record<string, string>; models: { classifier: { version: string } } };
     const health = async () => (await (await fetch(`${server.url}/api/health`)).json()) as Health;
     // The listeners reconnect with backoff (at most 10 s apart) after the outage above.
-    await waitFor(async () => (await health()).status === "ok", 30_000);
+    await until("health ok", async () => (await health()).status === "ok", 30_000);
     expect(Object.values((await health()).listeners)).toEqual(expect.arrayContaining(["up"]));
     expect(Object.values((await health()).listeners)).not.toContain("down");
 
@@ -223,9 +215,9 @@ describe("PostgreSQL cutting the database's connections for 10 seconds in the mi
         env: { ...process.env, ...serverEnv(), LOOPDESK_DATA_DIR: dataDir, LOOPDESK_ACTOR: "faults@ci" },
       });
     await cli("promote", "seed-copy", "--force", "--reason", "fault test");
-    await waitFor(async () => (await health()).models.classifier.version === "seed-copy", 10_000);
+    await until("the swap to seed-copy", async () => (await health()).models.classifier.version === "seed-copy", 10_000);
     await cli("rollback", "--reason", "fault test");
-    await waitFor(async () => (await health()).models.classifier.version === seed, 10_000);
+    await until("the swap back", async () => (await health()).models.classifier.version === seed, 10_000);
   }, 120_000);
 });
 
@@ -258,7 +250,7 @@ describe("the server killed mid-reply", () => {
     };
     // Marked once the reply's heartbeat has been silent long enough (so no live instance's reply is touched).
     let latest = await history();
-    await waitFor(async () => (latest = await history()).messages[1]?.replyStatus !== "streaming", 90_000);
+    await until("the reply to finish", async () => (latest = await history()).messages[1]?.replyStatus !== "streaming", 90_000);
     const botReply = latest.messages[1];
     expect(latest.messages[0]).toMatchObject({ id: ack.messageId, role: "customer", text: QUESTIONS[1] });
     expect(botReply).toMatchObject({ id: reply.messageId, role: "bot", replyStatus: "interrupted" });

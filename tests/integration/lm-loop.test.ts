@@ -15,9 +15,10 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { LmGateVerdict } from "@/lib/protocol/ml";
 import { lmGateVerdict } from "@/lib/training/lm-gate";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { chatAcrossSwap, connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { staffApi, staffLogin } from "../helpers/staff";
 import { loopdeskCli } from "../helpers/cli";
+import { until } from "../helpers/wait";
 
 const serverUrl = inject("serverUrl");
 const databaseUrl = inject("databaseUrl");
@@ -41,15 +42,6 @@ const health = async (): Promise<Health> => (await fetch(`${serverUrl}/api/healt
 // A server busy loading a model may drop a health check's connection: that is "not yet", not a failure.
 const lmVersion = async () => (await health().catch(() => null))?.models.lm.version;
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const AGENT_EMAIL = `lm-loop-${randomUUID().slice(0, 8)}@example.com`;
 let agent: Promise<void> | undefined;
@@ -136,19 +128,8 @@ describe("the language model's train-and-serve loop", () => {
   it("gates the candidate on the reply benchmark and promotes it while chats stream; the server swaps, no chat dropped", async () => {
     let disconnects = 0;
     socket.on("disconnect", () => disconnects++);
-    const chats: { start: number; end: number; ok: boolean; replyId: string }[] = [];
-    let swappedAt = 0;
-    let stop = false;
-    const chatting = (async () => {
-      while (!stop) {
-        const start = Date.now();
-        const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Do you ship to Germany?" });
-        chats.push({ start, end: Date.now(), ok: reply.ack.ok && reply.text.length > 0, replyId: reply.messageId });
-        if (swappedAt && start > swappedAt) stop = true;
-        // A customer's pace, not a load test: the gate shares these two cores.
-        else await new Promise((r) => setTimeout(r, 1000));
-      }
-    })();
+    // A customer's pace, not a load test: the gate shares these two cores.
+    const { chats, finish } = chatAcrossSwap(socket, "Do you ship to Germany?", 1000);
 
     let r = await cli("models", "promote", candidate, "--kind", "lm", "--gate-questions", String(GATE_QUESTIONS), "--gate-holdout", String(GATE_HOLDOUT));
     const refused = r.code !== 0;
@@ -158,9 +139,8 @@ describe("the language model's train-and-serve loop", () => {
       expect(r.stderr).toMatch(/reusing the gate run of/); // the refused run's, not a second one
     }
     expect(r.code, r.stderr).toBe(0);
-    await waitFor("the swap", async () => ((await lmVersion()) === candidate ? true : undefined));
-    swappedAt = Date.now();
-    await chatting;
+    await until("the swap", async () => (await lmVersion()) === candidate, 60_000);
+    await finish(Date.now());
 
     // The verdict follows from its figures by the gate's rules, and the refusal (or not) from the verdict.
     const { rows: reports } = await pool.query(`SELECT pass, verdict, replies FROM "LmGateReport" WHERE candidate = $1 ORDER BY "createdAt" DESC`, [candidate]);
@@ -214,7 +194,7 @@ describe("the language model's train-and-serve loop", () => {
     const r = await cli("models", "rollback", "--kind", "lm", "--reason", "integration test");
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`rolled back to ${stockVersion}`);
-    await waitFor("the swap back", async () => ((await lmVersion()) === stockVersion ? true : undefined));
+    await until("the swap back", async () => (await lmVersion()) === stockVersion, 60_000);
     const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "Do you ship to Germany?" });
     const { rows } = await pool.query(`SELECT "modelVersion" FROM "Message" WHERE id = $1`, [reply.messageId]);
     expect(rows[0].modelVersion).toBe(stockVersion);

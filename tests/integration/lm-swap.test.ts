@@ -12,10 +12,11 @@ import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { chatAcrossSwap, connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { createModelStore } from "../helpers/model-store";
 import { createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
+import { until } from "../helpers/wait";
 
 const STOCK = "lm/smollm2-135m-instruct";
 const CANDIDATE = "lm-0123456789ab";
@@ -55,19 +56,9 @@ async function deploy(version: string) {
   await pool.query(`SELECT pg_notify('loopdesk_deployments', $1)`, [version]);
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 // A server busy loading a model may drop a health check's connection: that is "not yet", not a failure.
 const allServe = (version: string) => async () =>
-  (await Promise.all(servers.map((s) => health(s).catch(() => null)))).every((h) => h?.models.lm.version === version) ? true : undefined;
+  (await Promise.all(servers.map((s) => health(s).catch(() => null)))).every((h) => h?.models.lm.version === version);
 
 beforeAll(async () => {
   database = await createMigratedDatabase("loopdesk_lmswap");
@@ -111,25 +102,20 @@ describe("language model hot swap", () => {
   });
 
   it("a deployment swaps the LM on every server; replies in flight finish on the model they started with", async () => {
-    const chats: { server: number; start: number; end: number; ok: boolean; replyId: string }[] = [];
-    let swappedAt = 0;
-    let stop = false;
     // Chats back to back on both servers until one has started after every server swapped.
-    const chatting = servers.map(async (server, i) => {
-      const { socket } = await connectCustomer(server.url);
-      sockets.push(socket);
-      while (!stop) {
-        const start = Date.now();
-        const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "How long does express shipping take to Germany?" });
-        chats.push({ server: i, start, end: Date.now(), ok: reply.ack.ok && reply.text.length > 0, replyId: reply.messageId });
-        if (swappedAt && start > swappedAt) stop = true;
-      }
-    });
+    const chatting = await Promise.all(
+      servers.map(async (server) => {
+        const { socket } = await connectCustomer(server.url);
+        sockets.push(socket);
+        return chatAcrossSwap(socket, "How long does express shipping take to Germany?");
+      }),
+    );
     await new Promise((r) => setTimeout(r, 1500)); // a reply or two on the stock model first
     await deploy(CANDIDATE);
-    await waitFor("both servers to swap", allServe(CANDIDATE));
-    swappedAt = Date.now();
-    await Promise.all(chatting);
+    await until("both servers to swap", allServe(CANDIDATE), 90_000);
+    const swappedAt = Date.now();
+    await Promise.all(chatting.map((c) => c.finish(swappedAt)));
+    const chats = chatting.flatMap((c, server) => c.chats.map((chat) => ({ ...chat, server })));
 
     expect(chats.every((c) => c.ok)).toBe(true);
     const { rows } = await pool.query(`SELECT id, "modelVersion", "replyStatus" FROM "Message" WHERE id = ANY($1)`, [chats.map((c) => c.replyId)]);
@@ -149,9 +135,7 @@ describe("language model hot swap", () => {
 
   it("a version that fails to load is refused by every server, which keeps serving the old one", async () => {
     await deploy(BROKEN);
-    await waitFor("both servers to refuse it", async () =>
-      servers.every((s) => /language model failed to load or smoke-test; keeping the current one/.test(s.output())) ? true : undefined,
-    );
+    await until("both servers to refuse it", () => servers.every((s) => /language model failed to load or smoke-test; keeping the current one/.test(s.output())), 90_000);
     for (const s of servers) {
       expect((await health(s)).models.lm.version).toBe(CANDIDATE);
       const { socket } = await connectCustomer(s.url);
@@ -169,7 +153,7 @@ describe("language model hot swap", () => {
   it("a deployment of the stock model (a rollback) swaps every server back", async () => {
     await pool.query(`INSERT INTO "Deployment" (id, version, action, actor) VALUES ($1, $2, 'rollback', 'tester@ci')`, [randomUUID(), stockVersion]);
     await pool.query(`SELECT pg_notify('loopdesk_deployments', $1)`, [stockVersion]);
-    await waitFor("both servers to swap back", allServe(stockVersion));
+    await until("both servers to swap back", allServe(stockVersion), 90_000);
     for (const s of servers) expect((await health(s)).models.classifier.version).toMatch(/^seed-/);
   }, 120_000);
 });

@@ -9,8 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
+import { chatAcrossSwap, connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { loopdeskCli } from "../helpers/cli";
+import { until } from "../helpers/wait";
 
 const serverUrl = inject("serverUrl");
 const databaseUrl = inject("databaseUrl");
@@ -24,15 +25,6 @@ async function health(): Promise<{ models: { classifier: { version: string } } }
   return (await fetch(`${serverUrl}/api/health`)).json();
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let socket: ChatClient;
 let seedVersion: string;
@@ -112,23 +104,12 @@ describe("the train-and-serve loop", () => {
   it("promotion swaps the classifier in the running server while chats stream, dropping none", async () => {
     let disconnects = 0;
     socket.on("disconnect", () => disconnects++);
-    const chats: { start: number; end: number; ok: boolean; messageId: string }[] = [];
-    let swappedAt = 0;
-    let stop = false;
-    const chatting = (async () => {
-      // Chats back to back until one has started after the swap.
-      while (!stop) {
-        const start = Date.now();
-        const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "How long does express shipping take to Germany?" });
-        chats.push({ start, end: Date.now(), ok: reply.ack.ok && reply.text.length > 0, messageId: reply.ack.ok ? reply.ack.messageId : "" });
-        if (swappedAt && start > swappedAt) stop = true;
-      }
-    })();
+    const { chats, finish } = chatAcrossSwap(socket, "How long does express shipping take to Germany?");
     const promoted = cli("models", "promote", candidate, "--force", "--reason", "integration test: two-epoch model");
-    await waitFor("the swap", async () => ((await health()).models.classifier.version === candidate ? true : undefined), 120_000);
-    swappedAt = Date.now();
+    await until("the swap", async () => (await health()).models.classifier.version === candidate, 120_000);
+    const swappedAt = Date.now();
     const r = await promoted;
-    await chatting;
+    await finish(swappedAt);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/gate: (pass|fail)/);
 
@@ -165,10 +146,10 @@ describe("the train-and-serve loop", () => {
     await corrupt("corrupt-server");
     await pool.query(`INSERT INTO "Deployment" (id, version, action, actor) VALUES ($1, 'corrupt-server', 'promote', 'tester@ci')`, [randomUUID()]);
     await pool.query(`SELECT pg_notify('loopdesk_deployments', 'corrupt-server')`);
-    const status = await waitFor("the server to mark it failed", async () => {
+    const status = await until("the server to mark it failed", async () => {
       const { rows } = await pool.query(`SELECT status, "failureReason" FROM "ModelVersion" WHERE version = 'corrupt-server'`);
       return rows[0].status === "failed" ? rows[0] : undefined;
-    });
+    }, 30_000);
     expect(status.failureReason).toBeTruthy();
     expect((await health()).models.classifier.version).toBe(candidate);
     const reply = await sendAndWait(socket, { clientMessageId: randomUUID(), text: "where is my order NW-100200" });
@@ -178,7 +159,7 @@ describe("the train-and-serve loop", () => {
   it("rollback puts the previous version back", async () => {
     const r = await cli("models", "rollback", "--reason", "test");
     expect(r.code, r.stderr).toBe(0);
-    await waitFor("the rollback", async () => ((await health()).models.classifier.version === seedVersion ? true : undefined));
+    await until("the rollback", async () => (await health()).models.classifier.version === seedVersion, 30_000);
     const list = await cli("models", "list");
     expect(list.stdout).toMatch(new RegExp(`\\* production\\s+${seedVersion}`));
     expect(list.stdout).toMatch(/failed\s+corrupt-cli/);

@@ -17,6 +17,7 @@ import { createMigratedDatabase } from "../helpers/postgres";
 import { descendantPid } from "../helpers/processes";
 import { listeningPort } from "../helpers/server";
 import { staffLogin } from "../helpers/staff";
+import { until as waitUntil } from "../helpers/wait";
 
 const exec = promisify(execFile);
 const ML = { email: "worker-faults@example.com", password: "worker faults password" };
@@ -31,15 +32,9 @@ let url: string;
 let cookie: string;
 const dataDir = mkdtempSync(path.join(os.tmpdir(), "loopdesk-workerfaults-"));
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not after ${timeoutMs} ms\n${output.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Waits for `probe` as tests/helpers/wait.ts does; a failure shows the end of the server's output. */
+const until = <T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs: number) =>
+  waitUntil(what, probe, timeoutMs, { intervalMs: 250, tolerateErrors: true, detail: () => output.slice(-3000) });
 
 const healthy = async () => (await fetch(`${url}/api/health`)).status === 200;
 
