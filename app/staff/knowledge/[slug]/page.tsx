@@ -10,11 +10,11 @@ import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { intentLabels } from "@/lib/db/inbox";
 import { articleForEditor, parseSlug, versionDiff, type DiffPart, type VersionDiff } from "@/lib/knowledge/editor";
 import { MAX_FACT_CHARS } from "@/lib/sentences";
-import { StaffNav } from "@/app/_console/staff-nav";
 import { TableCard } from "@/app/_console/table-card";
 import { Ago } from "@/app/_console/time";
 import kit from "@/app/_console/console.module.css";
 import { ArticleForm } from "../article-form";
+import { ArticlePageFrame } from "../article-page";
 import styles from "../knowledge.module.css";
 
 export const dynamic = "force-dynamic";
@@ -39,66 +39,62 @@ export default async function ArticlePage({ params, searchParams }: Props) {
   const diff = Number.isInteger(diffTo) && diffTo > 1 && diffTo <= article.version ? await versionDiff(article.slug, diffTo - 1, diffTo) : null;
 
   return (
-    <>
-      <StaffNav staff={staff} />
-      <main className={kit.page}>
-        <Link href="/staff/knowledge" className={kit.back}>
-          ← Knowledge base
-        </Link>
-        <div className={kit.header}>
-          <h1>{article.title}</h1>
-          <span className={kit.headerNote} data-testid="article-version">
-            version {article.version}
-            {article.retired ? ", retired" : ""} · /help/{article.slug}
-          </span>
-        </div>
-        <section className={`${kit.card} ${styles.panel}`} aria-labelledby="edit-heading">
-          <h2 id="edit-heading">Edit</h2>
-          {indexing.indexed < indexing.sentences && (
-            <p className={kit.errorText} role="note">
-              This article has {indexing.sentences} sentences; replies use {indexing.indexed} of them (the first {indexing.limit}, none over{" "}
-              {MAX_FACT_CHARS} characters).
-            </p>
-          )}
-          <ArticleForm intents={intents} article={article} />
-        </section>
-        {diff && <DiffView diff={diff} />}
-        <section aria-labelledby="history-heading">
-          <h2 id="history-heading" className={styles.sectionTitle}>
-            History
-          </h2>
-          <div data-testid="history">
-            <TableCard label="Versions" empty={null}>
-              <thead>
-                <tr>
-                  <th>Version</th>
-                  <th>Title</th>
-                  <th>Saved by</th>
-                  <th>When</th>
-                  <th>Changes</th>
+    <ArticlePageFrame
+      staff={staff}
+      title={article.title}
+      note={
+        <span className={kit.headerNote} data-testid="article-version">
+          version {article.version}
+          {article.retired ? ", retired" : ""} · /help/{article.slug}
+        </span>
+      }
+    >
+      <section className={`${kit.card} ${styles.panel}`} aria-labelledby="edit-heading">
+        <h2 id="edit-heading">Edit</h2>
+        {indexing.indexed < indexing.sentences && (
+          <p className={kit.errorText} role="note">
+            This article has {indexing.sentences} sentences; replies use {indexing.indexed} of them (the first {indexing.limit}, none over{" "}
+            {MAX_FACT_CHARS} characters).
+          </p>
+        )}
+        <ArticleForm intents={intents} article={article} />
+      </section>
+      {diff && <DiffView diff={diff} />}
+      <section aria-labelledby="history-heading">
+        <h2 id="history-heading" className={styles.sectionTitle}>
+          History
+        </h2>
+        <div data-testid="history">
+          <TableCard label="Versions" empty={null}>
+            <thead>
+              <tr>
+                <th>Version</th>
+                <th>Title</th>
+                <th>Saved by</th>
+                <th>When</th>
+                <th>Changes</th>
+              </tr>
+            </thead>
+            <tbody>
+              {versions.map((v) => (
+                <tr key={v.version} className={v.retired ? styles.retired : undefined}>
+                  <td className={kit.num}>
+                    {v.version}
+                    {v.retired && " (retired)"}
+                  </td>
+                  <td>{v.title}</td>
+                  <td>{v.editedBy}</td>
+                  <td>
+                    <Ago iso={v.createdAt} />
+                  </td>
+                  <td>{v.version > 1 && <Link href={`/staff/knowledge/${article.slug}?diff=${v.version}`}>View changes</Link>}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {versions.map((v) => (
-                  <tr key={v.version} className={v.retired ? styles.retired : undefined}>
-                    <td className={kit.num}>
-                      {v.version}
-                      {v.retired && " (retired)"}
-                    </td>
-                    <td>{v.title}</td>
-                    <td>{v.editedBy}</td>
-                    <td>
-                      <Ago iso={v.createdAt} />
-                    </td>
-                    <td>{v.version > 1 && <Link href={`/staff/knowledge/${article.slug}?diff=${v.version}`}>View changes</Link>}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </TableCard>
-          </div>
-        </section>
-      </main>
-    </>
+              ))}
+            </tbody>
+          </TableCard>
+        </div>
+      </section>
+    </ArticlePageFrame>
   );
 }
 
