@@ -1,9 +1,12 @@
 /**
  * A grounded reply, checked sentence by sentence before the customer sees it. The language model
  * writes from the retrieved facts; each finished sentence is checked (lib/chat/check.ts) and only then
- * released. The first sentence must also carry the best fact whole, or the reply is the facts quoted
- * verbatim after a short fixed phrase; the model is stopped at the first sentence that fails, at the
- * sentence limit, or at its token budget, and a reply always ends at a complete sentence. What was
+ * released. The first sentence must also carry one of the facts whole (the model may open with the
+ * one that answers, which is not always retrieval's best), or the reply is the facts quoted verbatim
+ * after a short fixed phrase; the model is stopped at the first sentence that fails, at the sentence
+ * limit, or at its token budget, and a reply always ends at a complete sentence. Either way the reply
+ * carries the facts the quoted reply would (the best, and the next if nearly as good or the best for
+ * another question): in the model's words where they cover them, quoted after them where not. What was
  * checked, dropped or replaced is returned for the reply's record.
  */
 import { NEAR_BEST, type RankedFact } from "../knowledge/retrieve";
@@ -59,8 +62,8 @@ export async function writeGroundedReply(opts: {
     const [vector, ...clauseVectors] = await encoder.embed([sentence, ...parts]);
     const candidate = { text: sentence, vector: vector!, clauses: parts.map((text, i) => ({ text, vector: clauseVectors[i]! })) };
     const verdict = checkSentence(candidate, { facts, question, earlier: sent });
-    if (verdict.ok && accepted.length === 0 && !covers(sentence, vector!, facts[0]!)) {
-      record.sentences.push({ text: sentence, sent: false, reason: "does_not_cover", detail: facts[0]!.id });
+    if (verdict.ok && accepted.length === 0 && !facts.some((f) => covers(sentence, vector!, f))) {
+      record.sentences.push({ text: sentence, sent: false, reason: "does_not_cover" });
       enough.interrupt();
       return;
     }
@@ -100,20 +103,19 @@ export async function writeGroundedReply(opts: {
       // Nothing of the model's passed: quote the facts that answer, after a fixed phrase: the best,
       // and the best for another question of the message, or else the next if nearly as good.
       record.replaced = true;
-      const top = facts[0]!;
-      const second = secondFact(facts);
-      send(`${QUOTE_INTRO} ${top.text}`);
-      record.quoted.push(top.id);
+      const [top, second] = carriedFacts(facts);
+      send(`${QUOTE_INTRO} ${top!.text}`);
+      record.quoted.push(top!.id);
       if (second && !repeatedPhrase(second.text, sent)) {
         send(second.text);
         record.quoted.push(second.id);
       }
     } else {
-      // The facts the quoted reply would also have carried (the other questions' best, one nearly as
-      // good as the best), when the model's sentences did not: the model tends to answer from the
-      // best fact alone, and retrieval's best is not always the one the customer asked about.
-      const second = secondFact(facts);
-      for (const fact of facts.slice(1).filter((f) => f.answersPart || f === second)) {
+      // What the model's sentences left out of the facts the quoted reply would have carried, and the
+      // other questions' best: a model tends to answer from one fact, and retrieval's best is not always
+      // the one the customer asked about.
+      const carried = carriedFacts(facts);
+      for (const fact of facts.filter((f) => f.answersPart || carried.includes(f))) {
         if (repeatedPhrase(fact.text, sent) || accepted.some((a) => covers(a.text, a.vector, fact))) continue;
         send(fact.text);
         record.quoted.push(fact.id);
@@ -123,8 +125,9 @@ export async function writeGroundedReply(opts: {
   return { ...result, text: sent, check: record };
 }
 
-/** The fact a reply carries after the best: the best for another question of the message, else the next if nearly as good. */
-function secondFact(facts: RankedFact[]): RankedFact | undefined {
+/** The facts every reply carries: the best, then the best for another question of the message, else the next if nearly as good. */
+function carriedFacts(facts: RankedFact[]): RankedFact[] {
   const [top, ...rest] = facts;
-  return rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
+  const second = rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
+  return second ? [top!, second] : [top!];
 }

@@ -70,6 +70,21 @@ describe("writeGroundedReply: the facts a reply carries", () => {
     expect(r.check.quoted).toEqual([]);
   });
 
+  it("lets the model open with a fact other than the best, then quotes the best after it", async () => {
+    const facts = [await fact("how", HOW_TO_CANCEL, 0.8), await fact("free", FREE_UNTIL_SHIPPED, 0.75)];
+    const r = await reply("You can cancel your order free of charge until it ships, which usually happens within 2 hours of ordering.", facts);
+    expect(r.check.replaced).toBe(false);
+    expect(r.check.quoted).toEqual(["how"]);
+    expect(r.text).toBe(`You can cancel your order free of charge until it ships, which usually happens within 2 hours of ordering. ${HOW_TO_CANCEL}`);
+  });
+
+  it("refuses an opening sentence that carries no fact whole, and quotes instead", async () => {
+    const facts = [await fact("how", HOW_TO_CANCEL, 0.8), await fact("free", FREE_UNTIL_SHIPPED, 0.75)];
+    const r = await reply("You can cancel your order in My Orders.", facts);
+    expect(r.check.sentences[0]).toMatchObject({ sent: false });
+    expect(r.check.replaced).toBe(true);
+  });
+
   it("leaves out a fact well below the best", async () => {
     const facts = [await fact("how", HOW_TO_CANCEL, 0.8), await fact("refund", REFUND_TIME, 0.6)];
     const r = await reply("To cancel, go to My Orders, open the order and choose Cancel order; if the button is greyed out, your order has already been dispatched.", facts);

@@ -73,7 +73,7 @@ describe("the LM seed set", () => {
       return { id, text, vector: vector!, clauses: parts.map((c, i) => ({ text: c, vector: clauseVectors[i]! })) };
     }
 
-    it("every sentence is supported, invents nothing, keeps the facts' polarity; the first carries the first fact", async () => {
+    it("every sentence is supported, invents nothing, keeps the facts' polarity; the first carries one of the facts, as serving requires", async () => {
       const failures: string[] = [];
       // Paraphrased questions share an answer: check each (answer, facts) once, with one of its questions.
       const distinct = new Map(seed.map((r) => [JSON.stringify([r.answer, r.facts]), r]));
@@ -84,7 +84,7 @@ describe("the LM seed set", () => {
           const candidate = await embedded("s", sentence);
           const verdict = checkSentence(candidate, { facts, question: row.question, earlier });
           if (!verdict.ok) failures.push(`${verdict.reason} (${verdict.detail}): ${sentence}`);
-          else if (i === 0 && !covers(sentence, candidate.vector, facts[0]!)) failures.push(`does not carry its first fact: ${sentence}`);
+          else if (i === 0 && !facts.some((f) => covers(sentence, candidate.vector, f))) failures.push(`carries none of its facts: ${sentence}`);
           earlier = `${earlier} ${sentence}`;
         }
       }

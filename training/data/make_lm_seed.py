@@ -7,11 +7,18 @@ that changes a sentence fails here instead of silently training on text the help
 says. Answers are short, second person and say only what their facts say; where the facts say "no"
 (or name what is offered, such as the countries shipped to), the answer says so. The first sentence
 of every answer carries its first fact whole, as serving requires of the model's first sentence
-(lib/chat/grounded-reply.ts), and tests/unit/lm-seed.test.ts runs the serving checks on every answer.
+(one of the prompt's facts, lib/chat/grounded-reply.ts), and tests/unit/lm-seed.test.ts runs the serving checks on every answer.
+
+Serving's prompt holds up to three retrieved sentences, and the one that answers is not always first:
+retrieval often ranks another sentence of the same article above it or beside it. So most examples
+also carry one or two other sentences of the article (chosen and placed by a generator seeded with the
+question, so the file is deterministic), and the model learns to answer from the facts that answer,
+wherever they stand, instead of restating the first.
 
 Run: python3 training/data/make_lm_seed.py   (deterministic; commit the JSONL it writes)
 """
 import json
+import random
 import re
 from pathlib import Path
 
@@ -902,6 +909,20 @@ def sentences(body: str) -> list[str]:
     return [s.strip() for s in BOUNDARY.split(body) if s.strip()]
 
 
+MAX_FACTS = 3  # serving's prompt (lib/knowledge/retrieve.ts MAX_FACTS, lib/dataset/lm-example.ts LM_MAX_FACTS)
+
+
+def prompt_facts(article: list[str], answer_facts: list[int], question: str) -> list[str]:
+    """The answer's facts, with none, one or two other sentences of the article before, between or after them."""
+    rng = random.Random(question)
+    others = [i for i in range(len(article)) if i not in answer_facts]
+    count = min(rng.choice((0, 1, 1, 2)), MAX_FACTS - len(answer_facts), len(others))
+    facts = [article[i] for i in answer_facts]
+    for i in rng.sample(others, count):
+        facts.insert(rng.randint(0, len(facts)), article[i])
+    return facts
+
+
 def main() -> None:
     articles = {a["intent"]: a for a in json.loads((HERE / "knowledge_base.json").read_text())}
     missing = set(articles) - set(SEED)
@@ -912,7 +933,7 @@ def main() -> None:
         article = sentences(articles[intent]["body"])
         for facts, answer, questions in entries:
             for question in questions:
-                row = {"intent": intent, "facts": [article[i] for i in facts], "question": question, "answer": answer}
+                row = {"intent": intent, "facts": prompt_facts(article, facts, question), "question": question, "answer": answer}
                 lines.append(json.dumps(row, ensure_ascii=False))
     (HERE / "lm_seed.jsonl").write_text("".join(f"{line}\n" for line in lines))
     print(f"{len(lines)} examples over {len(SEED)} intents -> training/data/lm_seed.jsonl")
