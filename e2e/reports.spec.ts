@@ -23,8 +23,8 @@ test("an admin reads the outcome report and downloads it as CSV", async ({ brows
   await admin.goto("/staff/login?next=/staff/reports");
   await logIn(admin, E2E_STAFF.admin);
   await expect(admin.getByRole("heading", { name: "Outcome reports" })).toBeVisible();
-  const from = await admin.getByLabel("From").inputValue();
-  const to = await admin.getByLabel("To").inputValue();
+  const from = await admin.getByLabel("From", { exact: true }).inputValue();
+  const to = await admin.getByLabel("To", { exact: true }).inputValue();
   const report = async (granularity: string) =>
     (await (await admin.request.get(`/api/staff/admin/reports?from=${from}&to=${to}&granularity=${granularity}`)).json()) as OutcomeReport;
 

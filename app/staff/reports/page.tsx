@@ -61,7 +61,7 @@ export default async function ReportsPage({ searchParams }: { searchParams: Prom
               </Link>
             ))}
           </nav>
-          <a className={ui.btn} href={`/api/staff/admin/reports${link({ format: "csv" })}`} download>
+          <a className={`${ui.btn} ${styles.download}`} href={`/api/staff/admin/reports${link({ format: "csv" })}`} download>
             Download CSV
           </a>
         </form>
@@ -70,7 +70,9 @@ export default async function ReportsPage({ searchParams }: { searchParams: Prom
         <section className={`${ui.card} ${styles.section}`} aria-labelledby="total-heading">
           <h2 id="total-heading">The whole range</h2>
           <Summary figures={report.total} />
-          <ReportCharts periods={report.periods} />
+          <div className={styles.charts}>
+            <ReportCharts periods={report.periods} />
+          </div>
           <p className={styles.hint}>
             Resolved by the bot: closed, or left with the bot and quiet for {report.idleMinutes} minutes, without a handoff, an agent
             message or a customer&apos;s 👎. Time to the first human reply: from the bot&apos;s first handoff to the first agent
