@@ -55,7 +55,7 @@ test("an admin reads the outcome report and downloads it as CSV", async ({ brows
   expect(lines.at(-1)).toMatch(new RegExp(`^\\(all\\),\\(all\\),\\(all\\),${weekly.total.conversations},`));
 
   await admin.goto("/staff/reports?from=2026-02-30&to=2026-03-01");
-  await expect(admin.getByRole("alert")).toHaveText("Showing the last two weeks instead: from: must be a calendar date as YYYY-MM-DD");
+  await expect(admin.getByRole("main").getByRole("alert")).toHaveText("Showing the last two weeks instead: from: must be a calendar date as YYYY-MM-DD");
   await expect(admin.getByTestId("outcomes-chart")).toHaveAttribute("data-points", "14");
 });
 
