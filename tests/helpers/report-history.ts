@@ -20,7 +20,8 @@ interface Msg {
   /** Customer messages: the classifier version; bot replies: the model version ("template" for templates). */
   version?: string;
   decision?: "answer" | "clarify" | "handoff_asked_for_human" | "handoff_low_confidence";
-  helpful?: boolean;
+  /** false: the customer's 👎. (No 👍 here: the report does not use it, and LM exports would.) */
+  helpful?: false;
   bad?: boolean;
 }
 interface Conv {
@@ -37,7 +38,7 @@ const agent = (at: string): Msg => ({ at, role: "agent" });
 
 export const HISTORY: Conv[] = [
   // Monday 2 March 2020.
-  { name: "C1 closed by the bot, rated 5", status: "closed", rating: 5, messages: [customer("2020-03-02T10:00:00Z", CLF_1), answer("2020-03-02T10:00:05Z", LM_A, { helpful: true })] },
+  { name: "C1 closed by the bot, rated 5", status: "closed", rating: 5, messages: [customer("2020-03-02T10:00:00Z", CLF_1), answer("2020-03-02T10:00:05Z", LM_A)] },
   {
     name: "C2 idle with the bot; staff marked a reply bad (not a 👎)",
     status: "bot",
@@ -71,7 +72,10 @@ export const HISTORY: Conv[] = [
   { name: "after the range", status: "closed", rating: 1, messages: [customer("2020-03-05T00:00:00Z", CLF_1), handoff("2020-03-05T00:00:01Z"), agent("2020-03-05T00:00:02Z")] },
 ];
 
-/** Writes HISTORY (conversation times are those of their first and last messages). */
+/**
+ * Writes HISTORY: a conversation starts at its first message and its last message is its latest; one
+ * waiting for an agent has waited since then (the handoff), as the queue expects.
+ */
 export async function insertReportHistory(pool: pg.Pool): Promise<void> {
   const customerId = randomUUID();
   await pool.query(`INSERT INTO "Customer" (id) VALUES ($1)`, [customerId]);
@@ -82,8 +86,10 @@ export async function insertReportHistory(pool: pg.Pool): Promise<void> {
     const first = c.messages[0]!.at;
     const last = c.messages.at(-1)!.at;
     await pool.query(
-      `INSERT INTO "Conversation" (id, "customerId", status, "createdAt", "lastMessageAt", rating, "closedAt")
-       VALUES ($1, $2, $3::"ConversationStatus", $4::timestamptz AT TIME ZONE 'UTC', $5::timestamptz AT TIME ZONE 'UTC', $6, CASE WHEN $3::"ConversationStatus" = 'closed' THEN $5::timestamptz AT TIME ZONE 'UTC' END)`,
+      `INSERT INTO "Conversation" (id, "customerId", status, "createdAt", "lastMessageAt", rating, "closedAt", "waitingSince")
+       VALUES ($1, $2, $3::"ConversationStatus", $4::timestamptz AT TIME ZONE 'UTC', $5::timestamptz AT TIME ZONE 'UTC', $6,
+               CASE WHEN $3::"ConversationStatus" = 'closed' THEN $5::timestamptz AT TIME ZONE 'UTC' END,
+               CASE WHEN $3::"ConversationStatus" = 'waiting_for_agent' THEN $5::timestamptz AT TIME ZONE 'UTC' END)`,
       [id, customerId, c.status, first, last, c.rating ?? null],
     );
     for (const m of c.messages) {
