@@ -14,6 +14,7 @@ const LINKS: { href: string; label: string; roles: readonly StaffRole[] }[] = [
   { href: "/staff/review", label: "Review", roles: AREA_ROLES.support },
   { href: "/staff/knowledge", label: "Knowledge", roles: AREA_ROLES.knowledge },
   { href: "/ml", label: "ML", roles: AREA_ROLES.ml },
+  { href: "/staff/reports", label: "Reports", roles: AREA_ROLES.admin },
   { href: "/staff/admin", label: "Admin", roles: AREA_ROLES.admin },
 ];
 

@@ -25,7 +25,7 @@ export default async function MlOverviewPage() {
         <section className={`${ui.card} ${styles.section}`} aria-labelledby="model-heading">
           <h2 id="model-heading">Production model</h2>
           {production ? (
-            <dl className={styles.stats} data-testid="production-model">
+            <dl className={ui.stats} data-testid="production-model">
               <div>
                 <dt>Version</dt>
                 <dd>

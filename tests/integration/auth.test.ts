@@ -369,6 +369,7 @@ const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | 
   { file: "staff/admin/users", method: "POST", url: "/api/staff/admin/users", roles: ADMIN },
   { file: "staff/admin/users/[id]", method: "PATCH", url: `/api/staff/admin/users/${ANY_ID}`, roles: ADMIN },
   { file: "staff/admin/customer-data", method: "GET", url: `/api/staff/admin/customer-data?customer=${ANY_ID}`, roles: ADMIN },
+  { file: "staff/admin/reports", method: "GET", url: "/api/staff/admin/reports?from=2020-01-01&to=2020-01-01", roles: ADMIN },
   { file: "staff/admin/canned-responses", method: "GET", url: "/api/staff/admin/canned-responses", roles: ADMIN },
   { file: "staff/admin/canned-responses", method: "POST", url: "/api/staff/admin/canned-responses", roles: ADMIN },
   { file: "staff/admin/canned-responses/[id]", method: "PATCH", url: `/api/staff/admin/canned-responses/${ANY_ID}`, roles: ADMIN },

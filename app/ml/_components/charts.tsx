@@ -1,10 +1,5 @@
 "use client";
-/**
- * The ML console's charts (Chart.js through react-chartjs-2; confusion matrices with chartjs-chart-matrix).
- * Each chart's container carries a data-testid and data-points (the number of points drawn), since a
- * canvas cannot be read by tests or screen readers; the canvas has an aria-label summary, and the pages
- * show the same numbers in tables.
- */
+/** The ML console's charts (Chart.js through react-chartjs-2; confusion matrices with chartjs-chart-matrix), each in a ChartBox. */
 import {
   BarElement,
   CategoryScale,
@@ -19,6 +14,7 @@ import {
 import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import { Bar, Chart, Line } from "react-chartjs-2";
 import { isLmEval, type ClassifierEpochEval, type Confusion, type DatasetIntent, type EpochEval, type LossPoint, type ProductionStats } from "@/lib/protocol/ml";
+import { ChartBox } from "@/app/_console/chart-box";
 import { percent } from "@/app/_console/format";
 import styles from "./ml.module.css";
 
@@ -29,14 +25,6 @@ const BLUE = "#1d5fd1";
 const GREEN = "#15803d";
 const AMBER = "#e39b17";
 const GREY = "#9ca3af";
-
-function ChartBox({ testId, points, tall, children }: { testId: string; points: number; tall?: boolean; children: React.ReactNode }) {
-  return (
-    <div className={tall ? styles.chartTall : styles.chart} data-testid={testId} data-points={points}>
-      {children}
-    </div>
-  );
-}
 
 /** Training loss against epochs (1.5 = half-way through epoch 2), drawn as points arrive. */
 export function LossChart({ points, epochs }: { points: LossPoint[]; epochs: number }) {

@@ -31,7 +31,7 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
     <section className={`${ui.card} ${styles.section}`} aria-labelledby="production-heading" data-testid="production-panel" aria-busy={busy}>
       <div className={styles.sectionHead}>
         <h2 id="production-heading">Production</h2>
-        <div className={styles.toggle} role="group" aria-label="Time window">
+        <div className={ui.toggle} role="group" aria-label="Time window">
           {WINDOWS.map((w) => (
             <button key={w.value} type="button" aria-pressed={stats.window === w.value} disabled={busy} onClick={() => show(w.value)}>
               {w.label}
@@ -40,7 +40,7 @@ export function ProductionPanel({ initial }: { initial: ProductionStats }) {
         </div>
       </div>
       {error && <p className={styles.errorBox} role="alert">{error}</p>}
-      <dl className={styles.stats}>
+      <dl className={ui.stats}>
         <div>
           <dt>Customer messages</dt>
           <dd>{stats.customerMessages}</dd>
