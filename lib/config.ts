@@ -65,6 +65,11 @@ const schema = z.object({
   LM_HISTORY_TOKENS: int(768),
   /** Acknowledged messages waiting for their answer in this process; beyond this a message is refused with `busy`. */
   LM_QUEUE_LIMIT: int(200),
+  /**
+   * Degrade, don't queue: when a reply's expected wait for a generation slot passes this many
+   * milliseconds, it quotes its retrieved facts at once instead of waiting for the model; 0 = never.
+   */
+  LM_DEGRADE_WAIT_MS: z.coerce.number().int().min(0).default(2000),
   /** Below this probability the classifier's intent counts as unsure. */
   INTENT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.45),
   /** Per-intent overrides as JSON, e.g. {"complaint":0.6}. */

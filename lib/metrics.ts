@@ -56,10 +56,10 @@ function makeMetrics() {
     replies: counter("loopdesk_bot_replies_total", "Language-model replies finished, by outcome (complete, stopped, failed, interrupted)", "outcome"),
     replyChecks: counter(
       "loopdesk_grounded_reply_checks_total",
-      "How the grounded-reply check ended: model_sentences sent, or replaced_by_facts (quoted help-centre facts)",
+      "How a grounded reply ended: model_sentences sent, replaced_by_facts (quoted help-centre facts), or quoted_under_load (quoted without the model: generation was too far off)",
       "result",
     ),
-    decisions: counter("loopdesk_reply_decisions_total", "Bot replies by decision (answer, small_talk, clarify, offer_human_*, handoff_*, no_facts)", "decision"),
+    decisions: counter("loopdesk_reply_decisions_total", "Bot replies by decision (answer, answer_degraded, small_talk, clarify, offer_human_*, handoff_*, no_facts)", "decision"),
     feedback: counter("loopdesk_customer_feedback_total", "Customer ratings of bot replies, by rating (up, down)", "rating"),
     sockets: new Gauge({
       name: "loopdesk_socket_connections",

@@ -8,7 +8,7 @@ import { config } from "../config";
 import type { Encoder } from "../models/encoder";
 import type { GenerationStopper, LanguageModel } from "../models/lm";
 import { MIN_FACT_SCORE, retrieve, type KnowledgeIndex, type RankedFact, type TextRank } from "../knowledge/retrieve";
-import type { ReplySource } from "../protocol/chat";
+import type { ReplyCheck, ReplySource } from "../protocol/chat";
 import { decide, type Classification, type Decision } from "./decide";
 import { writeGroundedReply, type GroundedReply } from "./grounded-reply";
 import { buildPrompt, type HistoryMessage } from "./prompt";
@@ -75,8 +75,8 @@ export function writeReply(opts: {
 }
 
 /** The articles a reply's sent sentences rest on: all its facts if the model's words passed, else those quoted. */
-export function sourcesOf(reply: GroundedReply): ReplySource[] {
-  const sent = new Set(reply.check.sentences.some((s) => s.sent) ? reply.check.facts.map((f) => f.id) : reply.check.quoted);
-  const articles = new Map(reply.check.facts.filter((f) => sent.has(f.id)).map((f) => [f.article.slug, f.article.title]));
+export function sourcesOf(check: ReplyCheck): ReplySource[] {
+  const sent = new Set(check.sentences.some((s) => s.sent) ? check.facts.map((f) => f.id) : check.quoted);
+  const articles = new Map(check.facts.filter((f) => sent.has(f.id)).map((f) => [f.article.slug, f.article.title]));
   return [...articles].map(([slug, title]) => ({ slug, title, url: `/help/${slug}` }));
 }

@@ -13,6 +13,9 @@
  * (GENERATIONS_PER_CUSTOMER, default 1) so one customer's messages are answered one after the other:
  * their message is stored and acknowledged as usual, and its reply is generated after their previous
  * one (they see "typing", queued, meanwhile).
+ *
+ * Degrade, don't queue: before a reply joins the queues, its expected wait is estimated
+ * (`degradeDecision`); past LM_DEGRADE_WAIT_MS it is answered from its facts at once instead.
  */
 import PQueue from "p-queue";
 import { config } from "../config";
@@ -52,16 +55,23 @@ export function admitTurn(customerId: string, address: string): Admission {
   pendingTurns.total++;
   pendingTurns.byCustomer.set(customerId, byCustomer + 1);
   pendingTurns.byAddress.set(address, byAddress + 1);
-  let released = false;
   return {
     ok: true,
-    release: () => {
-      if (released) return;
-      released = true;
+    release: once(() => {
       pendingTurns.total--;
       decrement(pendingTurns.byCustomer, customerId);
       decrement(pendingTurns.byAddress, address);
-    },
+    }),
+  };
+}
+
+/** `release` callbacks run at most once, however often a caller's paths reach them. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
   };
 }
 
@@ -85,5 +95,73 @@ export function queueGeneration<T>(customerId: string, generate: () => Promise<T
     queue = created;
   }
   const waited = metrics().queueWait.startTimer();
-  return queue.add(() => generationQueue().add(() => (waited(), generate())));
+  return queue.add(() =>
+    generationQueue().add(async () => {
+      waited();
+      const started = performance.now();
+      try {
+        return await generate();
+      } finally {
+        recordGenerationMs(performance.now() - started);
+      }
+    }),
+  );
+}
+
+/** How many recent generations' slot times the wait estimate averages. */
+const RECENT_GENERATIONS = 8;
+
+/**
+ * Replies this process has decided to generate and not yet finished (running, queued, or between the
+ * decision and the queue), and how long the last RECENT_GENERATIONS held a slot.
+ */
+const generations = { planned: 0, recentMs: [] as number[] };
+
+function recordGenerationMs(ms: number) {
+  generations.recentMs.push(ms);
+  if (generations.recentMs.length > RECENT_GENERATIONS) generations.recentMs.shift();
+}
+
+export interface GenerationLoad {
+  /** Replies decided to be generated and not finished. */
+  ahead: number;
+  /** Generation slots (LM_CONCURRENCY). */
+  concurrency: number;
+  /** The mean time a recent generation held its slot; null before any finished. */
+  recentGenerationMs: number | null;
+}
+
+/**
+ * Whether a reply should skip the model (degrade) and its expected wait for a generation slot: the
+ * generations ahead of it beyond the free slots, each holding a slot for the recent mean, the slots
+ * working side by side: max(0, ahead − concurrency + 1) × recentGenerationMs ÷ concurrency. It
+ * degrades when that passes `boundMs`; a bound of 0 never degrades, and neither does anything before
+ * the first generation has finished (nothing to estimate from).
+ */
+export function degradeDecision(load: GenerationLoad, boundMs: number): { degrade: boolean; expectedWaitMs: number } {
+  const waitingFor = Math.max(0, load.ahead - load.concurrency + 1);
+  const expectedWaitMs = Math.round((waitingFor * (load.recentGenerationMs ?? 0)) / load.concurrency);
+  return { degrade: boundMs > 0 && expectedWaitMs > boundMs, expectedWaitMs };
+}
+
+export type GenerationPlan =
+  /** Generate; `release` once the generation is over (or was never queued). */
+  | { generate: true; release: () => void }
+  /** Answer from the facts now: the wait expected, over the bound. */
+  | { generate: false; underLoad: { expectedWaitMs: number; boundMs: number } };
+
+/** Decides, by this process's load now, whether a reply is generated or answered from its facts at once. */
+export function planGeneration(): GenerationPlan {
+  const cfg = config();
+  const { recentMs } = generations;
+  const load = {
+    ahead: generations.planned,
+    concurrency: cfg.LM_CONCURRENCY,
+    recentGenerationMs: recentMs.length === 0 ? null : recentMs.reduce((a, b) => a + b, 0) / recentMs.length,
+  };
+  const { degrade, expectedWaitMs } = degradeDecision(load, cfg.LM_DEGRADE_WAIT_MS);
+  if (degrade) return { generate: false, underLoad: { expectedWaitMs, boundMs: cfg.LM_DEGRADE_WAIT_MS } };
+  // Counted from the decision on, so turns deciding at the same moment see each other.
+  generations.planned++;
+  return { generate: true, release: once(() => generations.planned--) };
 }

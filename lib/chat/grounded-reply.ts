@@ -37,12 +37,7 @@ export async function writeGroundedReply(opts: {
   emit: (text: string) => void;
 }): Promise<GroundedReply> {
   const { encoder, question, facts, stopper } = opts;
-  const record: ReplyCheck = {
-    facts: facts.map((f) => ({ id: f.id, text: f.text, score: Number(f.score.toFixed(3)), article: f.article })),
-    sentences: [],
-    quoted: [],
-    replaced: false,
-  };
+  const record = emptyCheck(facts);
   let sent = "";
   const send = (text: string) => {
     const piece = sent ? ` ${text}` : text;
@@ -100,16 +95,11 @@ export async function writeGroundedReply(opts: {
 
   if (!stopper.interrupted) {
     if (accepted.length === 0) {
-      // Nothing of the model's passed: quote the facts that answer, after a fixed phrase: the best,
-      // and the best for another question of the message, or else the next if nearly as good.
+      // Nothing of the model's passed: quote the facts that answer.
       record.replaced = true;
-      const [top, second] = carriedFacts(facts);
-      send(`${QUOTE_INTRO} ${top!.text}`);
-      record.quoted.push(top!.id);
-      if (second && !repeatedPhrase(second.text, sent)) {
-        send(second.text);
-        record.quoted.push(second.id);
-      }
+      const quote = quoteFacts(facts);
+      for (const piece of quote.pieces) send(piece);
+      record.quoted.push(...quote.quoted);
     } else {
       // What the model's sentences left out of the facts the quoted reply would have carried, and the
       // other questions' best: a model tends to answer from one fact, and retrieval's best is not always
@@ -130,4 +120,32 @@ function carriedFacts(facts: RankedFact[]): RankedFact[] {
   const [top, ...rest] = facts;
   const second = rest.find((f) => f.answersPart) ?? rest.find((f) => f.score >= top!.score - NEAR_BEST);
   return second ? [top!, second] : [top!];
+}
+
+/** The record of a reply grounded in `facts`, before anything is checked or quoted. */
+function emptyCheck(facts: RankedFact[]): ReplyCheck {
+  return {
+    facts: facts.map((f) => ({ id: f.id, text: f.text, score: Number(f.score.toFixed(3)), article: f.article })),
+    sentences: [],
+    quoted: [],
+    replaced: false,
+  };
+}
+
+/** The carried facts (`carriedFacts`) quoted verbatim after a fixed phrase; `pieces` are sent in order. */
+function quoteFacts(facts: RankedFact[]): { pieces: string[]; quoted: string[] } {
+  const [top, second] = carriedFacts(facts);
+  const first = `${QUOTE_INTRO} ${top!.text}`;
+  return second && !repeatedPhrase(second.text, first)
+    ? { pieces: [first, second.text], quoted: [top!.id, second.id] }
+    : { pieces: [first], quoted: [top!.id] };
+}
+
+/**
+ * The reply without the model, when generation is too far off (lib/chat/generation-queue.ts): its
+ * facts quoted as the check's fallback quotes them, recorded with the wait that was expected.
+ */
+export function quotedReply(facts: RankedFact[], underLoad: NonNullable<ReplyCheck["underLoad"]>): { text: string; check: ReplyCheck } {
+  const quote = quoteFacts(facts);
+  return { text: quote.pieces.join(" "), check: { ...emptyCheck(facts), quoted: quote.quoted, underLoad } };
 }

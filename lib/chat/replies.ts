@@ -95,15 +95,15 @@ export async function replyWithTemplate(
   return true;
 }
 
-/** Finishes a created reply with a fixed text: stored whole, then sent as one piece. */
+/** Finishes a created reply with a fixed text (and `decision`, when it changed): stored whole, then sent as one piece. */
 export async function finishWithTemplate(
   emit: ConversationEmitter,
-  reply: { conversationId: string; replyId: string; replyToId: string; text: string; grounding: ReplyGrounding },
+  reply: { conversationId: string; replyId: string; replyToId: string; text: string; grounding: ReplyGrounding; decision?: ReplyDecision },
 ): Promise<void> {
-  const { conversationId, replyId, replyToId, text, grounding } = reply;
+  const { conversationId, replyId, replyToId, text, grounding, decision } = reply;
   emit("chat:typing", { conversationId, messageId: replyId, replyToId, queued: false });
   await persist("finish reply", () =>
-    finishBotReply(replyId, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0, grounding }),
+    finishBotReply(replyId, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0, grounding, decision }),
   );
   emit("chat:token", { conversationId, messageId: replyId, text, offset: 0 });
   emit("chat:done", { conversationId, messageId: replyId, text, stopped: false, sources: grounding.sources, clarify: grounding.clarify ?? null });

@@ -1,8 +1,8 @@
 /**
  * One chat turn, start to finish: validate → persist the customer's message (and acknowledge) →
  * classify → decide → retrieve the help-centre facts → generate (queued, checked sentence by sentence,
- * streamed) → persist the reply with its grounding → broadcast. A click on a clarifying question
- * answers the clarified message the same way.
+ * streamed; or, when the queue is too long, the facts quoted at once) → persist the reply with its
+ * grounding → broadcast. A click on a clarifying question answers the clarified message the same way.
  */
 import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
@@ -17,13 +17,13 @@ import { log } from "../log";
 import { metrics, recordLmReply } from "../metrics";
 import type { LanguageModel } from "../models/lm";
 import { classifier, encoder, holdLanguageModel, knowledge, languageModel } from "../models/registry";
-import { type ClarifyAck, type ClarifyPayload, type ReplyGrounding, type SendAck, type SendPayload, validateText } from "../protocol/chat";
+import { type ClarifyAck, type ClarifyPayload, type ReplyCheck, type ReplyGrounding, type SendAck, type SendPayload, validateText } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
 import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "./compose";
 import { replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
-import { queueGeneration } from "./generation-queue";
-import type { GroundedReply } from "./grounded-reply";
+import { planGeneration, queueGeneration } from "./generation-queue";
+import { quotedReply, type GroundedReply } from "./grounded-reply";
 import { finishWithTemplate, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
 
 const STORE_REFUSALS = {
@@ -116,6 +116,7 @@ function clarifyOptions(intents: Extract<Decision, { action: "clarify" }>["inten
 /**
  * Answers a customer message from the help centre: retrieve the facts → generate, queued behind other
  * customers' replies, checked sentence by sentence and streamed → persist with its grounding → done.
+ * When the wait for generation is expected to pass LM_DEGRADE_WAIT_MS, the facts are quoted at once.
  */
 async function answerFromHelpCentre(
   emit: ConversationEmitter,
@@ -141,21 +142,40 @@ async function answerFromHelpCentre(
     await replyWithTemplate(emit, { conversationId, replyToId: message.id, decision: "no_facts", ...noFacts });
     return;
   }
-  const held = holdLanguageModel();
+  // Degrade, don't queue: when the model is too far off, the facts are quoted now.
+  const plan = planGeneration();
+  if (!plan.generate) return answerUnderLoad(emit, { ...turn, facts }, plan.underLoad);
   try {
-    await answerWith(held.lm, k, emit, { ...turn, facts });
+    const held = holdLanguageModel();
+    try {
+      await answerWith(held.lm, k, emit, { ...turn, facts });
+    } finally {
+      held.release();
+    }
   } finally {
-    held.release();
+    plan.release();
   }
 }
 
+type HelpCentreAnswer = Parameters<typeof answerFromHelpCentre>[1] & { facts: RankedFact[] };
+
+/** What a help-centre answer is stored with: the articles it rests on, its check, the topic picked. */
+function answerGrounding(turn: HelpCentreAnswer, check: ReplyCheck): ReplyGrounding {
+  return { sources: sourcesOf(check), check, ...(turn.kind === "clarified" ? { clarifiedIntent: turn.intent } : {}) };
+}
+
+/** The answer without the model (its facts quoted), stored as decision `answer_degraded`, sent whole. */
+async function answerUnderLoad(emit: ConversationEmitter, turn: HelpCentreAnswer, underLoad: NonNullable<ReplyCheck["underLoad"]>): Promise<void> {
+  const { message } = turn;
+  const { text, check } = quotedReply(turn.facts, underLoad);
+  const reply = { conversationId: message.conversationId, replyToId: message.id, text, decision: "answer_degraded" as const, grounding: answerGrounding(turn, check) };
+  if (turn.reply) await finishWithTemplate(emit, { ...reply, replyId: turn.reply.id });
+  else if (!(await replyWithTemplate(emit, reply))) return;
+  metrics().replyChecks.inc({ result: "quoted_under_load" });
+}
+
 /** The answer written by `lm` from the facts: create the reply → generate (queued, checked, streamed) → persist → done. */
-async function answerWith(
-  lm: LanguageModel,
-  k: Knowledge,
-  emit: ConversationEmitter,
-  turn: Parameters<typeof answerFromHelpCentre>[1] & { facts: RankedFact[] },
-): Promise<void> {
+async function answerWith(lm: LanguageModel, k: Knowledge, emit: ConversationEmitter, turn: HelpCentreAnswer): Promise<void> {
   const persist = retryWhileDatabaseUnavailable;
   const { customerId, message, facts } = turn;
   const conversationId = message.conversationId;
@@ -211,7 +231,7 @@ async function answerWith(
 
   // Persist, then broadcast the final text.
   await progress.settled();
-  const grounding: ReplyGrounding = { sources: sourcesOf(result), check: result.check, ...(turn.kind === "clarified" ? { clarifiedIntent: turn.intent } : {}) };
+  const grounding = answerGrounding(turn, result.check);
   await persist("finish reply", () => finishBotReply(replyId, { ...result, grounding, status: result.stopped ? "stopped" : "complete" }));
   recordLmReply(result);
   emit("chat:done", { conversationId, messageId: replyId, text: result.text, stopped: result.stopped, sources: grounding.sources, clarify: null });

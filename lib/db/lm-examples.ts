@@ -112,11 +112,12 @@ export async function deleteLmExample(id: string): Promise<StoredLmExample | nul
 
 /**
  * Finished bot replies a customer gave 👍 that staff have not marked Bad, answered from the help centre
- * (so grounded in facts): training data without a stored copy.
+ * (so grounded in facts; generated, or quoted under load as a failed check would have): training data
+ * without a stored copy.
  */
 const THUMBS_UP = {
   role: "bot",
-  decision: "answer",
+  decision: { in: ["answer", "answer_degraded"] },
   customerHelpful: true,
   replyStatus: "complete",
   OR: [{ feedback: null }, { feedback: "good" }],

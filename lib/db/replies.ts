@@ -84,11 +84,14 @@ export async function finishBotReply(
     tokenCount: number;
     generationMs: number;
     grounding?: ReplyGrounding;
+    /** A decision taken after the reply was created (a clarified question answered under load). */
+    decision?: ReplyDecision;
   },
 ) {
   const message = await db().message.update({
     where: { id: messageId },
     data: {
+      decision: result.decision,
       grounding: result.grounding as Prisma.InputJsonValue | undefined,
       text: result.text,
       replyStatus: result.status,

@@ -79,6 +79,11 @@ export interface ReplyCheck {
   /** Fact ids sent verbatim: all of the reply's when the model's words were replaced. */
   quoted: string[];
   replaced: boolean;
+  /**
+   * Set when the facts were quoted without asking the model, because the expected wait for a
+   * generation slot passed the bound (LM_DEGRADE_WAIT_MS).
+   */
+  underLoad?: { expectedWaitMs: number; boundMs: number };
 }
 
 /** What a bot reply rests on, stored with it: its sources and check, or the clarifying options it offered. */

@@ -116,7 +116,7 @@ async function replyTo(lm: LanguageModel, { classifier, knowledge }: ReplyModels
     stopper: new GenerationStopper(),
     emit: () => {},
   });
-  return { text: reply.text, handedOff: false, clarified: false, sources: sourcesOf(reply) };
+  return { text: reply.text, handedOff: false, clarified: false, sources: sourcesOf(reply.check) };
 }
 
 const snapshotRowSchema = z.object({

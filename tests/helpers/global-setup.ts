@@ -20,6 +20,9 @@ export default async function setup(project: TestProject) {
     DATABASE_URL: database.url,
     LOOPDESK_MODELS_DIR: modelsDir,
     LM_MAX_NEW_TOKENS: "24",
+    // Every reply generated, however busy the machine: which replies degrade under load depends on
+    // timing (degrade.test.ts tests it on a server of its own).
+    LM_DEGRADE_WAIT_MS: "0",
     // Every test file talks to this one server from 127.0.0.1: per-address limits sized for one
     // browser would refuse a whole suite (limits.test.ts and multi-instance.test.ts test them on
     // servers of their own).

@@ -1,7 +1,8 @@
 /**
  * Under a bot reply in the staff transcript: what the reply rests on (its help-centre sources, the
- * sentence check: each generated sentence sent or dropped and why, or replaced by quoted facts; the
- * clarifying options offered) and the customer's 👍/👎. Set apart from the reply's own text.
+ * sentence check: each generated sentence sent or dropped and why, or replaced by quoted facts, or the
+ * facts quoted without the model under load; the clarifying options offered) and the customer's 👍/👎.
+ * Set apart from the reply's own text.
  */
 import type { ReplyCheck } from "@/lib/protocol/chat";
 import type { StaffMessage } from "@/lib/protocol/staff";
@@ -16,6 +17,9 @@ const REASONS: Record<NonNullable<ReplyCheck["sentences"][number]["reason"]>, st
   incomplete: "cut off",
   does_not_cover: "does not cover the question",
 };
+
+/** "0.4 s", "12.5 s": the wait estimates are around a few seconds. */
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 export function ReplyGrounding({ message }: { message: Pick<StaffMessage, "grounding" | "customerHelpful"> }) {
   const { grounding, customerHelpful } = message;
@@ -43,8 +47,17 @@ export function ReplyGrounding({ message }: { message: Pick<StaffMessage, "groun
       {check && (
         <details>
           <summary>
-            Checked: {check.sentences.filter((s) => s.sent).length} of {check.sentences.length} sentences sent
-            {check.replaced && <strong className={styles.replaced}> · replaced by quoted facts</strong>}
+            {check.underLoad ? (
+              <strong className={styles.replaced} data-testid="reply-under-load">
+                Quoted without the model, under load: generation was {seconds(check.underLoad.expectedWaitMs)} away (bound{" "}
+                {seconds(check.underLoad.boundMs)})
+              </strong>
+            ) : (
+              <>
+                Checked: {check.sentences.filter((s) => s.sent).length} of {check.sentences.length} sentences sent
+                {check.replaced && <strong className={styles.replaced}> · replaced by quoted facts</strong>}
+              </>
+            )}
           </summary>
           <ol className={styles.sentences}>
             {check.sentences.map((s, i) => (

@@ -1,0 +1,2 @@
+-- AlterEnum
+ALTER TYPE "ReplyDecision" ADD VALUE 'answer_degraded';
