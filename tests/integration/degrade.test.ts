@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { QUOTE_INTRO } from "@/lib/chat/grounded-reply";
 import type { ConversationDetail } from "@/lib/protocol/staff";
 import { connectCustomer, sendAndWait, type ChatClient, type Reply } from "../helpers/chat-client";
+import { sample } from "../helpers/metrics";
 import { createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
 import { staffLogin } from "../helpers/staff";
@@ -94,13 +95,6 @@ async function stored(databaseUrl: string, replyIds: string[]) {
 
 async function scrape(): Promise<string> {
   return (await fetch(metricsUrl)).text();
-}
-
-/** The value of one sample in Prometheus text format (0 when absent). */
-function sample(text: string, name: string, labels = ""): number {
-  const series = labels ? `${name}{${labels}}` : name;
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
 describe("degrade, don't queue", () => {

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectCustomer, sendAndWait } from "../helpers/chat-client";
+import { sample } from "../helpers/metrics";
 import { createMigratedDatabase } from "../helpers/postgres";
 import { startServer, type RunningServer } from "../helpers/server";
 
@@ -34,13 +35,6 @@ async function scrape(): Promise<string> {
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
   return res.text();
-}
-
-/** The value of one sample in Prometheus text format (0 when absent), e.g. sample(text, "x_total", 'outcome="complete"'). */
-function sample(text: string, name: string, labels = ""): number {
-  const series = labels ? `${name}{${labels}}` : name;
-  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-  return line ? Number(line.slice(series.length + 1)) : 0;
 }
 
 describe("metrics", () => {

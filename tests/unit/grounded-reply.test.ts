@@ -4,7 +4,7 @@
  * checked and added around the model's words.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { QUOTE_INTRO, writeGroundedReply } from "@/lib/chat/grounded-reply";
+import { QUOTE_INTRO, quotedReply, writeGroundedReply } from "@/lib/chat/grounded-reply";
 import type { RankedFact } from "@/lib/knowledge/retrieve";
 import { loadEncoder, type Encoder } from "@/lib/models/encoder";
 import { GenerationStopper, type LanguageModel } from "@/lib/models/lm";
@@ -98,5 +98,16 @@ describe("writeGroundedReply: the facts a reply carries", () => {
     expect(r.check.replaced).toBe(true);
     expect(r.check.quoted).toEqual(["how", "free"]);
     expect(r.text).toBe(`${QUOTE_INTRO} ${HOW_TO_CANCEL} ${FREE_UNTIL_SHIPPED}`);
+  });
+});
+
+describe("quotedReply: the answer without the model, under load", () => {
+  it("quotes what the check's fallback would, checks no sentence, and records the wait", async () => {
+    const facts = [await fact("how", HOW_TO_CANCEL, 0.8), await fact("free", FREE_UNTIL_SHIPPED, 0.75), await fact("refund", REFUND_TIME, 0.6)];
+    const fallback = await reply("Cancelling costs a fee of $5 at Northwind Goods.", facts);
+    const underLoad = { expectedWaitMs: 4000, boundMs: 2000 };
+    const quoted = quotedReply(facts, underLoad);
+    expect(quoted.text).toBe(fallback.text);
+    expect(quoted.check).toEqual({ facts: fallback.check.facts, sentences: [], quoted: ["how", "free"], replaced: false, underLoad });
   });
 });
