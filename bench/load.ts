@@ -21,11 +21,12 @@
  * Bounded: at most 2,000 idle connections, 200 chatting customers, 200 messages/s, 300 s per phase.
  * The last line:
  *
- *   RESULT connections=… chatting=… msgs_per_s=… ack_p99_ms=… ttft_p99_ms=… errors=… lost=…
+ *   RESULT connections=… chatting=… msgs_per_s=… ack_p99_ms=… ttft_p50_ms=… ttft_p99_ms=… errors=… lost=… unanswered=… degraded=…
  *
  * where connections is the customers still connected at the end (idle + chatting), msgs_per_s the rate
- * acknowledged (with --find-rate: the highest rate that kept ack p99 under 200 ms), and errors counts
- * every error of every phase.
+ * acknowledged (with --find-rate: the highest rate that kept ack p99 under 200 ms), errors counts
+ * every error of every phase, unanswered the acknowledged messages without a complete reply in the
+ * database, and degraded those answered from their facts without the model (LM_DEGRADE_WAIT_MS).
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -255,11 +256,17 @@ async function main() {
          AND NOT EXISTS (SELECT 1 FROM "Message" b WHERE b."replyToId" = c.id AND b."replyStatus" = 'complete')`,
       [acked],
     );
+    // Answered from the facts without the model, the generation queue being too long (LM_DEGRADE_WAIT_MS).
+    const degraded = await pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM "Message" WHERE "replyToId" = ANY($1::uuid[]) AND decision = 'answer_degraded'`,
+      [acked],
+    );
     await pool.end();
     const lost = acked.length - rows[0]!.stored;
     const connected = sockets.filter((s) => s.connected).length;
     console.log(
-      `database: ${acked.length} acknowledged, ${rows[0]!.stored} stored, ${rows[0]!.duplicates} duplicates, ${unanswered.rows[0]!.n} without a complete reply`,
+      `database: ${acked.length} acknowledged, ${rows[0]!.stored} stored, ${rows[0]!.duplicates} duplicates, ${unanswered.rows[0]!.n} without a complete reply, ` +
+        `${degraded.rows[0]!.n} answered from the facts under load`,
     );
     console.log(`errors: ${JSON.stringify(Object.fromEntries(errors))}`);
     if (errors.size > 0) console.log(`server log (last errors):\n${server.output().split("\n").filter((l) => /"level":(50|60)/.test(l)).slice(-5).join("\n")}`);
@@ -276,7 +283,8 @@ async function main() {
     const errorCount = [...errors.values()].reduce((a, b) => a + b, 0) + rows[0]!.duplicates;
     console.log(
       `RESULT connections=${connected} chatting=${CHATTING} msgs_per_s=${rate.toFixed(1)} ack_p99_ms=${round(pct(acks, 99))} ` +
-        `ttft_p99_ms=${round(pct(ttfts, 99))} errors=${errorCount} lost=${lost}`,
+        `ttft_p50_ms=${round(pct(ttfts, 50))} ttft_p99_ms=${round(pct(ttfts, 99))} errors=${errorCount} lost=${lost} ` +
+        `unanswered=${unanswered.rows[0]!.n} degraded=${degraded.rows[0]!.n}`,
     );
   } finally {
     for (const s of sockets) s.disconnect();
