@@ -174,6 +174,8 @@ async function main() {
         // Every question is a new customer from 127.0.0.1: the per-address limits are raised, not switched off.
         RATE_LIMIT_CONNECTIONS_PER_IP: String(questions.length + 100),
         RATE_LIMIT_MESSAGES_PER_IP: "1000000",
+        // The model's replies are what is judged, never facts quoted because the machine was busy.
+        LM_DEGRADE_WAIT_MS: "0",
         ...(maxNewTokens ? { LM_MAX_NEW_TOKENS: maxNewTokens } : {}),
       },
       args["models-dir"],
