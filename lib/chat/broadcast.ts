@@ -35,12 +35,17 @@ export function setSocketServer(io: Server): void {
   socketServer.server = io;
 }
 
+/** The process's socket.io server; null where there is none (`next dev`). */
+export function currentSocketServer(): Server | null {
+  return socketServer.server;
+}
+
 /**
  * Nudges every open inbox to refetch a conversation's row, from a route handler. Without a socket.io
  * server in the process (e.g. `next dev`) there is nobody to tell.
  */
 export function emitInboxChanged(conversationId: string): void {
-  const io = socketServer.server;
+  const io = currentSocketServer();
   if (!io) return;
   try {
     io.of(STAFF_NAMESPACE).to(INBOX_ROOM).emit("inbox:changed", { conversationId });

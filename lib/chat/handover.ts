@@ -4,6 +4,7 @@
  */
 import type { Server } from "socket.io";
 import type { StaffIdentity } from "../auth/roles";
+import { assignWaitingConversations, reassignConversation, takeOverFrom, type ReassignRefusal } from "../db/assignment";
 import { toChatMessage } from "../db/conversations";
 import {
   closeConversation,
@@ -16,6 +17,7 @@ import {
 } from "../db/handover";
 import { ErrorCode, type ChatError } from "../protocol/errors";
 import { type ChatMessage, validateText } from "../protocol/chat";
+import type { Message } from "../generated/prisma/client";
 import { conversationRoom, STAFF_NAMESPACE, type ServerToStaffEvents, type StaffConversationState } from "../protocol/staff";
 import { conversationEmitter, tellOtherInstances } from "./broadcast";
 import { stopConversationReplies } from "./replies";
@@ -37,7 +39,7 @@ export function staffState(c: StaffConversationRow): StaffConversationState {
 
 const failure = (code: ChatError["code"], message: string) => ({ ok: false as const, error: { code, message } });
 
-function refusal(reason: Extract<HandoverResult, { ok: false }>["reason"]): { ok: false; error: ChatError } {
+function refusal(reason: Extract<HandoverResult, { ok: false }>["reason"] | ReassignRefusal): { ok: false; error: ChatError } {
   switch (reason) {
     case "unknown_conversation":
       return failure(ErrorCode.unknownConversation, "No such conversation.");
@@ -49,6 +51,12 @@ function refusal(reason: Extract<HandoverResult, { ok: false }>["reason"]): { ok
       return failure(ErrorCode.notAssigned, "This conversation is assigned to another agent.");
     case "invalid_state":
       return failure(ErrorCode.invalidState, "The conversation is not in a state that allows this.");
+    case "unknown_agent":
+      return failure(ErrorCode.unknownAgent, "No such support agent.");
+    case "agent_disabled":
+      return failure(ErrorCode.agentDisabled, "That agent's account is disabled: choose another agent.");
+    case "agent_offline":
+      return failure(ErrorCode.agentOffline, "That agent is away: only online agents can be assigned chats.");
   }
 }
 
@@ -69,7 +77,10 @@ function emitStaffState(io: Server, state: StaffConversationState) {
 }
 
 /** Broadcasts a changed conversation: the system message, its new status, and the staff-side state. */
-function announce(io: Server, result: Extract<HandoverResult, { ok: true }>): HandoverOutcome {
+function announce(
+  io: Server,
+  result: { conversation: StaffConversationRow } & ({ changed: true; message: Message } | { changed: false }),
+): HandoverOutcome {
   const c = result.conversation;
   const state = staffState(c);
   if (result.changed) {
@@ -81,11 +92,35 @@ function announce(io: Server, result: Extract<HandoverResult, { ok: true }>): Ha
   return { ok: true, state };
 }
 
-/** Takes a conversation over: status `agent`, the bot stops (also mid-reply), the customer is told who joined. */
-export async function takeOver(io: Server, staff: StaffIdentity, conversationId: string): Promise<HandoverOutcome> {
-  const result = await takeOverConversation(conversationId, staff.id, `${staff.name} joined the chat`);
+const joined = (name: string) => `${name} joined the chat`;
+
+/**
+ * Takes a conversation over: status `agent`, the bot stops (also mid-reply), the customer is told who
+ * joined. One assigned to another agent only with `force` (an explicit take-over, audited).
+ */
+export async function takeOver(io: Server, staff: StaffIdentity, conversationId: string, opts: { force?: boolean } = {}): Promise<HandoverOutcome> {
+  const result = opts.force
+    ? await takeOverFrom(conversationId, staff, joined(staff.name))
+    : await takeOverConversation(conversationId, staff.id, joined(staff.name));
   if (!result.ok) return refusal(result.reason);
   if (result.changed) stopBot(io, conversationId);
+  return announce(io, result);
+}
+
+/**
+ * Assigns the conversations waiting for an agent to online agents (lib/db/assignment.ts), and tells
+ * each customer and the staff watching. Run after a handoff and when an agent comes online.
+ */
+export async function assignWaiting(io: Server): Promise<number> {
+  const assigned = await assignWaitingConversations(joined);
+  for (const a of assigned) announce(io, { ...a, changed: true });
+  return assigned.length;
+}
+
+/** Gives a conversation to another online agent: its admin or current assignee may (refusals write nothing). */
+export async function reassign(io: Server, staff: StaffIdentity, conversationId: string, targetId: string): Promise<HandoverOutcome> {
+  const result = await reassignConversation(conversationId, { id: staff.id, email: staff.email, isAdmin: staff.role === "admin" }, targetId, joined);
+  if (!result.ok) return refusal(result.reason);
   return announce(io, result);
 }
 

@@ -20,6 +20,7 @@ import { classifier, encoder, holdLanguageModel, knowledge, languageModel } from
 import { type ClarifyAck, type ClarifyPayload, type ReplyCheck, type ReplyGrounding, type SendAck, type SendPayload, validateText } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
+import { assignWaiting } from "./handover";
 import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "./compose";
 import { replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
 import { planGeneration, queueGeneration } from "./generation-queue";
@@ -83,6 +84,8 @@ export async function runCustomerTurn(
     grounding: { sources: [], ...(decision.action === "clarify" ? { clarify: clarifyOptions(decision.intents) } : {}) },
   });
   if (replied && handoff) emit("chat:status", { conversationId, status });
+  // An online agent gets it at once; with nobody online it waits in the queue.
+  if (handoff) await persist("assign handoff", () => assignWaiting(io));
 }
 
 /**

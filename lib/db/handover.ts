@@ -18,7 +18,8 @@ export type StaffConversationRow = NonNullable<Awaited<ReturnType<typeof findCon
 
 type Tx = Prisma.TransactionClient;
 
-async function addSystemMessage(tx: Tx, conversationId: string, text: string, authorStaffId: string): Promise<Message> {
+/** A system message for the customer ("Alex joined the chat"), written in the transaction that changed the conversation. */
+export async function addSystemMessage(tx: Tx, conversationId: string, text: string, authorStaffId: string): Promise<Message> {
   const message = await tx.message.create({ data: { conversationId, role: "system", text, authorStaffId } });
   await tx.conversation.update({ where: { id: conversationId }, data: { lastMessageAt: message.createdAt } });
   return message;

@@ -30,6 +30,12 @@ export const ErrorCode = {
   alreadyAssigned: "already_assigned",
   notAssigned: "not_assigned",
   invalidState: "invalid_state",
+  /** Reassigning to someone who is not a support agent (or no one). */
+  unknownAgent: "unknown_agent",
+  /** Reassigning to a disabled account. */
+  agentDisabled: "agent_disabled",
+  /** Reassigning to an agent who is away. */
+  agentOffline: "agent_offline",
   notClosed: "not_closed",
   alreadyRated: "already_rated",
   /** Feedback or a clarification for a message that is not such a bot reply of the customer's. */

@@ -26,6 +26,22 @@ export interface ServerToStaffEvents extends ServerToClientEvents {
   "staff:conversation": (p: StaffConversationState) => void;
   /** A private note added to a watched conversation (staff only: never sent on /chat). */
   "staff:note": (p: StaffNote) => void;
+  /** Who has a watched conversation open right now (across every server instance); sent whenever that changes. */
+  "staff:presence": (p: StaffPresence) => void;
+  /** Another staff member is typing in a watched conversation (at most about once a second while they type). */
+  "staff:typing": (p: { conversationId: string; staff: StaffPerson }) => void;
+}
+
+/** A member of staff as other staff see them. */
+export interface StaffPerson {
+  id: string;
+  name: string;
+}
+
+/** The staff viewing a conversation (each person once, however many tabs), by name. */
+export interface StaffPresence {
+  conversationId: string;
+  viewers: StaffPerson[];
 }
 
 /** Who owns a conversation and how it ended, as staff see it. */
@@ -38,6 +54,10 @@ export interface StaffConversationState {
 }
 /** Staff events that name one conversation. */
 export const staffConversationSchema = z.object({ conversationId: id });
+/** A take-over; `force` takes a conversation assigned to another agent from them (audited). */
+export const staffTakeoverSchema = z.object({ conversationId: id, force: z.boolean().optional() });
+/** Reassigning a conversation to another (online, enabled) support agent. */
+export const staffAssignSchema = z.object({ conversationId: id, staffId: id });
 export const staffSendSchema = z.object({
   conversationId: id,
   clientMessageId: z.string().min(1).max(100),
@@ -67,8 +87,13 @@ export interface StaffToServerEvents {
   /** Start receiving a conversation's events (room conversation:<id>); acks its current state. */
   "staff:watch": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
   "staff:unwatch": (p: StaffConversationPayload, ack?: (r: StaffOkAck) => void) => void;
-  /** Moves a bot or waiting conversation to this agent (status `agent`); the bot stops replying. */
-  "staff:takeover": (p: StaffConversationPayload, ack: (r: StaffStateAck) => void) => void;
+  /**
+   * Moves a bot or waiting conversation to this agent (status `agent`); the bot stops replying. One
+   * assigned to another agent needs `force: true` (else `already_assigned`).
+   */
+  "staff:takeover": (p: z.infer<typeof staffTakeoverSchema>, ack: (r: StaffStateAck) => void) => void;
+  /** Gives a waiting or assigned conversation to another online agent (admin or the current assignee only). */
+  "staff:assign": (p: z.infer<typeof staffAssignSchema>, ack: (r: StaffStateAck) => void) => void;
   /** A message from the assigned agent to the customer; idempotent by clientMessageId. */
   "staff:send": (p: StaffSendPayload, ack: (r: StaffSendAck) => void) => void;
   "staff:typing": (p: StaffConversationPayload, ack?: (r: StaffOkAck) => void) => void;
@@ -85,6 +110,7 @@ export const STAFF_EVENTS = [
   "staff:watch",
   "staff:unwatch",
   "staff:takeover",
+  "staff:assign",
   "staff:send",
   "staff:typing",
   "staff:handback",
@@ -94,6 +120,20 @@ export const STAFF_EVENTS = [
 
 // ---------------------------------------------------------------------------------------------
 // The REST API
+
+/** Whether an agent takes new chats (set in the console header). */
+export const AVAILABILITIES = ["online", "away"] as const;
+export type Availability = (typeof AVAILABILITIES)[number];
+/** GET /api/staff/availability answers it; PUT takes it (`{ availability }`) and answers it. */
+export const availabilitySchema = z.strictObject({ availability: z.enum(AVAILABILITIES) });
+export type AvailabilityBody = z.infer<typeof availabilitySchema>;
+
+/** GET /api/staff/agents: the support staff a conversation can be assigned to, online first. */
+export interface AssignableAgent extends StaffPerson {
+  availability: Availability;
+  /** Conversations assigned to them with status `agent`. */
+  openChats: number;
+}
 
 export type LabelSource = "confirmed" | "corrected" | "customer_clarification";
 export type ReplyFeedback = "good" | "bad";

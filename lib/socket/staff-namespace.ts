@@ -5,10 +5,11 @@
  */
 import type { Namespace, Server, Socket } from "socket.io";
 import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
-import { close, handBack, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
+import { close, handBack, reassign, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
 import { stopConversationReplies } from "../chat/replies";
 import { findConversationForStaff } from "../db/handover";
 import { addNote, MAX_NOTES_PER_CONVERSATION, type AddNoteResult } from "../db/notes";
+import { log } from "../log";
 import { guarded, guardEvents } from "./guarded";
 import { authenticateStaff, endSession, requireStaffSockets } from "./staff-auth";
 import { ErrorCode, parsePayload, type ChatError } from "../protocol/errors";
@@ -19,9 +20,12 @@ import {
   STAFF_EVENTS,
   STAFF_NAMESPACE,
   type ServerToStaffEvents,
+  staffAssignSchema,
   staffConversationSchema,
   staffNoteSchema,
+  type StaffPerson,
   staffSendSchema,
+  staffTakeoverSchema,
   type StaffToServerEvents,
 } from "../protocol/staff";
 
@@ -54,6 +58,15 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
     guardEvents(socket, STAFF_EVENTS);
     const lastTyping = new Map<string, number>();
 
+    // The conversations this socket was viewing lose a viewer once it is gone.
+    let viewed: string[] = [];
+    socket.on("disconnecting", () => {
+      viewed = [...socket.rooms].flatMap((room) => (room.startsWith(CONVERSATION_ROOM_PREFIX) ? [room.slice(CONVERSATION_ROOM_PREFIX.length)] : []));
+    });
+    socket.on("disconnect", () => {
+      for (const conversationId of viewed) void emitPresence(nsp, conversationId);
+    });
+
     /** Re-checks the session, then runs the handler with the current identity; never throws to the client. */
     function on<E extends keyof StaffToServerEvents>(
       event: E,
@@ -84,20 +97,35 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
       if (!conversation) return reply(unknownConversation);
       await socket.join(conversationRoom(conversation.id));
       reply({ ok: true, ...staffState(conversation) });
+      await emitPresence(nsp, conversation.id);
     });
 
     on("staff:unwatch", async (_staff, payload, reply) => {
       const parsed = parsePayload(staffConversationSchema, payload);
       if (!parsed.ok) return reply(parsed);
-      await socket.leave(conversationRoom(parsed.value.conversationId));
-      reply({ ok: true, conversationId: parsed.value.conversationId });
+      const { conversationId } = parsed.value;
+      const watching = socket.rooms.has(conversationRoom(conversationId));
+      await socket.leave(conversationRoom(conversationId));
+      reply({ ok: true, conversationId });
+      if (watching) await emitPresence(nsp, conversationId);
     });
 
     on("staff:takeover", async (staff, payload, reply) => {
-      const parsed = parsePayload(staffConversationSchema, payload);
+      const parsed = parsePayload(staffTakeoverSchema, payload);
       if (!parsed.ok) return reply(parsed);
-      const r = await takeOver(io, staff, parsed.value.conversationId);
-      if (r.ok) await socket.join(conversationRoom(parsed.value.conversationId));
+      const { conversationId, force } = parsed.value;
+      const r = await takeOver(io, staff, conversationId, { force });
+      if (r.ok && !socket.rooms.has(conversationRoom(conversationId))) {
+        await socket.join(conversationRoom(conversationId));
+        void emitPresence(nsp, conversationId);
+      }
+      reply(r.ok ? { ok: true, ...r.state } : r);
+    });
+
+    on("staff:assign", async (staff, payload, reply) => {
+      const parsed = parsePayload(staffAssignSchema, payload);
+      if (!parsed.ok) return reply(parsed);
+      const r = await reassign(io, staff, parsed.value.conversationId, parsed.value.staffId);
       reply(r.ok ? { ok: true, ...r.state } : r);
     });
 
@@ -142,11 +170,12 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
         const { conversationId } = parsed.value;
         const conversation = await findConversationForStaff(conversationId);
         if (!conversation) return reply(unknownConversation);
-        if (conversation.status !== "agent" || conversation.assignedStaffId !== staff.id) {
-          return reply({ ok: false, error: { code: ErrorCode.notAssigned, message: "You have not taken over this conversation." } });
+        // Every staff member's typing is shown to the other staff watching; only the assignee's to the customer.
+        socket.to(conversationRoom(conversationId)).emit("staff:typing", { conversationId, staff: person(staff) });
+        if (conversation.status === "agent" && conversation.assignedStaffId === staff.id) {
+          const chat = io.of(CHAT_NAMESPACE) as unknown as Namespace<Record<string, never>, ServerToClientEvents>;
+          chat.to(customerRoom(conversation.customerId)).emit("chat:agent-typing", { conversationId, name: staff.name });
         }
-        const chat = io.of(CHAT_NAMESPACE) as unknown as Namespace<Record<string, never>, ServerToClientEvents>;
-        chat.to(customerRoom(conversation.customerId)).emit("chat:agent-typing", { conversationId, name: staff.name });
         reply({ ok: true, conversationId });
       },
       {
@@ -168,5 +197,26 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
 }
 
 const unknownConversation = { ok: false as const, error: { code: ErrorCode.unknownConversation, message: "No such conversation." } };
+
+const CONVERSATION_ROOM_PREFIX = conversationRoom("");
+const person = (staff: StaffIdentity): StaffPerson => ({ id: staff.id, name: staff.name });
+
+/**
+ * Tells everyone watching a conversation who is viewing it: the members of its room on every
+ * instance (fetchSockets asks the others through the adapter), each person once.
+ */
+async function emitPresence(nsp: StaffNamespace, conversationId: string): Promise<void> {
+  const room = conversationRoom(conversationId);
+  try {
+    const sockets = await nsp.in(room).fetchSockets();
+    const viewers = new Map<string, StaffPerson>();
+    for (const s of sockets) if (s.data.staff) viewers.set(s.data.staff.id, person(s.data.staff));
+    const sorted = [...viewers.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    nsp.to(room).emit("staff:presence", { conversationId, viewers: sorted });
+  } catch (err) {
+    // An instance that does not answer in time: the next change sends the list again.
+    log.warn({ err, conversationId }, "staff presence not sent");
+  }
+}
 
 /** Tells the socket why it is being cut off, then disconnects it. */

@@ -378,6 +378,10 @@ const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | 
   { file: "staff/conversations", method: "GET", url: "/api/staff/conversations", roles: SUPPORT },
   { file: "staff/conversations/[id]", method: "GET", url: `/api/staff/conversations/${ANY_ID}`, roles: SUPPORT },
   { file: "staff/queue", method: "GET", url: "/api/staff/queue", roles: SUPPORT },
+  { file: "staff/agents", method: "GET", url: "/api/staff/agents", roles: SUPPORT },
+  { file: "staff/availability", method: "GET", url: "/api/staff/availability", roles: SUPPORT },
+  // An empty body: an allowed caller gets 400 and stays away.
+  { file: "staff/availability", method: "PUT", url: "/api/staff/availability", roles: SUPPORT },
   { file: "staff/review", method: "GET", url: "/api/staff/review", roles: SUPPORT },
   { file: "staff/messages/[id]/label", method: "POST", url: `/api/staff/messages/${ANY_ID}/label`, roles: SUPPORT },
   { file: "staff/messages/[id]/feedback", method: "POST", url: `/api/staff/messages/${ANY_ID}/feedback`, roles: SUPPORT },
