@@ -12,12 +12,12 @@ import {
   rateConversation,
   storeAgentMessage,
   takeOverConversation,
+  type ConversationChange,
   type HandoverResult,
   type StaffConversationRow,
 } from "../db/handover";
 import { ErrorCode, type ChatError } from "../protocol/errors";
 import { type ChatMessage, validateText } from "../protocol/chat";
-import type { Message } from "../generated/prisma/client";
 import { conversationRoom, STAFF_NAMESPACE, type ServerToStaffEvents, type StaffConversationState } from "../protocol/staff";
 import { conversationEmitter, tellOtherInstances } from "./broadcast";
 import { stopConversationReplies } from "./replies";
@@ -77,10 +77,7 @@ function emitStaffState(io: Server, state: StaffConversationState) {
 }
 
 /** Broadcasts a changed conversation: the system message, its new status, and the staff-side state. */
-function announce(
-  io: Server,
-  result: { conversation: StaffConversationRow } & ({ changed: true; message: Message } | { changed: false }),
-): HandoverOutcome {
+function announce(io: Server, result: ConversationChange): HandoverOutcome {
   const c = result.conversation;
   const state = staffState(c);
   if (result.changed) {

@@ -6,7 +6,7 @@
  */
 import type { Message, Prisma, StaffAvailability } from "../generated/prisma/client";
 import { db } from "./client";
-import { addSystemMessage, findConversationForStaff, type StaffConversationRow } from "./handover";
+import { addSystemMessage, findConversationForStaff, type ConversationChange, type StaffConversationRow } from "./handover";
 
 type Tx = Prisma.TransactionClient;
 
@@ -52,10 +52,7 @@ async function markAssigned(tx: Tx, staffId: string) {
 /** What a transaction below decided: a refusal, or done (with the customer's system message when it changed anything). */
 type Decided<R extends string> = { ok: false; reason: R } | { ok: true; message: Message | null };
 
-export type AssignResult<R extends string> =
-  | { ok: true; changed: true; conversation: StaffConversationRow; message: Message }
-  | { ok: true; changed: false; conversation: StaffConversationRow }
-  | { ok: false; reason: R | "unknown_conversation" };
+export type AssignResult<R extends string> = ({ ok: true } & ConversationChange) | { ok: false; reason: R | "unknown_conversation" };
 
 /** The conversation as it is after a committed decision. */
 async function settled<R extends string>(conversationId: string, decided: Decided<R>): Promise<AssignResult<R>> {

@@ -25,9 +25,13 @@ export async function addSystemMessage(tx: Tx, conversationId: string, text: str
   return message;
 }
 
+/** A conversation after a staff action: changed (with the customer's system message about it), or already so. */
+export type ConversationChange =
+  | { conversation: StaffConversationRow; message: Message; changed: true }
+  | { conversation: StaffConversationRow; changed: false };
+
 export type HandoverResult =
-  | { ok: true; conversation: StaffConversationRow; message: Message; changed: true }
-  | { ok: true; conversation: StaffConversationRow; changed: false }
+  | ({ ok: true } & ConversationChange)
   | { ok: false; reason: "unknown_conversation" | "conversation_closed" | "already_assigned" | "not_assigned" | "invalid_state"; conversation?: StaffConversationRow };
 
 /**

@@ -1,5 +1,7 @@
-/** Staff sessions and API calls for integration tests: logs in through the real endpoint. */
+/** Staff sessions, API calls and /staff sockets for integration tests: logs in through the real endpoint. */
+import { io, type Socket } from "socket.io-client";
 import { expect } from "vitest";
+import type { ServerToStaffEvents, StaffToServerEvents } from "@/lib/protocol/staff";
 
 /** Returns the Cookie header the server set for this staff member's session. */
 export async function staffLogin(serverUrl: string, email: string, password: string): Promise<string> {
@@ -42,4 +44,20 @@ export async function staffApi<T = any>(serverUrl: string, urlPath: string, opts
     // not JSON
   }
   return { status: res.status, json: json as T, text };
+}
+
+/** A /staff socket of a logged-in staff member (websocket only, no reconnection), once connected. */
+export function connectStaff(serverUrl: string, cookie: string): Promise<Socket<ServerToStaffEvents, StaffToServerEvents>> {
+  const socket: Socket<ServerToStaffEvents, StaffToServerEvents> = io(`${serverUrl}/staff`, {
+    transports: ["websocket"],
+    reconnection: false,
+    extraHeaders: { cookie },
+  });
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
 }
