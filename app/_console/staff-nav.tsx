@@ -1,12 +1,14 @@
 "use client";
 /**
- * The staff console's top bar: who is logged in, the areas their role may open, and logout.
+ * The staff console's top bar: who is logged in, the areas their role may open, a support agent's
+ * availability (online/away), and logout.
  * Render it from any staff page with the identity requireStaffPage returned: <StaffNav staff={staff} />.
  */
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useState } from "react";
 import { AREA_ROLES, hasRole, type StaffIdentity, type StaffRole } from "@/lib/auth/roles";
+import { AvailabilityToggle } from "./availability-toggle";
 
 const LINKS: { href: string; label: string; roles: readonly StaffRole[] }[] = [
   { href: "/staff", label: "Inbox", roles: AREA_ROLES.support },
@@ -42,6 +44,7 @@ export function StaffNav({ staff }: { staff: StaffIdentity }) {
       <span style={{ marginLeft: "auto", color: "var(--muted)", fontSize: 14 }} data-testid="staff-identity">
         {staff.name} · {staff.role}
       </span>
+      {hasRole(staff, AREA_ROLES.support) && <AvailabilityToggle />}
       {error && <span role="alert" className="note">{error}</span>}
       <button type="button" className="link" onClick={logout}>
         Log out

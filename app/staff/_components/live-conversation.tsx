@@ -1,15 +1,16 @@
 "use client";
 /**
  * One conversation, live, in the staff console: the transcript as it happens with staff's private
- * notes between the messages (set apart: customers never see them), the customer typing, and the
- * controls — take over, reply (with canned responses), add a note, hand back to the bot, close.
+ * notes between the messages (set apart: customers never see them), the customer typing, who else
+ * is viewing and typing, and the controls — take over (also from another agent), reassign, reply
+ * (with canned responses), add a note, hand back to the bot, close.
  * The socket state lives in useStaffConversation; this is its view.
  *
  * Every text is rendered as plain React text: customers' messages are untrusted.
  */
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { MAX_MESSAGE_CHARS } from "@/lib/protocol/chat";
-import { STATUS_LABELS, type StaffNote } from "@/lib/protocol/staff";
+import { STATUS_LABELS, type AssignableAgent, type StaffNote } from "@/lib/protocol/staff";
 import { Ago } from "@/app/_console/time";
 import styles from "@/app/_console/console.module.css";
 import { IntentLabelControl } from "./intent-label-control";
@@ -24,7 +25,7 @@ export interface LiveConversationProps extends StaffConversationOptions {
 
 export function LiveConversation({ labels, ...options }: LiveConversationProps) {
   const { staff } = options;
-  const { messages, notes, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, addNote, typing } =
+  const { messages, notes, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, viewers, staffTyping, canned, request, send, addNote, typing } =
     useStaffConversation(options);
   const [draft, setDraft] = useState("");
   const [noteDraft, setNoteDraft] = useState("");
@@ -44,6 +45,11 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
     e?.preventDefault();
     // A message that did not go out comes back into an empty composer.
     if (send(draft.trim(), (text) => setDraft((d) => (d === "" ? text : d)))) setDraft("");
+  }
+
+  function onNoteChange(value: string) {
+    setNoteDraft(value);
+    if (value.trim() !== "") typing();
   }
 
   function submitNote(e: FormEvent) {
@@ -81,6 +87,9 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
 
   const { status, assignedStaff } = state;
   const canTakeOver = status === "bot" || status === "waiting_for_agent";
+  // Taking a chat from the agent it is assigned to is a separate, explicit action (audited).
+  const canTakeOverFrom = status === "agent" && !!assignedStaff && !mine;
+  const canReassign = (status === "agent" || status === "waiting_for_agent") && (mine || isAdmin);
   const canHandBack = status === "waiting_for_agent" || (status === "agent" && (mine || isAdmin || !assignedStaff));
   const canClose = status !== "closed" && (status !== "agent" || mine || isAdmin || !assignedStaff);
 
@@ -97,6 +106,7 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
         )}
         <span className={connected ? "live-conn live-conn-on" : "live-conn"}>{connected ? "Live" : "Connecting…"}</span>
       </div>
+      <Presence viewers={viewers} typing={staffTyping} me={staff.id} />
 
       {sessionEnded && (
         <p className="live-error" role="alert">
@@ -190,7 +200,7 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
         <form className="live-note-form" onSubmit={submitNote} data-testid="note-form">
           <textarea
             value={noteDraft}
-            onChange={(e) => setNoteDraft(e.target.value)}
+            onChange={(e) => onNoteChange(e.target.value)}
             maxLength={MAX_MESSAGE_CHARS}
             rows={2}
             placeholder="Private note for staff (the customer never sees it)…"
@@ -204,10 +214,16 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
 
       <div className="live-actions">
         {canTakeOver && (
-          <button type="button" className={`${styles.btn} ${styles.btnPrimary}`} disabled={busy || !connected} onClick={() => request("staff:takeover", () => requestAnimationFrame(() => composerRef.current?.focus()))}>
+          <button type="button" className={`${styles.btn} ${styles.btnPrimary}`} disabled={busy || !connected} onClick={() => request("staff:takeover", { onDone: () => requestAnimationFrame(() => composerRef.current?.focus()) })}>
             Take over
           </button>
         )}
+        {canTakeOverFrom && (
+          <button type="button" className={styles.btn} disabled={busy || !connected} onClick={() => request("staff:takeover", { force: true })}>
+            Take over from {assignedStaff.name}
+          </button>
+        )}
+        {canReassign && <Reassign disabled={busy || !connected} current={assignedStaff?.id ?? null} onAssign={(staffId) => request("staff:assign", { staffId })} />}
         {canHandBack && (
           <button type="button" className={styles.btn} disabled={busy || !connected} onClick={() => request("staff:handback")}>
             Hand back to bot
@@ -220,6 +236,67 @@ export function LiveConversation({ labels, ...options }: LiveConversationProps) 
         )}
       </div>
     </section>
+  );
+}
+
+/** Who else has this conversation open, and which of them is typing (a reply or a note). */
+function Presence({ viewers, typing, me }: { viewers: { id: string; name: string }[]; typing: { id: string; name: string }[]; me: string }) {
+  const others = viewers.filter((v) => v.id !== me);
+  return (
+    <div className="live-presence" data-testid="live-presence">
+      <span data-testid="live-viewers">{others.length === 0 ? "Nobody else is viewing" : `Also viewing: ${others.map((v) => v.name).join(", ")}`}</span>
+      {typing.length > 0 && (
+        <span className="live-typing" data-testid="staff-typing" aria-live="polite">
+          {" "}
+          · {typing.map((t) => t.name).join(", ")} {typing.length === 1 ? "is" : "are"} typing…
+        </span>
+      )}
+    </div>
+  );
+}
+
+/** GET /api/staff/agents (empty when unavailable). */
+async function fetchAgents(): Promise<AssignableAgent[]> {
+  const res = await fetch("/api/staff/agents", { credentials: "same-origin", cache: "no-store" }).catch(() => null);
+  if (!res?.ok) return [];
+  const json = (await res.json()) as { agents?: AssignableAgent[] };
+  return json.agents ?? [];
+}
+
+/** Reassigning to another agent: the list is fetched when opened, so it shows who is online now. */
+function Reassign({ disabled, current, onAssign }: { disabled: boolean; current: string | null; onAssign: (staffId: string) => void }) {
+  const [agents, setAgents] = useState<AssignableAgent[] | null>(null);
+  const [choice, setChoice] = useState("");
+  return (
+    <span className="live-reassign">
+      <select
+        aria-label="Assign to"
+        value={choice}
+        onFocus={() => void fetchAgents().then(setAgents)}
+        onChange={(e) => setChoice(e.target.value)}
+        disabled={disabled}
+      >
+        <option value="">{agents === null ? "Assign to…" : "Choose an agent…"}</option>
+        {agents
+          ?.filter((a) => a.id !== current)
+          .map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name} · {a.availability === "online" ? "online" : "away"} · {a.openChats} open
+            </option>
+          ))}
+      </select>
+      <button
+        type="button"
+        className={styles.btn}
+        disabled={disabled || choice === ""}
+        onClick={() => {
+          onAssign(choice);
+          setChoice("");
+        }}
+      >
+        Assign
+      </button>
+    </span>
   );
 }
 

@@ -2,9 +2,9 @@
 /**
  * The live state of one conversation for the staff console, over the /staff socket.io namespace:
  * the transcript as it happens (the bot's reply assembled from `chat:token` pieces by offset, as the
- * customer's client does), the customer typing, who owns the conversation, private notes (staff
- * only), and the agent's actions — take over, send, add a note, hand back, close. Its view is
- * live-conversation.tsx.
+ * customer's client does), the customer typing, who owns the conversation, who else is viewing and
+ * typing in it, private notes (staff only), and the agent's actions — take over, reassign, send, add
+ * a note, hand back, close. Its view is live-conversation.tsx.
  */
 import { useCallback, useEffect, useRef, useState } from "react";
 import { io, type Socket } from "socket.io-client";
@@ -18,6 +18,7 @@ import {
   type StaffConversationState,
   type StaffMessage,
   type StaffNote,
+  type StaffPerson,
   type StaffStateAck,
   type StaffToServerEvents,
 } from "@/lib/protocol/staff";
@@ -55,7 +56,16 @@ export interface LiveMessage extends StaffMessage {
   localId?: string;
 }
 
-export type StaffAction = "staff:takeover" | "staff:handback" | "staff:close";
+export type StaffAction = "staff:takeover" | "staff:assign" | "staff:handback" | "staff:close";
+
+export interface StaffActionOptions {
+  /** A take-over of a conversation assigned to another agent. */
+  force?: boolean;
+  /** Whom `staff:assign` gives the conversation to. */
+  staffId?: string;
+  /** Runs once the server has accepted the action. */
+  onDone?: () => void;
+}
 
 const blank = (m: Parameters<typeof bareStaffMessage>[0]): LiveMessage => bareStaffMessage(m);
 
@@ -165,6 +175,10 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [customerTyping, setCustomerTyping] = useState(false);
+  const [viewers, setViewers] = useState<StaffPerson[]>([]);
+  /** Other staff typing here, each until TYPING_SHOW_MS after their last typing event. */
+  const [staffTyping, setStaffTyping] = useState<StaffPerson[]>([]);
+  const staffTypingTimers = useRef(new Map<string, ReturnType<typeof setTimeout>>());
   const customerTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const [canned, setCanned] = useState<CannedResponse[] | null>(null);
   const lastTypingSent = useRef(0);
@@ -287,6 +301,22 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
     socket.on("chat:rated", ({ conversationId: id, rating, comment }) => {
       if (ours(id)) setState((s) => ({ ...s, rating, ratingComment: comment }));
     });
+    socket.on("staff:presence", (p) => {
+      if (ours(p.conversationId)) setViewers(p.viewers);
+    });
+    socket.on("staff:typing", ({ conversationId: id, staff: typist }) => {
+      if (!ours(id) || typist.id === staff.id) return;
+      setStaffTyping((list) => (list.some((x) => x.id === typist.id) ? list : [...list, typist]));
+      const timers = staffTypingTimers.current;
+      clearTimeout(timers.get(typist.id));
+      timers.set(
+        typist.id,
+        setTimeout(() => {
+          timers.delete(typist.id);
+          setStaffTyping((list) => list.filter((x) => x.id !== typist.id));
+        }, TYPING_SHOW_MS),
+      );
+    });
     socket.on("chat:customer-typing", ({ conversationId: id }) => {
       if (!ours(id)) return;
       setCustomerTyping(true);
@@ -294,7 +324,10 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
       customerTypingTimer.current = setTimeout(() => setCustomerTyping(false), TYPING_SHOW_MS);
     });
 
+    const typingTimers = staffTypingTimers.current;
     return () => {
+      for (const t of typingTimers.values()) clearTimeout(t);
+      typingTimers.clear();
       clearTimeout(customerTypingTimer.current);
       clearTimeout(refreshTimer.current);
       clearTimeout(gapRefetch.current);
@@ -302,15 +335,15 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
       socket.disconnect();
       socketRef.current = null;
     };
-  }, [conversationId, refresh]);
+  }, [conversationId, refresh, staff.id]);
 
   // Canned responses load once the composer is first shown.
   useEffect(() => {
     if (mine && canned === null) void fetchCanned().then(setCanned);
   }, [mine, canned]);
 
-  /** Sends a take over, hand back or close; `onDone` runs once the server has accepted it. */
-  function request(event: StaffAction, onDone?: () => void) {
+  /** Sends a take over, reassignment, hand back or close. */
+  function request(event: StaffAction, { force, staffId, onDone }: StaffActionOptions = {}) {
     const socket = socketRef.current;
     if (!socket || busy) return;
     setBusy(true);
@@ -329,7 +362,8 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
       onDone?.();
     };
     const timed = socket.timeout(ACK_TIMEOUT_MS);
-    if (event === "staff:takeover") timed.emit("staff:takeover", { conversationId }, done);
+    if (event === "staff:takeover") timed.emit("staff:takeover", force ? { conversationId, force } : { conversationId }, done);
+    else if (event === "staff:assign") timed.emit("staff:assign", { conversationId, staffId: staffId ?? "" }, done);
     else if (event === "staff:handback") timed.emit("staff:handback", { conversationId }, done);
     else timed.emit("staff:close", { conversationId }, done);
   }
@@ -382,10 +416,10 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
     });
   }
 
-  /** Tells the customer the agent is typing, at most every 1.5 s. */
+  /** Tells the other staff watching (and, for the assignee's reply, the customer) that this agent is typing, at most every 1.5 s. */
   function typing() {
     const now = Date.now();
-    if (mine && now - lastTypingSent.current >= TYPING_SEND_MS) {
+    if (now - lastTypingSent.current >= TYPING_SEND_MS) {
       lastTypingSent.current = now;
       socketRef.current?.emit("staff:typing", { conversationId });
     }
@@ -400,5 +434,5 @@ export function useStaffConversation({ conversationId, initialMessages, initialN
     setMessages((current) => [...page.messages.filter((m) => !current.some((x) => x.id === m.id)), ...current]);
   }, [conversationId, olderCursor]);
 
-  return { messages, notes, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, canned, request, send, addNote, typing };
+  return { messages, notes, olderCursor, loadOlder, state, mine, connected, sessionEnded, error, busy, customerTyping, viewers, staffTyping, canned, request, send, addNote, typing };
 }
