@@ -51,6 +51,9 @@ export function connectStaff(serverUrl: string, cookie: string): Promise<Socket<
   const socket: Socket<ServerToStaffEvents, StaffToServerEvents> = io(`${serverUrl}/staff`, {
     transports: ["websocket"],
     reconnection: false,
+    // A connection of its own: socket.io-client would otherwise multiplex onto a cached connection to
+    // the same server (a customer's, made without this cookie).
+    forceNew: true,
     extraHeaders: { cookie },
   });
   return new Promise((resolve, reject) => {

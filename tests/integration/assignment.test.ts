@@ -57,7 +57,9 @@ async function member(role: "agent" | "admin" | "ml", name: string): Promise<Mem
 }
 
 async function staffSocket(server: RunningServer, who: Member): Promise<StaffClient> {
-  const socket = await connectStaff(server.url, who.cookie);
+  const socket = await connectStaff(server.url, who.cookie).catch((err: Error) => {
+    throw new Error(`${who.name}'s staff socket on ${server.url}: ${err.message}`);
+  });
   sockets.push(socket);
   return socket;
 }
@@ -93,7 +95,10 @@ const assigneeOf = async (conversationId: string) =>
 let alex: Member, blake: Member, casey: Member, dana: Member, erin: Member, fiona: Member, morgan: Member;
 
 beforeAll(async () => {
-  servers.push(...(await Promise.all([startServer(env), startServer(env)])));
+  // One after the other: the first registers the seed classifier in the fresh database (two at once
+  // race on that insert and one exits).
+  servers.push(await startServer(env));
+  servers.push(await startServer(env));
   alex = await member("agent", "Alex");
   blake = await member("agent", "Blake");
   casey = await member("agent", "Casey");
@@ -244,6 +249,7 @@ describe("reassigning, sending and taking over", () => {
     expect(await alexSocket.timeout(15_000).emitWithAck("staff:takeover", { conversationId })).toMatchObject({ ok: false, error: { code: ErrorCode.alreadyAssigned } });
     expect((await assigneeOf(conversationId)).assignedStaffId).toBe(blake.id);
 
+    expect((await blakeSocket.timeout(15_000).emitWithAck("staff:watch", { conversationId })).ok).toBe(true);
     const seenByBlake = nextEvent<{ assignedStaff: { id: string } | null }>(blakeSocket, "staff:conversation", (s) => s.assignedStaff?.id === alex.id, 15_000);
     const told = joinedName(customer);
     expect(await alexSocket.timeout(15_000).emitWithAck("staff:takeover", { conversationId, force: true })).toMatchObject({ ok: true, status: "agent", assignedStaff: { id: alex.id } });
