@@ -105,18 +105,33 @@ export async function takeOver(io: Server, staff: StaffIdentity, conversationId:
 }
 
 /**
- * Assigns the conversations waiting for an agent to online agents (lib/db/assignment.ts), and tells
- * each customer and the staff watching. Run after a handoff and when an agent comes online.
+ * The staff with the console open: a /staff socket on any instance (fetchSockets asks the others
+ * through the adapter), so an agent who left without setting "away" gets no chats.
+ */
+async function connectedStaff(io: Server): Promise<string[]> {
+  const sockets = await io.of(STAFF_NAMESPACE).fetchSockets();
+  const ids = sockets.flatMap((s) => {
+    const staff = (s.data as { staff?: StaffIdentity }).staff;
+    return staff ? [staff.id] : [];
+  });
+  return [...new Set(ids)];
+}
+
+/**
+ * Assigns the conversations waiting for an agent to online agents with the console open
+ * (lib/db/assignment.ts), and tells each customer and the staff watching. Run after a handoff, when an
+ * agent sets themself online, and when an online agent opens the console.
  */
 export async function assignWaiting(io: Server): Promise<number> {
-  const assigned = await assignWaitingConversations(joined);
+  const assigned = await assignWaitingConversations(joined, await connectedStaff(io));
   for (const a of assigned) announce(io, { ...a, changed: true });
   return assigned.length;
 }
 
 /** Gives a conversation to another online agent: its admin or current assignee may (refusals write nothing). */
 export async function reassign(io: Server, staff: StaffIdentity, conversationId: string, targetId: string): Promise<HandoverOutcome> {
-  const result = await reassignConversation(conversationId, { id: staff.id, email: staff.email, isAdmin: staff.role === "admin" }, targetId, joined);
+  const target = { id: targetId, connected: (await connectedStaff(io)).includes(targetId) };
+  const result = await reassignConversation(conversationId, { id: staff.id, email: staff.email, isAdmin: staff.role === "admin" }, target, joined);
   if (!result.ok) return refusal(result.reason);
   return announce(io, result);
 }

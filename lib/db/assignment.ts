@@ -1,7 +1,8 @@
 /**
  * Who handles a conversation handed to staff: agents' availability (online/away), the automatic
  * assignment of waiting conversations to the online agent with the fewest open chats (round robin
- * among equals), reassignment, and an explicit take-over from another agent. Every assignment runs
+ * among equals), reassignment, and an explicit take-over from another agent. "Online" also needs the
+ * console open: callers pass the staff with a /staff socket (lib/chat/handover.ts asks every instance). Every assignment runs
  * under one transaction-scoped advisory lock, so the open-chat counts it decides on are never stale.
  */
 import type { Message, Prisma, StaffAvailability } from "../generated/prisma/client";
@@ -72,7 +73,8 @@ export interface Assignment {
  * (status `agent`), ties going to the one assigned longest ago. Stops when none is waiting or nobody
  * is online. `joined` is the customer's system message for an agent's name.
  */
-export async function assignWaitingConversations(joined: (name: string) => string): Promise<Assignment[]> {
+export async function assignWaitingConversations(joined: (name: string) => string, connected: string[]): Promise<Assignment[]> {
+  if (connected.length === 0) return [];
   const done = await db().$transaction(async (tx) => {
     await lockAssignments(tx);
     const out: { conversationId: string; message: Message }[] = [];
@@ -83,7 +85,7 @@ export async function assignWaitingConversations(joined: (name: string) => strin
       if (!waiting) break;
       const [agent] = await tx.$queryRaw<{ id: string; name: string }[]>`
         SELECT s.id, s.name FROM "StaffUser" s
-        WHERE s.availability = 'online' AND NOT s.disabled AND s.role::text IN ('agent', 'admin')
+        WHERE s.availability = 'online' AND NOT s.disabled AND s.role::text IN ('agent', 'admin') AND s.id = ANY(${connected}::uuid[])
         ORDER BY (SELECT count(*) FROM "Conversation" c WHERE c."assignedStaffId" = s.id AND c.status = 'agent'),
           s."lastAssignedAt" ASC NULLS FIRST, s.id
         LIMIT 1`;
@@ -113,7 +115,8 @@ export type ReassignRefusal =
 
 
 /**
- * Gives a waiting or assigned conversation to another support agent, who must be enabled and online.
+ * Gives a waiting or assigned conversation to another support agent, who must be enabled, online and
+ * `connected` (their console open).
  * Only an admin or the current assignee may. Every check comes before the first write, in one
  * transaction that holds the conversation row and the target's (so they cannot go away meanwhile):
  * a refusal writes nothing. Audited with both names.
@@ -121,9 +124,10 @@ export type ReassignRefusal =
 export async function reassignConversation(
   conversationId: string,
   actor: { id: string; email: string; isAdmin: boolean },
-  targetId: string,
+  target: { id: string; connected: boolean },
   joined: (name: string) => string,
 ): Promise<AssignResult<ReassignRefusal>> {
+  const targetId = target.id;
   const decided = await db().$transaction(async (tx): Promise<Decided<ReassignRefusal>> => {
     await lockAssignments(tx);
     const [c] = await tx.$queryRaw<{ status: string; assignedStaffId: string | null }[]>`
@@ -132,18 +136,18 @@ export async function reassignConversation(
     if (c.status === "closed") return { ok: false, reason: "conversation_closed" };
     if (c.status !== "agent" && c.status !== "waiting_for_agent") return { ok: false, reason: "invalid_state" };
     if (!actor.isAdmin && c.assignedStaffId !== actor.id) return { ok: false, reason: "not_assigned" };
-    const [target] = await tx.$queryRaw<{ name: string; role: string; disabled: boolean; availability: string }[]>`
+    const [row] = await tx.$queryRaw<{ name: string; role: string; disabled: boolean; availability: string }[]>`
       SELECT name, role::text, disabled, availability::text FROM "StaffUser" WHERE id = ${targetId}::uuid FOR SHARE`;
-    if (!target || !(SUPPORT_ROLES as readonly string[]).includes(target.role)) return { ok: false, reason: "unknown_agent" };
-    if (target.disabled) return { ok: false, reason: "agent_disabled" };
-    if (target.availability !== "online") return { ok: false, reason: "agent_offline" };
+    if (!row || !(SUPPORT_ROLES as readonly string[]).includes(row.role)) return { ok: false, reason: "unknown_agent" };
+    if (row.disabled) return { ok: false, reason: "agent_disabled" };
+    if (row.availability !== "online" || !target.connected) return { ok: false, reason: "agent_offline" };
     if (c.status === "agent" && c.assignedStaffId === targetId) return { ok: true, message: null };
     await tx.conversation.update({ where: { id: conversationId }, data: { status: "agent", assignedStaffId: targetId, waitingSince: null } });
     await markAssigned(tx, targetId);
     await tx.auditLog.create({
       data: { actor: actor.email, action: "conversation.assign", subject: conversationId, details: { from: c.assignedStaffId, to: targetId } },
     });
-    return { ok: true, message: await addSystemMessage(tx, conversationId, joined(target.name), targetId) };
+    return { ok: true, message: await addSystemMessage(tx, conversationId, joined(row.name), targetId) };
   });
   return settled(conversationId, decided);
 }

@@ -5,7 +5,8 @@
  */
 import type { Namespace, Server, Socket } from "socket.io";
 import { AREA_ROLES, type StaffIdentity } from "../auth/roles";
-import { close, handBack, reassign, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
+import { assignWaiting, close, handBack, reassign, sendAgentMessage, staffState, STOP_CONVERSATION_EVENT, takeOver } from "../chat/handover";
+import { availabilityOf } from "../db/assignment";
 import { stopConversationReplies } from "../chat/replies";
 import { findConversationForStaff } from "../db/handover";
 import { addNote, MAX_NOTES_PER_CONVERSATION, type AddNoteResult } from "../db/notes";
@@ -56,6 +57,10 @@ export function attachStaffNamespace(io: Server): StaffNamespace {
   nsp.on("connection", (socket: StaffSocket) => {
     void socket.join(INBOX_ROOM);
     guardEvents(socket, STAFF_EVENTS);
+    // An agent who is online and opens the console takes what waits in the queue.
+    availabilityOf(socket.data.staff.id)
+      .then((availability) => (availability === "online" ? assignWaiting(io) : 0))
+      .catch((err: unknown) => log.warn({ err }, "queue not assigned on connect"));
     const lastTyping = new Map<string, number>();
 
     // The conversations this socket was viewing lose a viewer once it is gone.

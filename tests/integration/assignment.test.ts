@@ -2,7 +2,8 @@
  * Assignment and presence (issue 16 item 1) through two real server instances on one PostgreSQL
  * database and one Redis (socket.io's Redis adapter), with real /chat and /staff socket.io clients:
  * handoffs wait in the queue while nobody is online and are taken, oldest first, when an agent comes
- * online; later ones go to the online agent with the fewest open chats, round robin among equals;
+ * online; later ones go to the online agent with the fewest open chats, round robin among equals
+ * (online: set so, and with the console open on either instance);
  * reassignment refusals write nothing; only the assignee sends, others take over explicitly (audited);
  * who is viewing and typing reaches staff on the other instance.
  *
@@ -92,7 +93,7 @@ async function joinedName(socket: ChatClient): Promise<string> {
 const assigneeOf = async (conversationId: string) =>
   (await rows(`SELECT status::text, "assignedStaffId" FROM "Conversation" WHERE id = $1`, [conversationId]))[0] as { status: string; assignedStaffId: string | null };
 
-let alex: Member, blake: Member, casey: Member, dana: Member, erin: Member, fiona: Member, morgan: Member;
+let alex: Member, blake: Member, casey: Member, dana: Member, erin: Member, fiona: Member, gale: Member, morgan: Member;
 
 beforeAll(async () => {
   // One after the other: the first registers the seed classifier in the fresh database (two at once
@@ -105,9 +106,12 @@ beforeAll(async () => {
   dana = await member("admin", "Dana");
   erin = await member("agent", "Erin");
   fiona = await member("agent", "Fiona");
+  gale = await member("agent", "Gale");
   morgan = await member("ml", "Morgan");
   // Erin is online but her account is disabled: she is never assigned anything.
   await pool.query(`UPDATE "StaffUser" SET availability = 'online', disabled = true WHERE id = $1`, [erin.id]);
+  // Gale set herself online but never has the console open: she is never assigned anything either.
+  await pool.query(`UPDATE "StaffUser" SET availability = 'online' WHERE id = $1`, [gale.id]);
 });
 
 afterAll(async () => {
@@ -135,6 +139,11 @@ describe("availability", () => {
 
 describe("automatic assignment", () => {
   const conversations: { socket: ChatClient; conversationId: string }[] = [];
+  let consoles: StaffClient[];
+
+  beforeAll(async () => {
+    consoles = await Promise.all([staffSocket(servers[0]!, alex), staffSocket(servers[1]!, blake), staffSocket(servers[0]!, casey)]);
+  });
 
   it("a handoff waits in the queue, unassigned, while nobody is online", async () => {
     conversations.push(await handoff(), await handoff());
@@ -170,8 +179,27 @@ describe("automatic assignment", () => {
     expect(order.slice(2)).toEqual([x, y, "Alex"]);
     const agents = await staffApi<{ agents: AssignableAgent[] }>(servers[1]!.url, "/api/staff/agents", { cookie: blake.cookie });
     const open = Object.fromEntries(agents.json.agents.map((a) => [a.name, a.openChats]));
-    expect(open).toEqual({ Alex: 3, Blake: 2, Casey: 2, Dana: 0, Fiona: 0 });
-    expect(agents.json.agents.slice(0, 3).every((a) => a.availability === "online")).toBe(true);
+    expect(open).toEqual({ Alex: 3, Blake: 2, Casey: 2, Dana: 0, Fiona: 0, Gale: 0 });
+    expect(agents.json.agents.map((a) => a.availability)).toEqual(["online", "online", "online", "online", "away", "away"]);
+  });
+
+  it("an agent who is online but has closed the console gets nothing until they open it again", async () => {
+    // Everyone's console leaves; Dana (away) watching a conversation with them sees when they are gone.
+    const [first] = conversations;
+    const dana1 = await staffSocket(servers[1]!, dana);
+    for (const s of [...consoles, dana1]) expect((await s.timeout(15_000).emitWithAck("staff:watch", { conversationId: first!.conversationId })).ok).toBe(true);
+    const alone = nextEvent<StaffPresence>(dana1, "staff:presence", (p) => p.viewers.map((v) => v.name).join() === "Dana", 15_000);
+    for (const s of consoles) s.disconnect();
+    await alone;
+
+    const waiting = await handoff();
+    expect(await assigneeOf(waiting.conversationId)).toEqual({ status: "waiting_for_agent", assignedStaffId: null });
+    // Fiona sets herself online (still no console), then opens it: the chat is hers.
+    await setAvailability(fiona, "online");
+    expect(await assigneeOf(waiting.conversationId)).toEqual({ status: "waiting_for_agent", assignedStaffId: null });
+    const told = joinedName(waiting.socket);
+    await staffSocket(servers[1]!, fiona);
+    expect(await told).toBe("Fiona");
   });
 });
 
@@ -191,22 +219,23 @@ describe("reassigning, sending and taking over", () => {
   });
 
   beforeAll(async () => {
-    await setAvailability(blake, "away");
-    await setAvailability(casey, "away");
-    ({ socket: customer, conversationId } = await handoff());
-    expect(await joinedName(customer)).toBe("Alex");
+    for (const who of [blake, casey, fiona]) await setAvailability(who, "away");
     [alexSocket, blakeSocket, caseySocket, danaSocket] = await Promise.all([
       staffSocket(servers[0]!, alex),
       staffSocket(servers[1]!, blake),
       staffSocket(servers[0]!, casey),
       staffSocket(servers[1]!, dana),
     ]);
+    // Alex is the only agent online with the console open.
+    ({ socket: customer, conversationId } = await handoff());
+    expect(await joinedName(customer)).toBe("Alex");
   });
 
-  it("refuses to assign to an agent who is away, disabled, not support staff or unknown, writing nothing", async () => {
+  it("refuses to assign to an agent who is away, without the console, disabled, not support staff or unknown, writing nothing", async () => {
     const before = await snapshot();
     const cases: [string, ErrorCode][] = [
       [blake.id, ErrorCode.agentOffline],
+      [gale.id, ErrorCode.agentOffline],
       [erin.id, ErrorCode.agentDisabled],
       [morgan.id, ErrorCode.unknownAgent],
       [randomUUID(), ErrorCode.unknownAgent],
