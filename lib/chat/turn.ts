@@ -84,8 +84,11 @@ export async function runCustomerTurn(
     grounding: { sources: [], ...(decision.action === "clarify" ? { clarify: clarifyOptions(decision.intents) } : {}) },
   });
   if (replied && handoff) emit("chat:status", { conversationId, status });
-  // An online agent gets it at once; with nobody online it waits in the queue.
-  if (handoff) await persist("assign handoff", () => assignWaiting(io));
+  // An online agent gets it at once; with nobody online it waits in the queue. The customer's turn is
+  // done either way: a failed assignment leaves it queued for the next one (an agent coming online).
+  if (handoff) {
+    await persist("assign handoff", () => assignWaiting(io)).catch((err: unknown) => log.warn({ err, conversationId }, "handoff queued: assignment failed"));
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { currentSocketServer } from "@/lib/chat/broadcast";
 import { assignWaiting } from "@/lib/chat/handover";
 import { availabilityOf, setAvailability } from "@/lib/db/assignment";
 import { ApiError, json, readJson, route } from "@/lib/http";
+import { log } from "@/lib/log";
 import { availabilitySchema, type AvailabilityBody } from "@/lib/protocol/staff";
 
 export const dynamic = "force-dynamic";
@@ -28,8 +29,9 @@ export const PUT = route(async (request: Request) => {
   const body = await readJson(request, availabilitySchema);
   const availability = await setAvailability(staff.id, body.availability);
   if (!availability) throw gone();
-  // Without a socket.io server in the process (`next dev`) the next handoff assigns the queue instead.
+  // Without a socket.io server in the process (`next dev`) the next handoff assigns the queue instead;
+  // so does it when this assignment fails: the availability is stored either way.
   const io = currentSocketServer();
-  if (availability === "online" && io) await assignWaiting(io);
+  if (availability === "online" && io) await assignWaiting(io).catch((err: unknown) => log.warn({ err }, "queue not assigned on coming online"));
   return json({ availability } satisfies AvailabilityBody);
 });
