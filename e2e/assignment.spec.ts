@@ -93,7 +93,7 @@ test("two agents: automatic assignment, who is viewing and typing, explicit take
   await expect(alex.getByLabel("Assign to")).toHaveCount(0);
   await setAvailability(alex, "away");
   await assignTo(ed, "Alex");
-  await expect(ed.getByTestId("live-error")).toHaveText("That agent is away: only online agents can be assigned chats.");
+  await expect(ed.getByTestId("live-error")).toHaveText("That agent is away or not in the console: only online agents can be assigned chats.");
   await expect(ed.getByTestId("live-assignee")).toHaveText("You are chatting with the customer");
 
   // Once Alex is online again, Ed gives the chat back to him.

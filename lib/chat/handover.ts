@@ -56,7 +56,7 @@ function refusal(reason: Extract<HandoverResult, { ok: false }>["reason"] | Reas
     case "agent_disabled":
       return failure(ErrorCode.agentDisabled, "That agent's account is disabled: choose another agent.");
     case "agent_offline":
-      return failure(ErrorCode.agentOffline, "That agent is away: only online agents can be assigned chats.");
+      return failure(ErrorCode.agentOffline, "That agent is away or not in the console: only online agents can be assigned chats.");
   }
 }
 
