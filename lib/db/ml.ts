@@ -40,7 +40,9 @@ export async function registerModelVersion(data: {
   datasetSha256: string;
   trainingRunId?: string;
 }) {
-  return db().modelVersion.upsert({ where: { version: data.version }, create: { ...data, metrics: (data.metrics ?? {}) as Prisma.InputJsonValue }, update: {} });
+  // ON CONFLICT DO NOTHING: servers starting at once on a fresh database each register the seed models.
+  await db().modelVersion.createMany({ data: [{ ...data, metrics: (data.metrics ?? {}) as Prisma.InputJsonValue }], skipDuplicates: true });
+  return db().modelVersion.findUniqueOrThrow({ where: { version: data.version } });
 }
 
 /** A registered classifier version's metrics, as parsed when it was registered (`trainerMetricsSchema`). */

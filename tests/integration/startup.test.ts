@@ -42,3 +42,22 @@ it("answers /api/health with 503 until the models are loaded and warm, then 200"
   const ready = await (await fetch(`${server.url}/api/health`)).json();
   expect(ready).toMatchObject({ status: "ok", db: "ok", models: { lm: { version: expect.any(String) }, classifier: { version: expect.any(String) } } });
 });
+
+it("two servers starting at once on a fresh database both come up, registering the seed models once", async () => {
+  const fresh = await createMigratedDatabase("startup_race_test");
+  const env = { DATABASE_URL: fresh.url, LOOPDESK_MODELS_DIR: inject("modelsDir"), CUSTOMER_TOKEN_SECRET: "startup-secret-startup-secret-startup-01" };
+  const servers = await Promise.all([spawnServer(env), spawnServer(env)]);
+  try {
+    await Promise.all(servers.map((s) => waitHealthy(s, 240_000)));
+    const pool = new pg.Pool({ connectionString: fresh.url, max: 1 });
+    const { rows } = await pool.query(`SELECT kind, count(*)::int AS n FROM "ModelVersion" GROUP BY kind ORDER BY kind`);
+    await pool.end();
+    expect(rows).toEqual([
+      { kind: "classifier", n: 1 },
+      { kind: "lm", n: 1 },
+    ]);
+  } finally {
+    await Promise.all(servers.map((s) => s.stop()));
+    await fresh.drop();
+  }
+}, 300_000);
