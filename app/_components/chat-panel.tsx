@@ -1,12 +1,12 @@
 "use client";
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { MAX_MESSAGE_CHARS, MAX_RATING_COMMENT_CHARS } from "@/lib/protocol/chat";
-import { ASK_FOR_HUMAN, ClarifyButtons, ReplyFeedback, ReplySources } from "./reply-extras";
+import { ASK_FOR_HUMAN, ClarifyButtons, EmailForm, ReplyFeedback, ReplySources } from "./reply-extras";
 import { useChat, type UiMessage } from "./use-chat";
 
 /** The customer chat: the page at / and the widget's iframe render this same component. */
 export function ChatPanel({ compact = false }: { compact?: boolean }) {
-  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify } = useChat();
+  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail } = useChat();
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLOListElement>(null);
   const streaming = messages.find((m) => m.role === "bot" && m.pending);
@@ -59,6 +59,7 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
             {m.role === "bot" && m.replyStatus === "complete" && (
               <>
                 <ReplySources sources={m.sources ?? []} newTab={compact} />
+                {m.askEmail && status !== "closed" && <EmailForm onSubmit={leaveEmail} />}
                 {m.clarify ? (
                   <ClarifyButtons options={m.clarify} answered={clarificationAnswered(messages, m)} onPick={(intent) => clarify(m.id, intent)} />
                 ) : (

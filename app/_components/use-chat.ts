@@ -12,6 +12,7 @@ import {
   type ClarifyAck,
   type ClientToServerEvents,
   type ConversationStatus,
+  type EmailAck,
   type FeedbackAck,
   type HistoryAck,
   type RateAck,
@@ -66,6 +67,15 @@ function storage(): KeyValueStore {
     };
   }
   return store;
+}
+
+/**
+ * Makes this browser the customer of a follow-up email's link and opens its conversation: the chat then
+ * connects as that customer (the link's page verified it and signed the token).
+ */
+export function adoptConversation(customerToken: string, conversationId: string): void {
+  storage().setItem(TOKEN_KEY, customerToken);
+  storage().setItem(CONVERSATION_KEY, conversationId);
 }
 
 const sameMessage = (a: UiMessage, b: UiMessage) =>
@@ -235,12 +245,12 @@ export function useChat() {
         }, GAP_REFETCH_MS);
       }
     });
-    socket.on("chat:done", ({ conversationId, messageId, text, stopped, sources, clarify }) => {
+    socket.on("chat:done", ({ conversationId, messageId, text, stopped, sources, clarify, askEmail }) => {
       if (!ours(conversationId)) return;
       waitingPieces.current.delete(messageId);
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
-        const done = { text, sources, clarify, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
+        const done = { text, sources, clarify, askEmail, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
         if (existing) return l.map((x) => (x.id === messageId ? { ...x, ...done } : x));
         return [...l, { id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: null, ...done }];
       });
@@ -404,5 +414,16 @@ export function useChat() {
     return false;
   }, []);
 
-  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify };
+  /** Leaves an email address for agents' replies while no one can join; the refusal, if any, to show at the form. */
+  const leaveEmail = useCallback(async (email: string): Promise<ChatError | null> => {
+    const socket = socketRef.current;
+    const id = conversationRef.current;
+    if (!socket || !id) return UNREACHABLE;
+    const r = await new Promise<EmailAck | null>((resolve) =>
+      socket.timeout(ACK_TIMEOUT_MS).emit("chat:email", { conversationId: id, email }, (err, ack) => resolve(err ? null : ack)),
+    );
+    return r?.ok ? null : (r?.error ?? UNREACHABLE);
+  }, []);
+
+  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail };
 }
