@@ -6,7 +6,7 @@ import { useChat, type UiMessage } from "./use-chat";
 
 /** The customer chat: the page at / and the widget's iframe render this same component. */
 export function ChatPanel({ compact = false }: { compact?: boolean }) {
-  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail } = useChat();
+  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail, emailFollowUp } = useChat();
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLOListElement>(null);
   const streaming = messages.find((m) => m.role === "bot" && m.pending);
@@ -82,9 +82,9 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
       </ol>
       {status === "waiting_for_agent" && <p className="notice" data-testid="waiting">Waiting for a member of our team to join…</p>}
       {error && <p className="error" role="alert">{error.message}</p>}
-      {status === "closed" ? (
-        <RatingPanel rating={rating} rate={rate} newConversation={newConversation} />
-      ) : (
+      {status === "closed" && <RatingPanel rating={rating} rate={rate} newConversation={newConversation} />}
+      {status === "closed" && emailFollowUp && <p className="notice" data-testid="reopen-hint">Write below to continue this conversation with our team.</p>}
+      {(status !== "closed" || emailFollowUp) && (
         <form className="composer" onSubmit={submit}>
           <textarea
             value={draft}

@@ -133,6 +133,8 @@ export function useChat() {
   const loadedOlder = useRef(false);
   /** The customer's rating of this (closed) conversation, once given. */
   const [rating, setRating] = useState<number | null>(null);
+  /** The customer left an email address here: a closed conversation still takes their reply (it reopens). */
+  const [emailFollowUp, setEmailFollowUp] = useState(false);
   /** The agent typing right now, if any. */
   const [agentTyping, setAgentTyping] = useState<string | null>(null);
   const agentTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -165,11 +167,13 @@ export function useChat() {
           setMessages([]);
           setStatus("bot");
           setRating(null);
+          setEmailFollowUp(false);
           setOlderCursor(null);
           return;
         }
         setStatus(r.status);
         setRating(r.rating ?? null);
+        setEmailFollowUp(r.emailFollowUp);
         if (!loadedOlder.current) setOlderCursor(r.olderCursor);
         setMessages((current) => mergeHistory(r.messages.map(fromStored), current, id, extendText));
       });
@@ -351,6 +355,7 @@ export function useChat() {
     setMessages([]);
     setStatus("bot");
     setRating(null);
+    setEmailFollowUp(false);
     setAgentTyping(null);
     setError(null);
   }, [setConversation]);
@@ -422,8 +427,9 @@ export function useChat() {
     const r = await new Promise<EmailAck | null>((resolve) =>
       socket.timeout(ACK_TIMEOUT_MS).emit("chat:email", { conversationId: id, email }, (err, ack) => resolve(err ? null : ack)),
     );
+    if (r?.ok) setEmailFollowUp(true);
     return r?.ok ? null : (r?.error ?? UNREACHABLE);
   }, []);
 
-  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail };
+  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail, emailFollowUp };
 }

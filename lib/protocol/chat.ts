@@ -39,6 +39,8 @@ export type HistoryAck = Ack<{
   status: ConversationStatus;
   /** The customer's rating once a closed conversation is rated, else null. */
   rating: number | null;
+  /** The customer left an email address in this conversation: their next message reopens it if it is closed. */
+  emailFollowUp: boolean;
   /** The newest page of messages (or the one before `before`), oldest first. */
   messages: ChatMessage[];
   /** Ask again with `before: olderCursor` for the page before this one; null when this page starts the conversation. */

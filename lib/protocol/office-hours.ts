@@ -26,7 +26,10 @@ const isTimeZone = (tz: string) => {
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "a date YYYY-MM-DD")
-  .refine((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), "not a calendar date");
+  .refine((d) => {
+    const t = new Date(`${d}T00:00:00Z`);
+    return !/^\d{4}-\d{2}-\d{2}$/.test(d) || (!Number.isNaN(t.getTime()) && t.toISOString().startsWith(d));
+  }, "not a calendar date");
 
 export const officeHoursSchema = z
   .object({

@@ -125,6 +125,7 @@ export function attachChatNamespace(io: Server): ChatNamespace {
           conversationId: conversation.id,
           status: conversation.status,
           rating: conversation.rating,
+          emailFollowUp: conversation.emailFollowUp,
           messages: page.messages.map(toChatMessage),
           olderCursor: page.olderCursor,
         });
