@@ -67,7 +67,8 @@ async function staffMember(role: "agent" | "admin", name: string, url: string) {
 }
 
 function connectStaff(url: string, cookie: string): Promise<StaffClient> {
-  const socket: StaffClient = io(`${url}/staff`, { transports: ["websocket"], reconnection: false, extraHeaders: { cookie } });
+  // A connection of its own: socket.io multiplexes namespaces over one per origin, and a customer's has no cookie.
+  const socket: StaffClient = io(`${url}/staff`, { transports: ["websocket"], reconnection: false, forceNew: true, extraHeaders: { cookie } });
   sockets.push(socket as Socket);
   return new Promise((resolve, reject) => {
     socket.once("connect", () => resolve(socket));
