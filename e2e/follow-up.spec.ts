@@ -78,7 +78,14 @@ test("outside office hours a customer leaves an email, gets the agent's reply th
   await back.goto(new URL(link).pathname);
   await expect(back).toHaveURL(/\/$/);
   await expect(back.locator('li[data-role="agent"]')).toHaveText(["Your refund was approved today."]);
-  await expect(back.getByText("How was your chat?")).toBeVisible();
+  await expect(back.getByText("This chat has ended. How did we do?")).toBeVisible();
+  await expect(back.getByTestId("reopen-hint")).toBeVisible();
+  await back.getByLabel("Message").fill("Thanks! When will I see the money?");
+  await back.getByRole("button", { name: "Send", exact: true }).click();
+  await expect(back.getByTestId("waiting")).toHaveText("Waiting for a member of our team to join…");
+  await expect(back.getByTestId("reopen-hint")).toHaveCount(0);
+  await agent.reload();
+  await expect(live).toHaveAttribute("data-status", "waiting_for_agent");
   await back.goto(`${new URL(link).pathname.slice(0, -4)}xxxx`);
   await expect(back.getByTestId("follow-up-error")).toHaveText("This link is not valid");
 

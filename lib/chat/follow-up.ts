@@ -20,7 +20,20 @@ import { conversationEmitter } from "./broadcast";
  * The one place that defines "online" for handoffs; agent presence (online/away) replaces it.
  */
 export async function anyAgentOnline(io: Server): Promise<boolean> {
-  return (await io.of(STAFF_NAMESPACE).fetchSockets()).length > 0;
+  return (await connected(io.of(STAFF_NAMESPACE).fetchSockets())) ?? false;
+}
+
+/**
+ * Whether the adapter found any of these sockets; null when it could not tell (with Redis, an instance
+ * that does not answer in time), and the caller picks the safe side.
+ */
+async function connected(sockets: Promise<unknown[]>): Promise<boolean | null> {
+  try {
+    return (await sockets).length > 0;
+  } catch (err) {
+    log.warn({ err }, "could not ask every instance for its sockets");
+    return null;
+  }
 }
 
 /** Whether a handoff now gets an agent: within office hours and someone online; else why not, honestly. */
@@ -71,7 +84,8 @@ export async function emailAgentReply(io: Server, message: { conversationId: str
   try {
     const recipient = await followUpRecipient(message.conversationId);
     if (!recipient) return;
-    if ((await io.of(CHAT_NAMESPACE).in(customerRoom(recipient.customerId)).fetchSockets()).length > 0) return;
+    // When it cannot be told whether they are here, the email goes: they were promised it.
+    if (await connected(io.of(CHAT_NAMESPACE).in(customerRoom(recipient.customerId)).fetchSockets())) return;
     const link = followUpUrl(message.conversationId, recipient.customerId);
     await sendEmail({
       to: recipient.email,
