@@ -229,6 +229,10 @@ describe("offline follow-up by email", () => {
     expect(await socket.emitWithAck("chat:email", { conversationId, email: ` ${EMAIL} ` })).toEqual({ ok: true, conversationId, email: STORED });
     expect((await confirmed).text).toContain(STORED);
     expect(await conversationRow(conversationId)).toMatchObject({ emailFollowUp: true, email: STORED, status: "waiting_for_agent" });
+    // The address is part of the customer's data on request.
+    const { customerId } = (await pool.query(`SELECT "customerId" FROM "Conversation" WHERE id = $1`, [conversationId])).rows[0];
+    const data = await staffApi(server.url, `/api/staff/admin/customer-data?customer=${customerId}`, { cookie: admin });
+    expect(data.json.customer).toMatchObject({ id: customerId, email: STORED });
   });
 
   it("emails the agent's reply, with a signed link back, once the customer has left", async () => {
