@@ -75,13 +75,15 @@ test("a customer who asks for a person is handed to staff, and still is after a 
   await expect(page.locator('li[data-role="customer"]')).toHaveText("I want to talk to a real person");
   const bot = page.locator('li[data-role="bot"]');
   await expect(bot).toHaveAttribute("data-status", "complete");
-  await expect(bot.locator(".text")).toContainText("connecting you with a member of our support team");
+  // No agent is online in this test: the bot says so and asks for an email address (see e2e/follow-up.spec.ts).
+  await expect(bot.locator(".text")).toContainText("No one from our support team is online right now");
+  await expect(bot.getByLabel("Your email address")).toBeVisible();
   await expect(page.getByTestId("waiting")).toHaveText("Waiting for a member of our team to join…");
 
   // After a reload the status comes from chat:history, not from a live chat:status event.
   await page.reload();
   await expect(page.getByText("Support is online")).toBeVisible();
   await expect(page.locator('li[data-role="customer"]')).toHaveText("I want to talk to a real person");
-  await expect(page.locator('li[data-role="bot"] .text')).toContainText("connecting you with a member of our support team");
+  await expect(page.locator('li[data-role="bot"] .text')).toContainText("No one from our support team is online right now");
   await expect(page.getByTestId("waiting")).toHaveText("Waiting for a member of our team to join…");
 });

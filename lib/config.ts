@@ -85,6 +85,20 @@ const schema = z.object({
   METRICS_PORT: z.coerce.number().int().min(0).optional(),
   /** The metrics port's address: loopback by default, so only this machine (or a sidecar) can scrape it. */
   METRICS_HOST: z.string().default("127.0.0.1"),
+  /**
+   * SMTP server for follow-up emails, e.g. smtp://user:pass@mail.example:587 (smtps:// for TLS); unset = emails
+   * are written to the outbox table and shown on the admin page.
+   */
+  SMTP_URL: z.string().url().refine((u) => /^smtps?:$/.test(new URL(u).protocol), "an smtp:// or smtps:// URL").optional(),
+  /** The From of follow-up emails. */
+  MAIL_FROM: z
+    .string()
+    .regex(/^[^\r\n]+$/, "one line")
+    .default("Northwind Goods support <support@localhost>"),
+  /** The site's public address, the base of links in emails; unset = http://localhost:PORT. */
+  PUBLIC_URL: z.string().url().optional(),
+  /** How long the link in a follow-up email opens its conversation. */
+  FOLLOW_UP_LINK_DAYS: int(14),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

@@ -1,12 +1,12 @@
 "use client";
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { MAX_MESSAGE_CHARS, MAX_RATING_COMMENT_CHARS } from "@/lib/protocol/chat";
-import { ASK_FOR_HUMAN, ClarifyButtons, ReplyFeedback, ReplySources } from "./reply-extras";
+import { ASK_FOR_HUMAN, ClarifyButtons, EmailForm, ReplyFeedback, ReplySources } from "./reply-extras";
 import { useChat, type UiMessage } from "./use-chat";
 
 /** The customer chat: the page at / and the widget's iframe render this same component. */
 export function ChatPanel({ compact = false }: { compact?: boolean }) {
-  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify } = useChat();
+  const { messages, olderCursor, loadOlder, connected, status, error, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail, emailFollowUp } = useChat();
   const [draft, setDraft] = useState("");
   const listRef = useRef<HTMLOListElement>(null);
   const streaming = messages.find((m) => m.role === "bot" && m.pending);
@@ -59,6 +59,7 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
             {m.role === "bot" && m.replyStatus === "complete" && (
               <>
                 <ReplySources sources={m.sources ?? []} newTab={compact} />
+                {m.askEmail && status !== "closed" && <EmailForm onSubmit={leaveEmail} />}
                 {m.clarify ? (
                   <ClarifyButtons options={m.clarify} answered={clarificationAnswered(messages, m)} onPick={(intent) => clarify(m.id, intent)} />
                 ) : (
@@ -81,9 +82,9 @@ export function ChatPanel({ compact = false }: { compact?: boolean }) {
       </ol>
       {status === "waiting_for_agent" && <p className="notice" data-testid="waiting">Waiting for a member of our team to join…</p>}
       {error && <p className="error" role="alert">{error.message}</p>}
-      {status === "closed" ? (
-        <RatingPanel rating={rating} rate={rate} newConversation={newConversation} />
-      ) : (
+      {status === "closed" && <RatingPanel rating={rating} rate={rate} newConversation={newConversation} />}
+      {status === "closed" && emailFollowUp && <p className="notice" data-testid="reopen-hint">Write below to continue this conversation with our team.</p>}
+      {(status !== "closed" || emailFollowUp) && (
         <form className="composer" onSubmit={submit}>
           <textarea
             value={draft}

@@ -1,10 +1,12 @@
 "use client";
 /**
  * What the customer chat shows under a bot reply: its help-centre sources, "Did this answer your
- * question?" 👍/👎 (a 👎 offers a person), and the option buttons of a clarifying question.
+ * question?" 👍/👎 (a 👎 offers a person), the option buttons of a clarifying question, and the email
+ * form under a handoff no agent can take now.
  */
-import { useState } from "react";
-import type { ClarifyOption, ReplySource } from "@/lib/protocol/chat";
+import { useState, type FormEvent } from "react";
+import { MAX_EMAIL_CHARS, type ClarifyOption, type ReplySource } from "@/lib/protocol/chat";
+import type { ChatError } from "@/lib/protocol/errors";
 
 /** The text a "Talk to a person" click sends: the classifier hands such a message over to staff. */
 export const ASK_FOR_HUMAN = "talk to a human";
@@ -91,5 +93,29 @@ export function ClarifyButtons({
         </button>
       ))}
     </div>
+  );
+}
+
+/** Under a handoff no agent can take now: the customer's email address for the agent's reply. */
+export function EmailForm({ onSubmit }: { onSubmit: (email: string) => Promise<ChatError | null> }) {
+  const [email, setEmail] = useState("");
+  const [state, setState] = useState<{ sent: string } | { error: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    const refused = await onSubmit(email);
+    setBusy(false);
+    setState(refused ? { error: refused.message } : { sent: email.trim() });
+  }
+
+  if (state && "sent" in state) return <p className="email-left" data-testid="email-left">We&apos;ll email {state.sent} when our team replies.</p>;
+  return (
+    <form className="email-form" onSubmit={(e) => void submit(e)} aria-label="Email me the reply">
+      <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="you@example.com" aria-label="Your email address" maxLength={MAX_EMAIL_CHARS} required />
+      <button type="submit" disabled={busy || email.trim() === ""}>Email me the reply</button>
+      {state && "error" in state && <p className="error" role="alert">{state.error}</p>}
+    </form>
   );
 }

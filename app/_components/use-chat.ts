@@ -12,6 +12,7 @@ import {
   type ClarifyAck,
   type ClientToServerEvents,
   type ConversationStatus,
+  type EmailAck,
   type FeedbackAck,
   type HistoryAck,
   type RateAck,
@@ -66,6 +67,15 @@ function storage(): KeyValueStore {
     };
   }
   return store;
+}
+
+/**
+ * Makes this browser the customer of a follow-up email's link and opens its conversation: the chat then
+ * connects as that customer (the link's page verified it and signed the token).
+ */
+export function adoptConversation(customerToken: string, conversationId: string): void {
+  storage().setItem(TOKEN_KEY, customerToken);
+  storage().setItem(CONVERSATION_KEY, conversationId);
 }
 
 const sameMessage = (a: UiMessage, b: UiMessage) =>
@@ -123,6 +133,8 @@ export function useChat() {
   const loadedOlder = useRef(false);
   /** The customer's rating of this (closed) conversation, once given. */
   const [rating, setRating] = useState<number | null>(null);
+  /** The customer left an email address here: a closed conversation still takes their reply (it reopens). */
+  const [emailFollowUp, setEmailFollowUp] = useState(false);
   /** The agent typing right now, if any. */
   const [agentTyping, setAgentTyping] = useState<string | null>(null);
   const agentTypingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
@@ -155,11 +167,13 @@ export function useChat() {
           setMessages([]);
           setStatus("bot");
           setRating(null);
+          setEmailFollowUp(false);
           setOlderCursor(null);
           return;
         }
         setStatus(r.status);
         setRating(r.rating ?? null);
+        setEmailFollowUp(r.emailFollowUp);
         if (!loadedOlder.current) setOlderCursor(r.olderCursor);
         setMessages((current) => mergeHistory(r.messages.map(fromStored), current, id, extendText));
       });
@@ -235,12 +249,12 @@ export function useChat() {
         }, GAP_REFETCH_MS);
       }
     });
-    socket.on("chat:done", ({ conversationId, messageId, text, stopped, sources, clarify }) => {
+    socket.on("chat:done", ({ conversationId, messageId, text, stopped, sources, clarify, askEmail }) => {
       if (!ours(conversationId)) return;
       waitingPieces.current.delete(messageId);
       setMessages((l) => {
         const existing = l.find((x) => x.id === messageId);
-        const done = { text, sources, clarify, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
+        const done = { text, sources, clarify, askEmail, pending: false, queued: false, replyStatus: stopped ? ("stopped" as const) : ("complete" as const) };
         if (existing) return l.map((x) => (x.id === messageId ? { ...x, ...done } : x));
         return [...l, { id: messageId, conversationId, role: "bot", clientMessageId: null, replyToId: null, ...done }];
       });
@@ -341,6 +355,7 @@ export function useChat() {
     setMessages([]);
     setStatus("bot");
     setRating(null);
+    setEmailFollowUp(false);
     setAgentTyping(null);
     setError(null);
   }, [setConversation]);
@@ -404,5 +419,17 @@ export function useChat() {
     return false;
   }, []);
 
-  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify };
+  /** Leaves an email address for agents' replies while no one can join; the refusal, if any, to show at the form. */
+  const leaveEmail = useCallback(async (email: string): Promise<ChatError | null> => {
+    const socket = socketRef.current;
+    const id = conversationRef.current;
+    if (!socket || !id) return UNREACHABLE;
+    const r = await new Promise<EmailAck | null>((resolve) =>
+      socket.timeout(ACK_TIMEOUT_MS).emit("chat:email", { conversationId: id, email }, (err, ack) => resolve(err ? null : ack)),
+    );
+    if (r?.ok) setEmailFollowUp(true);
+    return r?.ok ? null : (r?.error ?? UNREACHABLE);
+  }, []);
+
+  return { messages, olderCursor, loadOlder, connected, status, error, conversationId, rating, agentTyping, send, stop, newConversation, typing, rate, feedback, clarify, leaveEmail, emailFollowUp };
 }

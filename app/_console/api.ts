@@ -32,7 +32,7 @@ export function useApi() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  async function send(method: "POST" | "PATCH" | "DELETE", url: string, body?: unknown): Promise<boolean> {
+  async function send(method: "POST" | "PUT" | "PATCH" | "DELETE", url: string, body?: unknown): Promise<boolean> {
     setBusy(true);
     setError(null);
     const result = await callApi(method, url, body);

@@ -130,6 +130,19 @@ export function replyDecision(d: Decision): ReplyDecision {
   }
 }
 
+/**
+ * A handoff no agent can take now (outside office hours, or nobody online): said honestly, with the
+ * hours, and the customer is asked for an email address.
+ */
+export function offlineHandoffReply(reason: "asked_for_human" | "low_confidence", why: "closed" | "nobody_online", hours: string): string {
+  const opening = reason === "low_confidence" ? "I'm sorry I couldn't help with that. " : "";
+  const situation =
+    why === "closed"
+      ? `Our support team is not available right now: our hours are ${hours}.`
+      : `No one from our support team is online right now (our hours are ${hours}).`;
+  return `${opening}${situation} Leave your email address below and an agent will reply by email; your chat stays in the queue for them.`;
+}
+
 export function templateReply(d: Exclude<Decision, { action: "answer" }>): string {
   switch (d.action) {
     case "offer_human":

@@ -20,6 +20,7 @@ import { ErrorCode, type ChatError } from "../protocol/errors";
 import { type ChatMessage, validateText } from "../protocol/chat";
 import { conversationRoom, STAFF_NAMESPACE, type ServerToStaffEvents, type StaffConversationState } from "../protocol/staff";
 import { conversationEmitter, tellOtherInstances } from "./broadcast";
+import { emailAgentReply } from "./follow-up";
 import { stopConversationReplies } from "./replies";
 
 /** Other instances stop the bot's replies they are generating for a conversation taken over. */
@@ -171,7 +172,10 @@ export async function sendAgentMessage(
     return refusal(stored.reason === "not_assigned" ? "not_assigned" : stored.reason);
   }
   const message = toChatMessage(stored.message);
-  if (!stored.duplicate) conversationEmitter(io, stored.customerId, input.conversationId)("chat:message", message);
+  if (!stored.duplicate) {
+    conversationEmitter(io, stored.customerId, input.conversationId)("chat:message", message);
+    await emailAgentReply(io, { conversationId: input.conversationId, text: message.text, agentName: staff.name });
+  }
   return { ok: true, message, customerId: stored.customerId };
 }
 

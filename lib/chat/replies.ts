@@ -106,7 +106,7 @@ export async function finishWithTemplate(
     finishBotReply(replyId, { text, status: "complete", timeToFirstTokenMs: 0, tokenCount: 0, generationMs: 0, grounding, decision }),
   );
   emit("chat:token", { conversationId, messageId: replyId, text, offset: 0 });
-  emit("chat:done", { conversationId, messageId: replyId, text, stopped: false, sources: grounding.sources, clarify: grounding.clarify ?? null });
+  emit("chat:done", { conversationId, messageId: replyId, text, stopped: false, sources: grounding.sources, clarify: grounding.clarify ?? null, ...(grounding.askEmail ? { askEmail: true as const } : {}) });
 }
 
 /** A streaming reply whose heartbeat is older than this was left by a dead process. */

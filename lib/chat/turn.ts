@@ -22,7 +22,8 @@ import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
 import { assignWaiting } from "./handover";
 import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "./compose";
-import { replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
+import { offlineHandoffReply, replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
+import { supportAvailability } from "./follow-up";
 import { planGeneration, queueGeneration } from "./generation-queue";
 import { quotedReply, type GroundedReply } from "./grounded-reply";
 import { finishWithTemplate, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
@@ -63,6 +64,7 @@ export async function runCustomerTurn(
 
   const emit = conversationEmitter(io, customerId, conversationId);
   emit("chat:message", toChatMessage(message));
+  if (stored.reopened) emit("chat:status", { conversationId, status: "waiting_for_agent" });
 
   // Classify: every customer message, whoever owns the conversation, so staff see the intent.
   const classified = metrics().classifierLatency.startTimer();
@@ -76,12 +78,19 @@ export async function runCustomerTurn(
   const status = await persist("update conversation", () => updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff));
   if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
   if (decision.action === "answer") return answerFromHelpCentre(emit, { customerId, message, intent: decision.intent, kind: "reply" });
+  // A handoff no agent can take now says so and asks for an email address instead.
+  const support = decision.action === "handoff" ? await persist("check support hours", () => supportAvailability(io)) : null;
+  const unavailable = support && !support.available ? support : null;
   const replied = await replyWithTemplate(emit, {
     conversationId,
     replyToId: message.id,
-    text: templateReply(decision),
+    text: decision.action === "handoff" && unavailable ? offlineHandoffReply(decision.reason, unavailable.reason, unavailable.hours) : templateReply(decision),
     decision: replyDecision(decision),
-    grounding: { sources: [], ...(decision.action === "clarify" ? { clarify: clarifyOptions(decision.intents) } : {}) },
+    grounding: {
+      sources: [],
+      ...(decision.action === "clarify" ? { clarify: clarifyOptions(decision.intents) } : {}),
+      ...(unavailable ? { askEmail: true as const } : {}),
+    },
   });
   if (replied && handoff) emit("chat:status", { conversationId, status });
   // An online agent gets it at once; with nobody online it waits in the queue. The customer's turn is

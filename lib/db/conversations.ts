@@ -34,6 +34,7 @@ export function toChatMessage(m: Message): ChatMessage {
     sources: groundingOf(m)?.sources ?? [],
     clarify: groundingOf(m)?.clarify ?? null,
     helpful: m.customerHelpful,
+    ...(groundingOf(m)?.askEmail ? { askEmail: true as const } : {}),
   };
 }
 
@@ -56,7 +57,7 @@ export async function findCustomerConversation(conversationId: string, customerI
 }
 
 export type StoreCustomerMessageResult =
-  | { ok: true; message: Message; conversation: Conversation; duplicate: boolean }
+  | { ok: true; message: Message; conversation: Conversation; duplicate: boolean; reopened?: true }
   | { ok: false; reason: "unknown_conversation" | "conversation_closed" | "conversation_full" };
 
 // Bot replies (`reply:<id>`, `clarified:<id>`) and agent messages (`agent:<id>`) share the unique
@@ -98,7 +99,10 @@ export async function storeCustomerMessage(input: {
   const clientMessageId = customerClientId(input.clientMessageId);
   const existing = await findByClientId(conversationId, clientMessageId);
   if (existing) return { ok: true, message: existing, conversation, duplicate: true };
-  if (conversation.status === "closed") return { ok: false, reason: "conversation_closed" };
+  // A closed conversation the customer asked to follow up by email reopens for staff when they write
+  // again (say, from the emailed link); any other closed one is finished.
+  const reopen = conversation.status === "closed" && conversation.emailFollowUp;
+  if (conversation.status === "closed" && !reopen) return { ok: false, reason: "conversation_closed" };
   if ((await prisma.message.count({ where: { conversationId } })) >= input.maxMessages) return { ok: false, reason: "conversation_full" };
 
   try {
@@ -109,11 +113,15 @@ export async function storeCustomerMessage(input: {
       });
       await tx.conversation.update({
         where: { id: conversationId },
-        data: { lastMessageAt: created.createdAt, lastMessagePreview: lastMessagePreview(created.text) },
+        data: {
+          lastMessageAt: created.createdAt,
+          lastMessagePreview: lastMessagePreview(created.text),
+          ...(reopen ? { status: "waiting_for_agent", closedAt: null, waitingSince: created.createdAt, rating: null, ratingComment: null } : {}),
+        },
       });
       return created;
     });
-    return { ok: true, message, conversation, duplicate: false };
+    return { ok: true, message, conversation, duplicate: false, ...(reopen ? { reopened: true as const } : {}) };
   } catch (e) {
     if (!(isUniqueViolation(e))) throw e;
     const raced = await findByClientId(conversationId, clientMessageId);

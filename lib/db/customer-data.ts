@@ -28,7 +28,7 @@ export async function exportCustomerData(customerId: string, actor: string): Pro
       const data: CustomerDataExport = {
         format: "loopdesk-customer-data/1",
         exportedAt: new Date().toISOString(),
-        customer: { id: customer.id, createdAt: customer.createdAt.toISOString(), email: null },
+        customer: { id: customer.id, createdAt: customer.createdAt.toISOString(), email: customer.email },
         conversations: customer.conversations.map((c) => ({
           id: c.id,
           status: c.status,

@@ -39,6 +39,8 @@ export type HistoryAck = Ack<{
   status: ConversationStatus;
   /** The customer's rating once a closed conversation is rated, else null. */
   rating: number | null;
+  /** The customer left an email address in this conversation: their next message reopens it if it is closed. */
+  emailFollowUp: boolean;
   /** The newest page of messages (or the one before `before`), oldest first. */
   messages: ChatMessage[];
   /** Ask again with `before: olderCursor` for the page before this one; null when this page starts the conversation. */
@@ -93,6 +95,8 @@ export interface ReplyGrounding {
   clarify?: ClarifyOption[];
   /** The intent the customer picked, when this reply answers a clarified question. */
   clarifiedIntent?: string;
+  /** A handoff while no agent can join: the reply asks for an email address (`chat:email`). */
+  askEmail?: true;
 }
 
 /** A stored message as a customer may see it. */
@@ -111,6 +115,8 @@ export interface ChatMessage {
   clarify: ClarifyOption[] | null;
   /** Bot replies: the customer's "Did this answer your question?", null until given. */
   helpful: boolean | null;
+  /** A handoff while no agent can join: show a form for the customer's email address (`chat:email`). */
+  askEmail?: true;
 }
 
 export interface ServerToClientEvents {
@@ -132,6 +138,7 @@ export interface ServerToClientEvents {
     stopped: boolean;
     sources: ReplySource[];
     clarify: ClarifyOption[] | null;
+    askEmail?: true;
   }) => void;
   "chat:error": (p: ChatError & { conversationId?: string; messageId?: string }) => void;
   /** A member of staff is typing in this conversation (sent at most about once a second while they type). */
@@ -151,6 +158,25 @@ export type TypingPayload = z.infer<typeof typingSchema>;
 export type TypingAck = Ack<{ conversationId: string }>;
 export type RatePayload = z.infer<typeof rateSchema>;
 export type RateAck = Ack<{ conversationId: string; rating: number }>;
+
+export const MAX_EMAIL_CHARS = 254;
+/**
+ * An email address to reply to: one line (a CR or LF would let it add mail headers), no control
+ * characters, a valid address, at most 254 characters. Trimmed; the domain lower-cased.
+ */
+export const emailAddressSchema = z
+  .string()
+  .trim()
+  .max(MAX_EMAIL_CHARS, `at most ${MAX_EMAIL_CHARS} characters`)
+  .refine((s) => !/[\u0000-\u001F\u007F-\u009F\u2028\u2029]/.test(s), "must be one line without control characters")
+  .pipe(z.email("not a valid email address"))
+  .transform((s) => {
+    const at = s.lastIndexOf("@");
+    return `${s.slice(0, at)}@${s.slice(at + 1).toLowerCase()}`;
+  });
+export const emailSchema = z.object({ conversationId: id, email: emailAddressSchema });
+export type EmailPayload = z.input<typeof emailSchema>;
+export type EmailAck = Ack<{ conversationId: string; email: string }>;
 export interface ClientToServerEvents {
   "chat:send": (p: SendPayload, ack: (r: SendAck) => void) => void;
   "chat:stop": (p: StopPayload, ack?: (r: StopAck) => void) => void;
@@ -166,10 +192,15 @@ export interface ClientToServerEvents {
   "chat:feedback": (p: FeedbackPayload, ack: (r: FeedbackAck) => void) => void;
   /** Picks one option of a clarifying question (once); the bot then answers the question as that intent. */
   "chat:clarify": (p: ClarifyPayload, ack: (r: ClarifyAck) => void) => void;
+  /**
+   * Leaves an email address for one's own open conversation while no agent can join: stored on the
+   * customer, and agents' replies then also go there by email while the customer is away.
+   */
+  "chat:email": (p: EmailPayload, ack: (r: EmailAck) => void) => void;
 }
 
 /** The events a client may send, by namespace, for the server to refuse others (and tests to cover all). */
-export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:typing", "chat:rate", "chat:feedback", "chat:clarify"] as const satisfies readonly (keyof ClientToServerEvents)[];
+export const CLIENT_EVENTS = ["chat:send", "chat:stop", "chat:history", "chat:typing", "chat:rate", "chat:feedback", "chat:clarify", "chat:email"] as const satisfies readonly (keyof ClientToServerEvents)[];
 
 /** Validates a customer message's text; returns the trimmed text or an error. */
 export function validateText(text: string): { ok: true; text: string } | { ok: false; error: ChatError } {

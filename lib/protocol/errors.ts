@@ -42,6 +42,8 @@ export const ErrorCode = {
   notApplicable: "not_applicable",
   /** Feedback already given, or a clarification already answered. */
   alreadyAnswered: "already_answered",
+  /** An email address that is not one valid, single-line address. */
+  invalidEmail: "invalid_email",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

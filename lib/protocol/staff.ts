@@ -414,7 +414,7 @@ export interface CustomerDataExport {
   customer: {
     id: string;
     createdAt: string;
-    /** Loopdesk stores no email address for customers (they are an anonymous token). */
+    /** The address the customer left for follow-up by email (`chat:email`); null when they left none. */
     email: string | null;
   };
   conversations: {

@@ -26,6 +26,7 @@ import {
 } from "../protocol/chat";
 import { conversationRoom, STAFF_NAMESPACE } from "../protocol/staff";
 import { tellOtherInstances } from "../chat/broadcast";
+import { leaveEmail } from "../chat/follow-up";
 import { rate } from "../chat/handover";
 import { stopReply } from "../chat/replies";
 import { admitTurn } from "../chat/generation-queue";
@@ -124,6 +125,7 @@ export function attachChatNamespace(io: Server): ChatNamespace {
           conversationId: conversation.id,
           status: conversation.status,
           rating: conversation.rating,
+          emailFollowUp: conversation.emailFollowUp,
           messages: page.messages.map(toChatMessage),
           olderCursor: page.olderCursor,
         });
@@ -180,6 +182,12 @@ export function attachChatNamespace(io: Server): ChatNamespace {
         const parsed = parsePayload(clarifySchema, payload);
         if (!parsed.ok) return reply(parsed);
         await answerMessage(reply, () => answerClarification(io, customerId, parsed.value, reply));
+      }),
+    );
+
+    socket.on("chat:email", (payload, ack) =>
+      guarded(socket, ack, async (reply) => {
+        reply(await leaveEmail(io, customerId, payload));
       }),
     );
 
