@@ -12,16 +12,8 @@ import { sendEmail } from "../mail";
 import { describeHours, isOpen } from "../office-hours";
 import { CHAT_NAMESPACE, customerRoom, emailSchema, type EmailAck } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
-import { STAFF_NAMESPACE } from "../protocol/staff";
 import { conversationEmitter } from "./broadcast";
-
-/**
- * Whether any agent is online: a staff socket connected to `/staff` on any instance (through the adapter).
- * The one place that defines "online" for handoffs; agent presence (online/away) replaces it.
- */
-export async function anyAgentOnline(io: Server): Promise<boolean> {
-  return (await connected(io.of(STAFF_NAMESPACE).fetchSockets())) ?? false;
-}
+import { anyAgentOnline } from "./staff-online";
 
 /**
  * Whether the adapter found any of these sockets; null when it could not tell (with Redis, an instance

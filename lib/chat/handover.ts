@@ -22,6 +22,7 @@ import { conversationRoom, STAFF_NAMESPACE, type ServerToStaffEvents, type Staff
 import { conversationEmitter, tellOtherInstances } from "./broadcast";
 import { emailAgentReply } from "./follow-up";
 import { stopConversationReplies } from "./replies";
+import { connectedStaff } from "./staff-online";
 
 /** Other instances stop the bot's replies they are generating for a conversation taken over. */
 export const STOP_CONVERSATION_EVENT = "loopdesk:stop-conversation";
@@ -103,19 +104,6 @@ export async function takeOver(io: Server, staff: StaffIdentity, conversationId:
   if (!result.ok) return refusal(result.reason);
   if (result.changed) stopBot(io, conversationId);
   return announce(io, result);
-}
-
-/**
- * The staff with the console open: a /staff socket on any instance (fetchSockets asks the others
- * through the adapter), so an agent who left without setting "away" gets no chats.
- */
-async function connectedStaff(io: Server): Promise<string[]> {
-  const sockets = await io.of(STAFF_NAMESPACE).fetchSockets();
-  const ids = sockets.flatMap((s) => {
-    const staff = (s.data as { staff?: StaffIdentity }).staff;
-    return staff ? [staff.id] : [];
-  });
-  return [...new Set(ids)];
 }
 
 /**

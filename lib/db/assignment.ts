@@ -41,6 +41,12 @@ export async function listAssignableStaff() {
   return rows;
 }
 
+/** Whether any of `connected` (staff with the console open) is an enabled agent or admin set online: someone can take a handoff. */
+export async function anyAssignableOnline(connected: string[]): Promise<boolean> {
+  if (connected.length === 0) return false;
+  return (await db().staffUser.count({ where: { id: { in: connected }, availability: "online", disabled: false, role: { in: ["agent", "admin"] } } })) > 0;
+}
+
 async function lockAssignments(tx: Tx) {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ASSIGNMENT_LOCK}::bigint)`;
 }

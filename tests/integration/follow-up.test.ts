@@ -174,12 +174,25 @@ describe("office hours", () => {
     expect((await conversationRow(handoff.conversationId)).status).toBe("waiting_for_agent");
   });
 
+  it("an agent with the console open but set away is not online: the handoff asks for an email address", async () => {
+    const away = await connectStaff(server.url, agent.cookie);
+    try {
+      const handoff = await askForPerson(await customer(server.url));
+      expect(handoff).toMatchObject({ text: offlineHandoffReply("asked_for_human", "nobody_online", describeHours(ALWAYS_OPEN)), askEmail: true });
+    } finally {
+      await disconnected(away as Socket);
+    }
+  });
+
   it("with an agent online within hours, a handoff is the usual one and asks for nothing", async () => {
+    const availability = (value: string) => staffApi(server.url, "/api/staff/availability", { method: "PUT", cookie: agent.cookie, body: { availability: value } });
     const online = await connectStaff(server.url, agent.cookie);
+    expect((await availability("online")).status).toBe(200);
     try {
       const handoff = await askForPerson(await customer(server.url));
       expect(handoff).toMatchObject({ text: TEMPLATE_REPLIES.asked_for_human, askEmail: false });
     } finally {
+      expect((await availability("away")).status).toBe(200);
       await disconnected(online as Socket);
     }
   });
@@ -192,7 +205,7 @@ describe("offline follow-up by email", () => {
   const EMAIL = "Ana.Lopez+orders@Example.com";
   const STORED = "Ana.Lopez+orders@example.com";
 
-  it("outside office hours, a handoff tells the customer honestly and asks for an email address, even with an agent online", async () => {
+  it("outside office hours, a handoff tells the customer honestly and asks for an email address, even with an agent's console open", async () => {
     const hours = closedToday();
     const saved = await putHours(server.url, hours);
     expect(saved.json).toMatchObject({ configured: true, openNow: false });
