@@ -370,6 +370,10 @@ const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | 
   { file: "staff/admin/users/[id]", method: "PATCH", url: `/api/staff/admin/users/${ANY_ID}`, roles: ADMIN },
   { file: "staff/admin/customer-data", method: "GET", url: `/api/staff/admin/customer-data?customer=${ANY_ID}`, roles: ADMIN },
   { file: "staff/admin/reports", method: "GET", url: "/api/staff/admin/reports?from=2020-01-01&to=2020-01-01", roles: ADMIN },
+  { file: "staff/admin/office-hours", method: "GET", url: "/api/staff/admin/office-hours", roles: ADMIN },
+  // An empty body: an allowed caller gets 400 and the office hours stay as they are.
+  { file: "staff/admin/office-hours", method: "PUT", url: "/api/staff/admin/office-hours", roles: ADMIN },
+  { file: "staff/admin/outbox", method: "GET", url: "/api/staff/admin/outbox", roles: ADMIN },
   { file: "staff/admin/canned-responses", method: "GET", url: "/api/staff/admin/canned-responses", roles: ADMIN },
   { file: "staff/admin/canned-responses", method: "POST", url: "/api/staff/admin/canned-responses", roles: ADMIN },
   { file: "staff/admin/canned-responses/[id]", method: "PATCH", url: `/api/staff/admin/canned-responses/${ANY_ID}`, roles: ADMIN },
