@@ -77,16 +77,19 @@ export async function saveArticle(slug: string, input: ArticleInput, editedBy: s
   return saved;
 }
 
-/** Ships the seed articles that are not in the database yet (staff edits are kept), with their sentences. */
-export async function seedArticles(articles: { slug: string; intent: string | null; title: string; body: string }[]) {
-  await db().knowledgeArticle.createMany({ data: articles.map((a) => ({ ...a, version: 1 })), skipDuplicates: true });
-  await db().$executeRaw`
+/**
+ * Ships the seed articles that are not in the database yet (staff edits are kept), with their sentences;
+ * in the caller's transaction, which holds the seeding lock (lib/db/seed.ts).
+ */
+export async function seedArticles(tx: Prisma.TransactionClient, articles: { slug: string; intent: string | null; title: string; body: string }[]) {
+  await tx.knowledgeArticle.createMany({ data: articles.map((a) => ({ ...a, version: 1 })), skipDuplicates: true });
+  await tx.$executeRaw`
     INSERT INTO "KnowledgeArticleVersion" (id, "articleSlug", version, title, body, intent, "editedBy")
     SELECT gen_random_uuid(), a.slug, a.version, a.title, a.body, a.intent, 'system' FROM "KnowledgeArticle" a
     WHERE NOT EXISTS (SELECT 1 FROM "KnowledgeArticleVersion" v WHERE v."articleSlug" = a.slug)`;
   // Articles without sentences yet (new, or from before sentences were stored) get theirs.
-  const missing = await db().knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
-  for (const a of missing) await db().$transaction(writeSentences(db(), a.slug, a.body, false));
+  const missing = await tx.knowledgeArticle.findMany({ where: { retiredAt: null, sentences: { none: {} } } });
+  for (const a of missing) for (const statement of writeSentences(tx, a.slug, a.body, false)) await statement;
 }
 
 /**
