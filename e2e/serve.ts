@@ -50,8 +50,17 @@ try {
   }
   // Candidates the gate refuses, for e2e/gate.spec.ts.
   await registerRefusedCandidates(store.dir, database.url);
-  // Every spec logs in from 127.0.0.1: a per-address login limit sized for one person would refuse the suite.
-  server = await startServer({ ...env, PORT: process.env.E2E_PORT ?? "0", LM_MAX_NEW_TOKENS: "32", LOGIN_ATTEMPTS_PER_ADDRESS: "100000" });
+  // Every spec's browsers (customers and agents alike) come from 127.0.0.1, and a spec's pages stay open until
+  // the run ends: per-address limits sized for one person would refuse the suite's later logins and sockets
+  // (the limits themselves are tested in tests/integration/abuse.test.ts and limits.test.ts).
+  server = await startServer({
+    ...env,
+    PORT: process.env.E2E_PORT ?? "0",
+    LM_MAX_NEW_TOKENS: "32",
+    LOGIN_ATTEMPTS_PER_ADDRESS: "100000",
+    SOCKETS_PER_ADDRESS: "1000",
+    RATE_LIMIT_CONNECTIONS_PER_IP: "1000",
+  });
   worker = spawn(process.execPath, ["--import", "tsx", "worker.ts"], { env: { ...process.env, ...env, LOG_LEVEL: "warn" }, stdio: "inherit" });
   console.log(`e2e server ready at ${server.url}`);
 } catch (err) {
