@@ -13,26 +13,16 @@ import { describeHours, isOpen } from "../office-hours";
 import { CHAT_NAMESPACE, customerRoom, emailSchema, type EmailAck } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter } from "./broadcast";
-import { anyAgentOnline } from "./staff-online";
+import { anyAgentOnline, askCluster } from "./staff-online";
 
 /**
- * Whether the adapter found any of these sockets; null when it could not tell (with Redis, an instance
- * that does not answer in time), and the caller picks the safe side.
+ * Whether a handoff now gets an agent: within office hours and someone online (`connected`: the staff
+ * with the console open, null when the cluster could not tell); else why not, honestly.
  */
-async function connected(sockets: Promise<unknown[]>): Promise<boolean | null> {
-  try {
-    return (await sockets).length > 0;
-  } catch (err) {
-    log.warn({ err }, "could not ask every instance for its sockets");
-    return null;
-  }
-}
-
-/** Whether a handoff now gets an agent: within office hours and someone online; else why not, honestly. */
-export async function supportAvailability(io: Server, now = new Date()): Promise<{ available: true } | { available: false; reason: "closed" | "nobody_online"; hours: string }> {
+export async function supportAvailability(connected: string[] | null, now = new Date()): Promise<{ available: true } | { available: false; reason: "closed" | "nobody_online"; hours: string }> {
   const { hours } = await loadOfficeHours();
   if (!isOpen(hours, now)) return { available: false, reason: "closed", hours: describeHours(hours) };
-  if (!(await anyAgentOnline(io))) return { available: false, reason: "nobody_online", hours: describeHours(hours) };
+  if (!(await anyAgentOnline(connected))) return { available: false, reason: "nobody_online", hours: describeHours(hours) };
   return { available: true };
 }
 
@@ -77,7 +67,8 @@ export async function emailAgentReply(io: Server, message: { conversationId: str
     const recipient = await followUpRecipient(message.conversationId);
     if (!recipient) return;
     // When it cannot be told whether they are here, the email goes: they were promised it.
-    if (await connected(io.of(CHAT_NAMESPACE).in(customerRoom(recipient.customerId)).fetchSockets())) return;
+    const sockets = await askCluster(io.of(CHAT_NAMESPACE).in(customerRoom(recipient.customerId)).fetchSockets());
+    if (sockets && sockets.length > 0) return;
     const link = followUpUrl(message.conversationId, recipient.customerId);
     await sendEmail({
       to: recipient.email,

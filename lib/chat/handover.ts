@@ -109,10 +109,11 @@ export async function takeOver(io: Server, staff: StaffIdentity, conversationId:
 /**
  * Assigns the conversations waiting for an agent to online agents with the console open
  * (lib/db/assignment.ts), and tells each customer and the staff watching. Run after a handoff, when an
- * agent sets themself online, and when an online agent opens the console.
+ * agent sets themself online, and when an online agent opens the console. `connected`: the staff with
+ * the console open, when the caller already asked the cluster.
  */
-export async function assignWaiting(io: Server): Promise<number> {
-  const assigned = await assignWaitingConversations(joined, await connectedStaff(io));
+export async function assignWaiting(io: Server, connected?: string[]): Promise<number> {
+  const assigned = await assignWaitingConversations(joined, connected ?? (await connectedStaff(io)));
   for (const a of assigned) announce(io, { ...a, changed: true });
   return assigned.length;
 }

@@ -19,12 +19,23 @@ export async function connectedStaff(io: Server): Promise<string[]> {
   return [...new Set(ids)];
 }
 
-/** Whether an enabled agent or admin is online with the console open; false when an instance cannot be asked (the customer is then offered email). */
-export async function anyAgentOnline(io: Server): Promise<boolean> {
+/**
+ * A question to every instance through the adapter (fetchSockets); null when it could not be answered
+ * (with Redis, an instance that does not answer in time), and the caller picks the safe side.
+ */
+export async function askCluster<T>(question: Promise<T>): Promise<T | null> {
   try {
-    return await anyAssignableOnline(await connectedStaff(io));
+    return await question;
   } catch (err) {
-    log.warn({ err }, "could not ask every instance for its staff sockets");
-    return false;
+    log.warn({ err }, "could not ask every instance for its sockets");
+    return null;
   }
+}
+
+/**
+ * Whether an enabled agent or admin is online with the console open, given `connectedStaff`'s answer;
+ * false when it could not be told (the customer is then offered email).
+ */
+export async function anyAgentOnline(connected: string[] | null): Promise<boolean> {
+  return connected !== null && (await anyAssignableOnline(connected));
 }

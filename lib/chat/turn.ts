@@ -24,6 +24,7 @@ import { assignWaiting } from "./handover";
 import { decideReply, retrieveFacts, sourcesOf, writeReply, type Knowledge } from "./compose";
 import { offlineHandoffReply, replyDecision, TEMPLATE_REPLIES, templateReply, type Decision } from "./decide";
 import { supportAvailability } from "./follow-up";
+import { askCluster, connectedStaff } from "./staff-online";
 import { planGeneration, queueGeneration } from "./generation-queue";
 import { quotedReply, type GroundedReply } from "./grounded-reply";
 import { finishWithTemplate, releaseReply, ReplyProgress, replyWithTemplate, trackReply } from "./replies";
@@ -78,8 +79,10 @@ export async function runCustomerTurn(
   const status = await persist("update conversation", () => updateConversationAfterDecision(conversationId, decision.lowConfidenceStreak, handoff));
   if (status !== "bot" && !handoff) return; // taken over by staff while this message was being classified
   if (decision.action === "answer") return answerFromHelpCentre(emit, { customerId, message, intent: decision.intent, kind: "reply" });
-  // A handoff no agent can take now says so and asks for an email address instead.
-  const support = decision.action === "handoff" ? await persist("check support hours", () => supportAvailability(io)) : null;
+  // A handoff no agent can take now says so and asks for an email address instead. The cluster is
+  // asked once which staff have the console open; the assignment below uses the same answer.
+  const connected = handoff ? await askCluster(connectedStaff(io)) : null;
+  const support = handoff ? await persist("check support hours", () => supportAvailability(connected)) : null;
   const unavailable = support && !support.available ? support : null;
   const replied = await replyWithTemplate(emit, {
     conversationId,
@@ -96,7 +99,7 @@ export async function runCustomerTurn(
   // An online agent gets it at once; with nobody online it waits in the queue. The customer's turn is
   // done either way: a failed assignment leaves it queued for the next one (an agent coming online).
   if (handoff) {
-    await persist("assign handoff", () => assignWaiting(io)).catch((err: unknown) => log.warn({ err, conversationId }, "handoff queued: assignment failed"));
+    await persist("assign handoff", () => assignWaiting(io, connected ?? undefined)).catch((err: unknown) => log.warn({ err, conversationId }, "handoff queued: assignment failed"));
   }
 }
 
