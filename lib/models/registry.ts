@@ -21,7 +21,7 @@ import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadEncoder, type Encoder } from "./encoder";
 import { loadLanguageModel, STOCK_LM_DIR, type LanguageModel } from "./lm";
-import { deployShadow, shadowVersion } from "./shadow";
+import { deployShadow, shadowStatus } from "./shadow";
 import { modelStorePath } from "./store";
 
 /** A language model this process serves or served, with the replies still holding it. */
@@ -257,8 +257,7 @@ export function modelStatus() {
   return {
     lm: { id: lm.id, version: lm.version },
     classifier: { version: clf.version, labels: clf.labels.length },
-    /** The classifier version shadowing production here, if any. */
-    shadow: shadowVersion(),
+    shadow: shadowStatus(),
     knowledge: { articles: index.articles.length, facts: index.facts.length },
   };
 }

@@ -56,9 +56,9 @@ export function deployShadow(): Promise<void> {
   return swap;
 }
 
-/** The version this process shadows now, for /api/health. */
-export function shadowVersion(): string | null {
-  return state.classifier?.version ?? null;
+/** What this process shadows now, and the versions it could not load, for /api/health. */
+export function shadowStatus(): { version: string | null; refused: string[] } {
+  return { version: state.classifier?.version ?? null, refused: [...state.refused] };
 }
 
 /**
