@@ -4,7 +4,8 @@
  * production, the intents they disagree on most, and the disagreements for staff to label (each label
  * becomes training data like a label in the staff console); a button to stop, and one per version to start.
  */
-import { useState } from "react";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
 import type { ShadowQueueItem, ShadowStats, ShadowView } from "@/lib/protocol/ml";
 import ui from "@/app/_console/console.module.css";
 import { useApi } from "@/app/_console/api";
@@ -12,8 +13,18 @@ import { percent } from "@/app/_console/format";
 import { Ago } from "@/app/_console/time";
 import styles from "../_components/ml.module.css";
 
+/** The figures grow with every customer message: the page re-renders this often while a version is in shadow. */
+const REFRESH_MS = 15_000;
+
 export function ShadowSection({ shadow }: { shadow: ShadowView["shadow"] }) {
   const stop = useApi();
+  const router = useRouter();
+  const shadowing = shadow !== null;
+  useEffect(() => {
+    if (!shadowing) return;
+    const timer = setInterval(() => router.refresh(), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [shadowing, router]);
   return (
     <section className={`${ui.card} ${styles.section}`} aria-labelledby="shadow-heading" data-testid="shadow-section">
       <div className={styles.sectionHead}>
