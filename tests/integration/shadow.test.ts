@@ -1,7 +1,8 @@
 /**
  * Shadow before promotion through the real parts: `loopdesk models shadow` (a process of its own) puts
- * a real ONNX classifier version in shadow, the running server learns it over NOTIFY and classifies
- * every live message (real socket.io customers) with it too, without changing a reply; disagreements
+ * a real ONNX classifier version in shadow, both running servers (the shared one and a second on the same
+ * database) learn it over NOTIFY and classify every live message (real socket.io customers) with it
+ * too, without changing a reply; disagreements
  * reach the ML console's queue, a staff label from it becomes training data, promoting from shadow
  * deploys the version and ends the shadow, and `--off` stops it.
  */
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectCustomer, sendAndWait, type ChatClient } from "../helpers/chat-client";
 import { loopdeskCli } from "../helpers/cli";
 import { registerLabelVariants, rotateLabels } from "../helpers/gate-candidates";
+import { startServer, type RunningServer } from "../helpers/server";
 import { staffApi, staffLogin } from "../helpers/staff";
 import { until } from "../helpers/wait";
 
@@ -31,8 +33,15 @@ const V = { rotated: "shadow-rotated", copy: "shadow-copy", broken: "shadow-brok
 interface Health {
   models: { classifier: { version: string }; shadow: { version: string | null; refused: string[] } };
 }
-const health = async (): Promise<Health> => (await fetch(`${serverUrl}/api/health`)).json();
-const shadowing = (version: string | null) => until(`the server to shadow ${version ?? "nothing"}`, async () => (await health()).models.shadow.version === version, 30_000);
+const health = async (url = serverUrl): Promise<Health> => (await fetch(`${url}/api/health`)).json();
+/** A second server on the same database: shadow state reaches it as it reaches the shared one. */
+let second: RunningServer;
+const shadowing = (version: string | null) =>
+  until(
+    `both servers to shadow ${version ?? "nothing"}`,
+    async () => (await Promise.all([serverUrl, second.url].map(health))).every((h) => h.models.shadow.version === version),
+    30_000,
+  );
 
 /** The stored turn of `text` sent as the first message of a new conversation: the customer message's verdict and the bot's reply. */
 async function chat(socket: ChatClient, text: string) {
@@ -57,6 +66,13 @@ let cookie: string;
 let seedVersion: string;
 let baseline: Awaited<ReturnType<typeof chat>>[];
 beforeAll(async () => {
+  second = await startServer({
+    DATABASE_URL: databaseUrl,
+    LOOPDESK_MODELS_DIR: modelsDir,
+    LM_MAX_NEW_TOKENS: "24",
+    LM_DEGRADE_WAIT_MS: "0",
+    CUSTOMER_TOKEN_SECRET: "test-secret-test-secret-test-secret-0123",
+  });
   ({ socket } = await connectCustomer(serverUrl));
   seedVersion = (await health()).models.classifier.version;
   await registerLabelVariants(modelsDir, databaseUrl, [
@@ -75,6 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   socket.disconnect();
+  await second?.stop();
   // Every later test file on the shared server expects the seed classifier and no shadow.
   await cli("models", "shadow", "--off");
   if (seedVersion && (await health()).models.classifier.version !== seedVersion) {
@@ -145,6 +162,21 @@ describe("shadow before promotion", () => {
     }
     // The messages sent before the shadow started were never classified by it.
     expect(await shadowRows(baseline.map((t) => t.messageId))).toEqual([]);
+
+    // A customer of the other server: shadowed there too.
+    const { socket: elsewhere } = await connectCustomer(second.url);
+    try {
+      const turn = await chat(elsewhere, "hello there");
+      expect(turn.classifierVersion).toBe(seedVersion);
+      const [row] = await until("the second server's shadow verdict", async () => {
+        const found = await shadowRows([turn.messageId]);
+        return found.length === 1 ? found : undefined;
+      }, 30_000);
+      expect(row).toMatchObject({ shadowVersion: V.rotated, productionIntent: turn.intent, agrees: false });
+      shadowed.push(turn);
+    } finally {
+      elsewhere.disconnect();
+    }
   });
 
   it("the console shows the live agreement, the intents they disagree on most and the queue", async () => {
@@ -152,7 +184,7 @@ describe("shadow before promotion", () => {
     expect(status).toBe(200);
     const shadow = json.shadow;
     expect(shadow).toMatchObject({ version: V.rotated, actor: ML.email, production: seedVersion });
-    expect(shadow.stats).toMatchObject({ version: V.rotated, messages: TEXTS.length, agreements: 0, agreement: 0 });
+    expect(shadow.stats).toMatchObject({ version: V.rotated, messages: shadowed.length, agreements: 0, agreement: 0 });
     const intents = [...new Set(shadowed.map((t) => t.intent))];
     expect(shadow.stats.disagreeing.map((d: { intent: string }) => d.intent).sort()).toEqual(intents.sort());
     for (const d of shadow.stats.disagreeing) expect(d).toMatchObject({ rate: 1, disagreements: d.messages });
@@ -161,7 +193,7 @@ describe("shadow before promotion", () => {
 
     const printed = await cli("models", "shadow");
     expect(printed.stdout).toContain(`${V.rotated} in shadow since`);
-    expect(printed.stdout).toContain(`shadow: ${TEXTS.length} live message(s), agreement with production 0.0%`);
+    expect(printed.stdout).toContain(`shadow: ${shadowed.length} live message(s), agreement with production 0.0%`);
   });
 
   it("a staff label from the queue becomes a training example and leaves the queue", async () => {
