@@ -70,8 +70,13 @@ function makeMetrics() {
         for (const namespace of NAMESPACES) this.set({ namespace }, watched.io?.of(namespace).sockets.size ?? 0);
       },
     }),
-    modelSwaps: counter("loopdesk_model_swaps_total", "Model swaps done (the first load included), by kind (classifier, lm, knowledge)", "kind"),
-    modelSwapFailures: counter("loopdesk_model_swap_failures_total", "Model swaps that failed (the current model kept serving), by kind (classifier, lm, knowledge)", "kind"),
+    modelSwaps: counter("loopdesk_model_swaps_total", "Model swaps done (the first load included), by kind (classifier, lm, knowledge, shadow)", "kind"),
+    modelSwapFailures: counter("loopdesk_model_swap_failures_total", "Model swaps that failed (the current model kept serving), by kind (classifier, lm, knowledge, shadow)", "kind"),
+    shadowPredictions: counter(
+      "loopdesk_shadow_predictions_total",
+      "Customer messages the shadow classifier saw, by result (agree, disagree with production; skipped: too many waiting; failed)",
+      "result",
+    ),
     trainingRuns: counter("loopdesk_training_runs_total", "Training runs finished by this process, by final status (succeeded, failed, cancelled)", "status"),
     listenerUp: new Gauge({
       name: "loopdesk_listener_up",

@@ -8,6 +8,7 @@ type SharedKey =
   | "__loopdeskPGlite" // lib/db/client.ts
   | "__loopdeskListeners" // lib/db/listen.ts
   | "__loopdeskModels" // lib/models/registry.ts
+  | "__loopdeskShadow" // lib/models/shadow.ts
   | "__loopdeskIo" // lib/chat/broadcast.ts
   | "__loopdeskBoss" // lib/training/queue.ts
   | "__loopdeskGenerationQueue" // lib/chat/generation-queue.ts

@@ -17,6 +17,7 @@ import { log } from "../log";
 import { metrics, recordLmReply } from "../metrics";
 import type { LanguageModel } from "../models/lm";
 import { classifier, encoder, holdLanguageModel, knowledge, languageModel } from "../models/registry";
+import { classifyInShadow } from "../models/shadow";
 import { type ClarifyAck, type ClarifyPayload, type ReplyCheck, type ReplyGrounding, type SendAck, type SendPayload, validateText } from "../protocol/chat";
 import { ErrorCode } from "../protocol/errors";
 import { conversationEmitter, type ConversationEmitter } from "./broadcast";
@@ -71,6 +72,7 @@ export async function runCustomerTurn(
   const classified = metrics().classifierLatency.startTimer();
   const prediction = await classifier().classify(message.text).finally(classified);
   await persist("save classification", () => saveClassification(message.id, prediction));
+  classifyInShadow(message, prediction); // a candidate in shadow sees it too, off this turn's path
   if (conversation.status !== "bot") return; // staff own it: the bot stays silent
 
   // Decide, with the help centre's best match for the message as a second opinion.

@@ -19,8 +19,9 @@ import { exportLmSnapshot } from "../dataset/lm-export";
 import { formatFromFilename, importDataset } from "../dataset/import";
 import { registerTrainedLm, runTraining, trainParamsSchema, type Device } from "../training/run";
 import { promote, rollback } from "../training/promote";
+import { shadowView, startShadow, stopShadow } from "../training/shadow";
 import type { GateVerdict } from "../training/gate";
-import { isLmEval, MODEL_KINDS, type LmGateVerdict } from "../protocol/ml";
+import { isLmEval, MODEL_KINDS, type LmGateVerdict, type ShadowStats } from "../protocol/ml";
 import { createStaffUser, STAFF_ROLES, type StaffRole } from "../auth/session";
 import { purgeCustomerData, type PurgeScope } from "../db/retention";
 import { removePurgedCopies } from "../dataset/purge-copies";
@@ -172,7 +173,7 @@ models
   .addOption(new Option("--gate-holdout <n>", "lm, tests only: perplexity on only the first N held-out examples").argParser(int).hideHelp())
   .description("gate the candidate against production (classifier: frozen holdout; lm: the reply benchmark), then deploy to every running server")
   .action(async (version: string, opts: { kind: ModelKind; force?: boolean; reason?: string; gateQuestions?: number; gateHoldout?: number }) => {
-    const { deployment, verdict } = await promote({
+    const { deployment, verdict, shadow } = await promote({
       version,
       kind: opts.kind,
       actor: actor(),
@@ -184,7 +185,29 @@ models
     });
     if ("macroF1Delta" in verdict) printVerdict(verdict);
     else printLmVerdict(verdict);
-    console.log(`${deployment.version} promoted${deployment.forced ? " (gate overridden)" : ""}; running servers swap to it within seconds`);
+    if (shadow) printShadowStats(shadow);
+    console.log(`${deployment.version} promoted${shadow ? " from shadow (shadowing ended)" : ""}${deployment.forced ? " (gate overridden)" : ""}; running servers swap to it within seconds`);
+  });
+models
+  .command("shadow")
+  .argument("[version]", "a classifier candidate to classify every live message beside production")
+  .option("--off", "stop shadowing")
+  .description("put a classifier candidate in shadow on every running server (replies stay production's), stop it, or show its live figures")
+  .action(async (version: string | undefined, opts: { off?: boolean }) => {
+    if (version && opts.off) fail("give a version or --off, not both");
+    if (opts.off) {
+      const stopped = await stopShadow({ actor: actor() });
+      console.log(`${stopped.version} is no longer in shadow; running servers stop within seconds`);
+    } else if (version) {
+      const started = await startShadow({ version, actor: actor() });
+      console.log(`${started.version} is in shadow${started.replaced ? ` (instead of ${started.replaced})` : ""}; running servers classify every customer message with it too within seconds`);
+    } else {
+      const { shadow } = await shadowView();
+      if (!shadow) return console.log("nothing is in shadow");
+      console.log(`${shadow.version} in shadow since ${shadow.since} (by ${shadow.actor}), production ${shadow.production ?? "-"}`);
+      printShadowStats(shadow.stats);
+      console.log(`${shadow.queue.length} disagreement(s) waiting for a label in the ML console`);
+    }
   });
 models
   .command("register")
@@ -279,6 +302,13 @@ function printVerdict(v: GateVerdict) {
   console.log(`  macro-F1  ${pct(v.production.macroF1)} → ${pct(v.candidate.macroF1)}`);
   for (const r of v.perIntent.filter((p) => p.regression)) console.log(`  regression ${r.intent}: ${pct(r.production)} → ${pct(r.candidate)}`);
   console.log(`gate: ${v.pass ? "pass" : "fail"}`);
+}
+
+function printShadowStats(s: ShadowStats) {
+  console.log(`shadow: ${s.messages} live message(s), agreement with production ${s.agreement === null ? "-" : pct(s.agreement)}`);
+  for (const i of s.disagreeing) console.log(`  ${i.intent}: ${i.disagreements} of ${i.messages} disagree (${pct(i.rate)}), shadow says ${i.shadowSays ?? "-"}`);
+  const l = s.labelled;
+  console.log(`  labelled disagreements: ${l.disagreements} (shadow right ${l.shadowRight}, production right ${l.productionRight})`);
 }
 
 function printLmVerdict(v: LmGateVerdict) {

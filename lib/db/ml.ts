@@ -61,7 +61,7 @@ export async function markModelFailed(version: string, reason: string) {
   await audit("system", "model.load_failed", version, { reason });
 }
 
-/** Records a deployment and tells every server (LISTEN/NOTIFY) to load the version. */
+/** Records a deployment and tells every server (LISTEN/NOTIFY) to load the version (and to stop shadowing, with `endShadow`). */
 export async function recordDeployment(data: {
   version: string;
   action: "promote" | "rollback" | "bootstrap";
@@ -70,12 +70,19 @@ export async function recordDeployment(data: {
   reason?: string;
   /** The gate's verdict on a promotion, stored as JSON. */
   gate?: object;
+  /** The version was in shadow: shadowing ends with its promotion (lib/db/shadow.ts). */
+  endShadow?: boolean;
 }) {
+  const { endShadow, ...row } = data;
   const deployment = await db().$transaction(async (tx) => {
-    const d = await tx.deployment.create({ data: { ...data, gate: data.gate as Prisma.InputJsonValue | undefined } });
+    const d = await tx.deployment.create({ data: { ...row, gate: row.gate as Prisma.InputJsonValue | undefined } });
     await tx.auditLog.create({
       data: { actor: data.actor, action: `model.${data.action}`, subject: data.version, details: { forced: data.forced ?? false, reason: data.reason ?? null } },
     });
+    if (endShadow) {
+      await tx.shadowDeployment.create({ data: { version: null, actor: data.actor, reason: "promoted" } });
+      await tx.auditLog.create({ data: { actor: data.actor, action: "model.shadow_off", subject: "", details: { reason: "promoted" } } });
+    }
     return d;
   });
   await notify(DEPLOYMENT_CHANNEL, data.version);

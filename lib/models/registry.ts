@@ -21,6 +21,7 @@ import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadEncoder, type Encoder } from "./encoder";
 import { loadLanguageModel, STOCK_LM_DIR, type LanguageModel } from "./lm";
+import { deployShadow, shadowStatus } from "./shadow";
 import { modelStorePath } from "./store";
 
 /** A language model this process serves or served, with the replies still holding it. */
@@ -57,10 +58,10 @@ export const SEED_CLASSIFIER_DIR = "classifier/seed";
 export function loadModels(): Promise<void> {
   registry.loading ??= (async () => {
     const started = performance.now();
-    const [encoder] = await Promise.all([loadEncoder(config().LOOPDESK_MODELS_DIR), deployProductionLm(), deployProductionClassifier()]);
+    const [encoder] = await Promise.all([loadEncoder(config().LOOPDESK_MODELS_DIR), deployProductionLm(), deployProductionClassifier(), deployShadow().catch(() => {})]);
     registry.encoder = encoder;
     await reindexKnowledge();
-    // One channel for both kinds: each swap chain checks whether its kind's production version changed.
+    // One channel for both kinds and the shadow: each swap chain checks whether what it serves changed.
     await listen(DEPLOYMENT_CHANNEL, deployProduction, listenerState(DEPLOYMENT_CHANNEL));
     // A NOTIFY missed while the listener was down (or never sent) is caught up within this period.
     setInterval(deployProduction, RECONCILE_MS).unref();
@@ -73,10 +74,11 @@ export function loadModels(): Promise<void> {
   return registry.loading;
 }
 
-/** Brings both kinds up to date with the deployments table; each swap chain logs its own failures. */
+/** Brings both kinds and the shadow classifier up to date with the database; each swap chain logs its own failures. */
 function deployProduction(): void {
   deployProductionClassifier().catch(() => {});
   deployProductionLm().catch(() => {});
+  deployShadow().catch(() => {});
 }
 
 /**
@@ -255,6 +257,7 @@ export function modelStatus() {
   return {
     lm: { id: lm.id, version: lm.version },
     classifier: { version: clf.version, labels: clf.labels.length },
+    shadow: shadowStatus(),
     knowledge: { articles: index.articles.length, facts: index.facts.length },
   };
 }

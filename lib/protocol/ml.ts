@@ -271,6 +271,50 @@ export const promoteSchema = z
   .object({ kind: z.enum(MODEL_KINDS).default("classifier"), force: z.boolean().default(false), reason: z.string().trim().max(500).optional() })
   .strict()
   .refine((v) => !v.force || (v.reason?.length ?? 0) > 0, { message: "Overriding the gate needs a reason, which is recorded.", path: ["reason"] });
+/** POST /api/ml/shadow: put this classifier version in shadow (DELETE turns shadowing off). */
+export const shadowSchema = z.object({ version: z.string().trim().min(1).max(100) }).strict();
+/** POST /api/ml/shadow/queue/:messageId/label: staff's intent for a message the two versions disagree on. */
+export const shadowLabelSchema = z.object({ intent: z.string().trim().min(1).max(100) }).strict();
+
+/** A production intent the shadow version disagrees on, and what it says most often instead. */
+export interface ShadowIntentDisagreement {
+  intent: string;
+  messages: number;
+  disagreements: number;
+  rate: number;
+  shadowSays: string | null;
+}
+
+/** A shadow version's live figures against production, over every message it classified. */
+export interface ShadowStats {
+  version: string;
+  messages: number;
+  agreements: number;
+  /** Null before the first message. */
+  agreement: number | null;
+  /** The intents with the most disagreements, most first. */
+  disagreeing: ShadowIntentDisagreement[];
+  /** Disagreements staff have labelled, and whose side the label took. */
+  labelled: { disagreements: number; shadowRight: number; productionRight: number };
+}
+
+/** A live message the two versions disagree on, waiting for a staff label. */
+export interface ShadowQueueItem {
+  messageId: string;
+  conversationId: string;
+  text: string;
+  productionIntent: string;
+  productionProbability: number;
+  shadowIntent: string;
+  shadowProbability: number;
+  createdAt: string;
+}
+
+/** GET /api/ml/shadow: what is shadowed now, its figures and the labelling queue (null when nothing is). */
+export interface ShadowView {
+  shadow: { version: string; since: string; actor: string; production: string | null; stats: ShadowStats; queue: ShadowQueueItem[]; intents: string[] } | null;
+}
+
 export const rollbackSchema = z.object({ kind: z.enum(MODEL_KINDS).default("classifier"), reason: z.string().trim().max(500).optional() }).strict();
 
 export interface AuditEntry {

@@ -2,10 +2,12 @@
  * Promotion and rollback of model versions, per kind. A classifier candidate is evaluated with
  * production on the same frozen holdout (the candidate's training snapshot); a language-model
  * candidate goes through the LM gate (lib/training/lm-gate.ts). The gate is enforced unless forced;
- * the deployment row then tells every server to swap (lib/models/registry.ts).
+ * the deployment row then tells every server to swap (lib/models/registry.ts). A classifier promoted
+ * from shadow comes with its live figures beside the gate's, and its shadowing ends.
  */
 import { findModelVersion, latestCandidate, markModelFailed, previousDeployment, productionDeployment, recordDeployment, type ModelKind } from "../db/ml";
 import { findRun } from "../db/runs";
+import { currentShadow, shadowStats } from "../db/shadow";
 import { exportSnapshot } from "../dataset/export";
 import { config } from "../config";
 import { ApiError } from "../http";
@@ -111,15 +113,18 @@ export async function promote(opts: {
   if (!verdict.pass && !opts.force) {
     throw new PromotionError(`the gate refused ${model.version}:\n  ${verdict.reasons.join("\n  ")}\n(use --force with --reason to override)`, verdict);
   }
+  const fromShadow = kind === "classifier" && (await currentShadow())?.version === model.version;
+  const shadow = fromShadow ? await shadowStats(model.version) : null;
   const deployment = await recordDeployment({
     version: model.version,
     action: "promote",
     actor: opts.actor,
     forced: !verdict.pass,
     reason: opts.reason,
-    gate: verdict,
+    gate: shadow ? { ...verdict, shadow } : verdict,
+    endShadow: fromShadow,
   });
-  return { deployment, verdict };
+  return { deployment, verdict, shadow };
 }
 
 async function lmVerdict(version: string, opts: { actor: string; questionLimit?: number; holdoutLimit?: number; onProgress?: (message: string) => void }) {

@@ -408,6 +408,12 @@ const ROUTES: { file: string; method: string; url: string; roles: StaffRole[] | 
   { file: "ml/models/rollback", method: "POST", url: "/api/ml/models/rollback", roles: ML, body: { reason: 7 } },
   { file: "ml/audit", method: "GET", url: "/api/ml/audit", roles: ML },
   { file: "ml/production", method: "GET", url: "/api/ml/production", roles: ML },
+  { file: "ml/shadow", method: "GET", url: "/api/ml/shadow", roles: ML },
+  // An empty body: an allowed caller gets 400 and nothing is put in shadow on the shared test server.
+  { file: "ml/shadow", method: "POST", url: "/api/ml/shadow", roles: ML },
+  // Nothing is in shadow while this file runs: an allowed caller gets 409 shadow_refused.
+  { file: "ml/shadow", method: "DELETE", url: "/api/ml/shadow", roles: ML },
+  { file: "ml/shadow/queue/[messageId]/label", method: "POST", url: `/api/ml/shadow/queue/${ANY_ID}/label`, roles: ML },
   { file: "staff/knowledge", method: "GET", url: "/api/staff/knowledge", roles: KNOWLEDGE },
   // An empty article: an allowed caller gets 400 and nothing is stored on the shared test server.
   { file: "staff/knowledge", method: "POST", url: "/api/staff/knowledge", roles: KNOWLEDGE },

@@ -1,4 +1,4 @@
-/** /ml/models: every classifier version with its metrics, production marked; rollback; the audit log. */
+/** /ml/models: every classifier version with its metrics, production marked; the shadow; rollback; the audit log. */
 import type { Metadata } from "next";
 import Link from "next/link";
 import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
@@ -11,6 +11,8 @@ import { percent } from "@/app/_console/format";
 import styles from "../_components/ml.module.css";
 import { RollbackSection } from "../_components/rollback-section";
 import { VersionTag } from "../_components/version-tag";
+import { shadowView } from "@/lib/training/shadow";
+import { ShadowButton, ShadowSection } from "./shadow-section";
 
 export const dynamic = "force-dynamic";
 export const metadata: Metadata = { title: "Models · ML · Loopdesk" };
@@ -24,7 +26,7 @@ function detailsText(details: unknown): string {
 
 export default async function MlModelsPage() {
   const identity = await requireStaffPage(AREA_ROLES.ml, "/ml/models");
-  const [models, audit] = await Promise.all([listModels(), auditLog()]);
+  const [models, audit, { shadow }] = await Promise.all([listModels(), auditLog(), shadowView()]);
   return (
     <MlPage identity={identity} title="Model versions" aside={<RunsRefresh />}>
       <section className={`${ui.card} ${styles.section}`} aria-labelledby="versions-heading">
@@ -65,11 +67,14 @@ export default async function MlModelsPage() {
                       "–"
                     )}
                   </td>
-                  <td>
+                  <td className={ui.nowrap}>
                     {!m.production && m.status === "ready" && (
-                      <Link href={`/ml/models/${encodeURIComponent(m.version)}`} className={styles.link}>
-                        Compare &amp; promote →
-                      </Link>
+                      <>
+                        {m.version === shadow?.version ? <span className={ui.tag}>in shadow</span> : <ShadowButton version={m.version} />}{" "}
+                        <Link href={`/ml/models/${encodeURIComponent(m.version)}`} className={styles.link}>
+                          Compare &amp; promote →
+                        </Link>
+                      </>
                     )}
                   </td>
                 </tr>
@@ -78,6 +83,8 @@ export default async function MlModelsPage() {
           </table>
         </div>
       </section>
+
+      <ShadowSection shadow={shadow} />
 
       <RollbackSection
         kind="classifier"

@@ -2,21 +2,23 @@
 /**
  * A candidate against production on the candidate's frozen holdout: headline metrics with deltas,
  * the gate's verdict, per-intent F1 with regressions marked, both confusion matrices, and Promote.
+ * A version that has been in shadow shows its live agreement with production beside the gate's figures.
  * The comparison evaluates both models (seconds), so it is fetched after the page has rendered.
  */
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import type { Comparison } from "@/lib/protocol/ml";
+import type { Comparison, ShadowStats } from "@/lib/protocol/ml";
 import ui from "@/app/_console/console.module.css";
 import { callApi } from "@/app/_console/api";
 import { ConfusionHeatmap } from "../../_components/charts";
 import { PromoteForm } from "../promote-form";
+import { ShadowFigures } from "../shadow-section";
 import { percent, pts } from "@/app/_console/format";
 import styles from "../../_components/ml.module.css";
 
 type Verdict = Comparison["verdict"];
 
-export function ComparisonView({ version, isProduction }: { version: string; isProduction: boolean }) {
+export function ComparisonView({ version, isProduction, shadow }: { version: string; isProduction: boolean; shadow: ShadowStats | null }) {
   const [comparison, setComparison] = useState<Comparison | null>(null);
   const [error, setError] = useState<string | null>(null);
   // Kept here, not in the form: the page re-renders as production after a promotion, and the message stays.
@@ -68,6 +70,12 @@ export function ComparisonView({ version, isProduction }: { version: string; isP
             <MetricRow name="Macro-F1" candidate={verdict.candidate.macroF1} production={verdict.production.macroF1} />
           </tbody>
         </table>
+        {shadow && (
+          <>
+            <h3>Live, in shadow</h3>
+            <ShadowFigures stats={shadow} />
+          </>
+        )}
         {promoted ? (
           <p className={styles.okBox} role="status" data-testid="promoted">
             {promoted} is now production; every server switches to it within seconds.
