@@ -9,11 +9,13 @@
  * A child process rather than a worker thread: a native crash or running out of memory in
  * onnxruntime then ends the model's process, not the server. When it dies, the requests in flight on
  * it fail (their replies are marked failed and the customers told) and the next request starts a new
- * one. `dispose` ends it.
+ * one. `dispose` ends it. It runs at LM_PROCESS_NICE, so that when generation keeps the cores busy the
+ * server's own work gets them first.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
+import { config } from "../config";
 import { log } from "../log";
 import type { ChatTurn, GenerationResult, GenerationStopper, LanguageModel } from "./lm";
 import { loadFromDir } from "./local-files";
@@ -80,7 +82,11 @@ class ModelProcess {
 
   /** Forks the model's process on `dir` and resolves once it has loaded and smoke-tested the model. */
   static start(dir: string): Promise<{ process: ModelProcess; id: string; version: string }> {
-    const child = fork(WORKER_FILE, [dir], { execArgv: ["--import", "tsx"], serialization: "advanced" });
+    const node = [process.execPath, "--import", "tsx", WORKER_FILE, dir];
+    // Under `nice` (which execs node, keeping the IPC channel) so every thread of it, onnxruntime's included, runs at that niceness.
+    const nice = config().LM_PROCESS_NICE;
+    const [command, ...args] = nice > 0 ? ["nice", "-n", String(nice), ...node] : node;
+    const child = spawn(command!, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "advanced" });
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null, signal: string | null) => reject(new Error(`the language model's process exited while loading (${signal ?? `code ${code}`})`));
       child.once("exit", onExit);
