@@ -3,7 +3,7 @@
  * stock model: greedy replies equal the in-process model's on fixed prompts; Stop and the caller's
  * own stopper reach the running generation; a crash of the model's process (SIGKILL mid-reply) fails
  * only that reply, through the real turn pipeline and Postgres (chat:error, reply marked failed), and
- * the next message is answered by a new process. The registry is replaced at its seam as in
+ * the next message is answered by a new process; dispose ends the process. The registry is replaced at its seam as in
  * generation-failure.test.ts (fake encoder, knowledge and classifier) so the turn uses this test's model.
  */
 import { randomUUID } from "node:crypto";
@@ -146,5 +146,15 @@ describe("a crash of the model's process", () => {
     expect(answered.reply.text.length).toBeGreaterThan(0);
     expect(lm.processId()).toBeDefined();
     expect(lm.processId()).not.toBe(crashed);
+  });
+});
+
+describe("dispose", () => {
+  it("ends the model's process (a replaced version's, once its last reply is done)", async () => {
+    const pid = lm.processId()!;
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    await lm.dispose();
+    expect(() => process.kill(pid, 0)).toThrow(expect.objectContaining({ code: "ESRCH" }));
+    await expect(generate(lm, PROMPTS[0]!, { maxNewTokens: 4 })).rejects.toThrow(/disposed/);
   });
 });
