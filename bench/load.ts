@@ -13,7 +13,8 @@
  * --find-rate runs step 2 at rising rates up to --rate (--duration each), printing each rate's ack and
  * first-token p99, and reports the highest rate sustained: ack p99 ≤ 100 ms, no errors, and every
  * message acknowledged at that rate answered completely by the model (none degraded to quoted facts)
- * before the drain ended; the sweep stops at the first rate that is not. --promote registers the seed classifier again under a second version name and,
+ * before the drain ended. The sweep goes on past a rate not sustained, to show the curve, and stops at
+ * the first rate that saturates the server (ack p99 over a second, or an error). --promote registers the seed classifier again under a second version name and,
  * halfway through, promotes it with the real CLI (`loopdesk models promote … --force`), so every chat
  * in flight sees the model swap; the run reports the chats that failed meanwhile.
  *
@@ -63,6 +64,8 @@ const RATE = bounded("rate", args.rate, 200);
 const DURATION_S = bounded("duration", args.duration, 300);
 const MAX_NEW_TOKENS = bounded("max-new-tokens", args["max-new-tokens"], 256);
 const ACK_TARGET_MS = 100;
+/** --find-rate stops at a rate whose ack p99 passes this: the server is saturated. */
+const ACK_SATURATED_MS = 1000;
 /** --find-rate's steps, messages per second in all. */
 const SWEEP = [0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20, 40, 80, 160, 200];
 const ACK_TIMEOUT_MS = 10_000;
@@ -261,7 +264,7 @@ async function main() {
       for (const rate of SWEEP.filter((r) => r <= RATE)) {
         const phase = await runPhase(rate);
         phases.push(phase);
-        if (!sustained(phase)) break;
+        if (pct(ackMs(phase), 99) > ACK_SATURATED_MS || phase.errors.size > 0) break;
       }
     } else {
       phases.push(await runPhase(RATE));
