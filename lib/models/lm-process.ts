@@ -80,7 +80,7 @@ class ModelProcess {
     child.unref();
   }
 
-  /** Forks the model's process on `dir` and resolves once it has loaded and smoke-tested the model. */
+  /** Starts the model's process on `dir` and resolves once it has loaded and smoke-tested the model. */
   static start(dir: string): Promise<{ process: ModelProcess; id: string; version: string }> {
     const node = [process.execPath, "--import", "tsx", WORKER_FILE, dir];
     // Under `nice` (which execs node, keeping the IPC channel) so every thread of it, onnxruntime's included, runs at that niceness.
@@ -98,9 +98,9 @@ class ModelProcess {
           child.kill("SIGKILL");
           return reject(new Error(m.message));
         }
-        const process = new ModelProcess(child);
+        const model = new ModelProcess(child);
         child.channel?.unref();
-        resolve({ process, id: m.id, version: m.version });
+        resolve({ process: model, id: m.id, version: m.version });
       });
     });
   }
