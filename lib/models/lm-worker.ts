@@ -14,7 +14,7 @@ const messageOf = (err: unknown) => (err instanceof Error ? err.message : String
 process.on("disconnect", () => process.exit(0));
 
 const dir = process.argv[2];
-if (!dir || !process.send) throw new Error("usage: forked with an IPC channel, the model folder as the argument");
+if (!dir || !process.send) throw new Error("usage: started with an IPC channel (lib/models/lm-process.ts), the model folder as the argument");
 
 const lm = await loadLanguageModelInProcess(dir).catch((err: unknown) => {
   send({ type: "load_failed", message: messageOf(err) });
