@@ -70,6 +70,11 @@ const schema = z.object({
    * milliseconds, it quotes its retrieved facts at once instead of waiting for the model; 0 = never.
    */
   LM_DEGRADE_WAIT_MS: z.coerce.number().int().min(0).default(2000),
+  /**
+   * The niceness the language model's own process runs at (lib/models/lm-process.ts): above 0, the
+   * server's acknowledgements, database writes and HTTP get the cores first when generation keeps them busy.
+   */
+  LM_PROCESS_NICE: z.coerce.number().int().min(0).max(19).default(10),
   /** Below this probability the classifier's intent counts as unsure. */
   INTENT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.45),
   /** Per-intent overrides as JSON, e.g. {"complaint":0.6}. */

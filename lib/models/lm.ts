@@ -1,7 +1,8 @@
 /**
  * The language model: SmolLM2-135M-Instruct exported to ONNX by `npm run models:build` (or a version
  * fine-tuned by training/train_lm.py, same folder layout), run by transformers.js on onnxruntime-node.
- * Local files only: remote model loading is switched off.
+ * Local files only: remote model loading is switched off. This module runs it in the calling process;
+ * what serves replies runs it in a process of its own (lib/models/lm-process.ts), off the event loop.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -34,7 +35,20 @@ export interface GenerationResult {
 }
 
 /** Lets a caller stop a generation, also one still waiting in the queue. */
-export class GenerationStopper extends InterruptableStoppingCriteria {}
+export class GenerationStopper extends InterruptableStoppingCriteria {
+  private readonly listeners = new Set<() => void>();
+
+  interrupt(): void {
+    super.interrupt();
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Calls `listener` at every later interrupt (one running elsewhere is told so); returns its removal. */
+  onInterrupt(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
 
 /** A reply never repeats a sequence of this many tokens. */
 export const NO_REPEAT_NGRAM_TOKENS = 4;
@@ -100,10 +114,11 @@ export const STOCK_LM_DIR = "lm/smollm2-135m-instruct";
 const END_OF_TURN = "<|im_end|>";
 
 /**
- * Loads the model folder (config, tokenizer, onnx/model_quantized.onnx, manifest.json) and smoke-tests
- * it: a short generation that must produce text, so a version that loads but cannot write is refused.
+ * Loads the model folder (config, tokenizer, onnx/model_quantized.onnx, manifest.json) into this
+ * process and smoke-tests it: a short generation that must produce text, so a version that loads but
+ * cannot write is refused. Its decode steps run on this process's event loop.
  */
-export async function loadLanguageModel(dir: string): Promise<LanguageModel> {
+export async function loadLanguageModelInProcess(dir: string): Promise<LanguageModel> {
   const manifest = JSON.parse(await readFile(path.join(dir, "manifest.json"), "utf8")) as Manifest;
   if (typeof manifest.id !== "string" || typeof manifest.version !== "string") throw new Error(`${dir}/manifest.json has no id and version`);
   const [tokenizer, model] = await loadFromDir(path.resolve(dir), (localId) =>

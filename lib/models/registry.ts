@@ -20,7 +20,8 @@ import { listenerState, metrics } from "../metrics";
 import { shared } from "../process";
 import { loadClassifier, type Classifier } from "./classifier";
 import { loadEncoder, type Encoder } from "./encoder";
-import { loadLanguageModel, STOCK_LM_DIR, type LanguageModel } from "./lm";
+import { STOCK_LM_DIR, type LanguageModel } from "./lm";
+import { loadLanguageModel } from "./lm-process";
 import { deployShadow, shadowStatus } from "./shadow";
 import { modelStorePath } from "./store";
 

@@ -21,7 +21,7 @@ import { exportLmSnapshot } from "../dataset/lm-export";
 import { log as logger } from "../log";
 import { metrics } from "../metrics";
 import { loadClassifier } from "../models/classifier";
-import { loadLanguageModel } from "../models/lm";
+import { loadLanguageModel } from "../models/lm-process";
 import { modelStorePath } from "../models/store";
 import {
   evalLineSchemas,

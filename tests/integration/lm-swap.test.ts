@@ -3,10 +3,13 @@
  * (recorded as promotion and rollback record it, then NOTIFY) makes both load, smoke-test and swap the
  * model; replies in flight finish on the model they started with (none fails, though the old model's
  * session is released after the swap); a version that cannot load is refused by each server, which
- * keeps serving the old one and does not mark it failed; /api/health shows both models' versions.
+ * keeps serving the old one and does not mark it failed; /api/health shows both models' versions. Each
+ * server runs its language model in a process of its own (lib/models/lm-process.ts): a swap ends the
+ * old model's process once its replies are done, and a refused version leaves none behind.
  * The "new" version is the stock model's files under another manifest version (training one is the
  * loop test's job, tests/integration/lm-loop.test.ts).
  */
+import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -56,6 +59,10 @@ async function deploy(version: string) {
   await pool.query(`SELECT pg_notify('loopdesk_deployments', $1)`, [version]);
 }
 
+/** The language-model processes a server runs now, by their command lines. */
+const lmProcesses = (s: RunningServer) =>
+  spawnSync("ps", ["-o", "args=", "--ppid", String(s.process.pid)], { encoding: "utf8" }).stdout.split("\n").filter((args) => args.includes("lm-worker.ts"));
+
 // A server busy loading a model may drop a health check's connection: that is "not yet", not a failure.
 const allServe = (version: string) => async () =>
   (await Promise.all(servers.map((s) => health(s).catch(() => null)))).every((h) => h?.models.lm.version === version);
@@ -95,6 +102,7 @@ describe("language model hot swap", () => {
     for (const s of servers) {
       const h = await health(s);
       expect(h.models.lm).toEqual({ id: "smollm2-135m-instruct", version: stockVersion });
+      expect(lmProcesses(s)).toEqual([expect.stringContaining(STOCK)]);
       expect(h.models.classifier.version).toMatch(/^seed-/);
     }
     const { rows } = await pool.query(`SELECT v.kind, d.action FROM "Deployment" d JOIN "ModelVersion" v ON v.version = d.version WHERE v.kind = 'lm'`);
@@ -131,6 +139,9 @@ describe("language model hot swap", () => {
     expect(across.length).toBeGreaterThan(0);
     expect(across.every((c) => [stockVersion, CANDIDATE].includes(byId.get(c.replyId).modelVersion))).toBe(true);
     for (const s of servers) expect(s.output()).toMatch(/language model swapped/);
+    // The stock model's process ended once its last reply was done; the candidate's serves.
+    await until("the replaced models' processes to end", () => servers.every((s) => lmProcesses(s).length === 1), 30_000);
+    for (const s of servers) expect(lmProcesses(s)).toEqual([expect.stringContaining(`lm-versions/${CANDIDATE}`)]);
   }, 240_000);
 
   it("a version that fails to load is refused by every server, which keeps serving the old one", async () => {
@@ -145,6 +156,7 @@ describe("language model hot swap", () => {
       const { rows } = await pool.query(`SELECT "modelVersion" FROM "Message" WHERE id = $1`, [reply.messageId]);
       expect(rows[0].modelVersion).toBe(CANDIDATE);
     }
+    for (const s of servers) expect(lmProcesses(s)).toEqual([expect.stringContaining(`lm-versions/${CANDIDATE}`)]);
     // One server's trouble is not a verdict on the version for every server.
     const { rows } = await pool.query(`SELECT status FROM "ModelVersion" WHERE version = $1`, [BROKEN]);
     expect(rows[0].status).toBe("ready");
@@ -154,6 +166,8 @@ describe("language model hot swap", () => {
     await pool.query(`INSERT INTO "Deployment" (id, version, action, actor) VALUES ($1, $2, 'rollback', 'tester@ci')`, [randomUUID(), stockVersion]);
     await pool.query(`SELECT pg_notify('loopdesk_deployments', $1)`, [stockVersion]);
     await until("both servers to swap back", allServe(stockVersion), 90_000);
+    await until("the candidate's processes to end", () => servers.every((s) => lmProcesses(s).length === 1), 30_000);
+    for (const s of servers) expect(lmProcesses(s)).toEqual([expect.stringContaining(STOCK)]);
     for (const s of servers) expect((await health(s)).models.classifier.version).toMatch(/^seed-/);
   }, 120_000);
 });
