@@ -93,22 +93,28 @@ export async function seedArticles(tx: Prisma.TransactionClient, articles: { slu
 }
 
 /**
- * Full-text rank of the live sentences for a message, scaled to 0..1 (best = 1). Any of the message's
- * words may match (an OR query): a customer's question rarely shares all its words with the answer.
+ * Lexical rank of the live sentences for a message: Okapi BM25 (k1 = 1.2, b = 0.75) over Postgres's
+ * English stems, scaled to 0..1 (best = 1). Any of the message's words may match (a customer's question
+ * rarely shares all its words with the answer), each weighted by how rare it is among the sentences: a
+ * word few sentences use ("guest") tells more than one most use ("order"), which plain ts_rank ignores.
  */
 export async function rankSentencesByText(message: string): Promise<Map<string, number>> {
   const words = (message.toLowerCase().match(/[a-z0-9]+/g) ?? []).slice(0, 32);
   if (words.length === 0) return new Map();
-  const rows = await db().$queryRaw<{ id: string; rank: number }[]>`
-    WITH q AS (SELECT to_tsquery('english', array_to_string(ARRAY(
-      SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', ${words.join(" ")})) AS t(lexeme, positions, weights)
-    ), ' | ')) AS query)
-    SELECT s.id, ts_rank(s."searchVector", q.query) AS rank
-    FROM "KnowledgeSentence" s, q
-    WHERE q.query::text <> '' AND s."searchVector" @@ q.query
-    ORDER BY rank DESC LIMIT 50`;
-  const best = rows[0]?.rank ?? 0;
-  return new Map(rows.map((r) => [r.id, best > 0 ? r.rank / best : 0]));
+  const rows = await db().$queryRaw<{ id: string; score: number }[]>`
+    WITH terms AS (SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', ${words.join(" ")})) AS t(lexeme, positions, weights)),
+    q AS (SELECT to_tsquery('english', array_to_string(ARRAY(SELECT lexeme FROM terms), ' | ')) AS query),
+    corpus AS (SELECT count(*)::float8 AS n, avg(length("searchVector"))::float8 AS avglen FROM "KnowledgeSentence"),
+    hits AS (
+      SELECT s.id, length(s."searchVector")::float8 AS len, t.lexeme, coalesce(array_length(t.positions, 1), 1)::float8 AS tf
+      FROM "KnowledgeSentence" s, q, unnest(s."searchVector") AS t(lexeme, positions, weights)
+      WHERE q.query::text <> '' AND s."searchVector" @@ q.query AND t.lexeme IN (SELECT lexeme FROM terms)),
+    idf AS (SELECT lexeme, ln(1 + (corpus.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf FROM hits, corpus GROUP BY lexeme, corpus.n)
+    SELECT hits.id, sum(idf.idf * hits.tf * 2.2 / (hits.tf + 1.2 * (0.25 + 0.75 * hits.len / corpus.avglen)))::float8 AS score
+    FROM hits JOIN idf USING (lexeme), corpus
+    GROUP BY hits.id ORDER BY score DESC LIMIT 50`;
+  const best = rows[0]?.score ?? 0;
+  return new Map(rows.map((r) => [r.id, best > 0 ? r.score / best : 0]));
 }
 
 export async function notifyKnowledgeChanged(): Promise<void> {

@@ -23,7 +23,7 @@ async function fact(id: string, text: string, score: number, answersPart = false
   const parts = clauses(text);
   const [vector, ...clauseVectors] = await encoder.embed([text, ...parts]);
   return {
-    id, text, score, answersPart, vector: vector!,
+    id, text, score, answersPart, vector: vector!, inArticle: vector!,
     article: { slug: "cancelling-an-order", title: "Cancelling an order", version: 1 },
     clauses: parts.map((c, i) => ({ text: c, vector: clauseVectors[i]! })),
   };
