@@ -6,6 +6,7 @@ import { AREA_ROLES, requireStaffPage } from "@/lib/auth/session";
 import { listModels } from "@/lib/db/ml-console";
 import ui from "@/app/_console/console.module.css";
 import { MlPage } from "../../_components/ml-page";
+import { CalibrationCard } from "./calibration-card";
 import { ComparisonView } from "./comparison-view";
 
 export const dynamic = "force-dynamic";
@@ -29,7 +30,10 @@ export default async function MlModelPage({ params }: { params: Promise<{ versio
       {model.status === "failed" ? (
         <p className={ui.errorText}>This version failed to load and cannot be promoted: {model.failureReason}</p>
       ) : (
-        <ComparisonView version={model.version} isProduction={model.production} />
+        <>
+          <ComparisonView version={model.version} isProduction={model.production} />
+          <CalibrationCard calibration={model.calibration} />
+        </>
       )}
     </MlPage>
   );
