@@ -60,6 +60,9 @@ const mahalanobisSchema = z.object({
   means: z.array(z.number()),
 });
 
+/** mahalanobis.json: the precision's factor W (row-major, dim × dim) and the class means mapped by W (row-major, classes × dim). */
+export type MahalanobisFit = z.infer<typeof mahalanobisSchema>;
+
 export function fittedThresholds(t: z.infer<typeof thresholdsSchema>): FittedThresholds {
   return { global: t.global, perIntent: t.per_intent, oosScore: t.oos_score };
 }
@@ -72,7 +75,7 @@ async function readOptionalJson<T>(file: string, schema: z.ZodType<T>): Promise<
 }
 
 /** d(x) = min over intents of |W x - W mean| (training/calibration.py Mahalanobis). */
-function mahalanobisScorer(m: z.infer<typeof mahalanobisSchema>): (embedding: Float32Array) => number {
+export function mahalanobisScorer(m: MahalanobisFit): (embedding: Float32Array) => number {
   const { dim } = m;
   if (m.transform.length !== dim * dim || m.means.length !== dim * m.labels.length) throw new Error("mahalanobis.json has the wrong shape");
   const transform = Float64Array.from(m.transform);
