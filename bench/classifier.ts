@@ -1,14 +1,23 @@
 /**
- * `npm run bench:classifier -- --train FILE [--test FILE]`: the intent classifier, end to end, on a
- * labelled dataset. It imports (validates) the CSV with the product's parser, trains with the product's
+ * `npm run bench:classifier -- --train FILE [--val FILE] [--test FILE] [--oos-label LABEL]`: the intent
+ * classifier, end to end, on a labelled dataset. It imports (validates) the CSV with the product's parser, trains with the product's
  * trainer (training/train.py) as a child process, evaluates the int8 ONNX model in Node through
  * lib/models/classifier.ts exactly as serving runs it (one message at a time), runs the TF-IDF baseline
  * on the same split, prints a table and, last, one line:
  *
- *   RESULT accuracy=<0..1> macro_f1=<0..1> p50_ms=… p99_ms=… train_s=… device=…
+ *   RESULT accuracy=<0..1> macro_f1=<0..1> in_scope_accuracy=… oos_recall=… oos_precision=… auroc_…=…
+ *          oos_method=… ece_before=… ece_after=… p50_ms=… p99_ms=… train_s=… device=…
+ *
+ * in_scope_accuracy, oos_recall and oos_precision are what the product does: each test message goes through
+ * the served classifier and lib/chat/decide.ts (as a first turn), with the thresholds the trainer fitted on
+ * the validation rows. Rows labelled --oos-label are out of scope (renamed to the product's out_of_scope
+ * class, which the model learns like any intent); the decision also has the Mahalanobis distance score.
  *
  * Without --test, part of --train is held out: a deterministic stratified fold by hash of the text
- * (5 folds of 20% per label; --folds K runs the first K of them and averages). Nothing touches the
+ * (5 folds of 20% per label; --folds K runs the first K of them and averages). Without --val, the
+ * validation rows (thresholds and temperature only) are a 10% fold of the remaining training rows.
+ * Folds group texts that are equal after lower-casing and removing punctuation (lib/training/oos-eval.ts
+ * groupKey), and rows of --train/--val whose key is in --test are dropped: no near-twin straddles a split. Nothing touches the
  * product database; everything is written under a temporary directory that is removed at the end
  * (unless --keep DIR keeps the trained model).
  */
@@ -23,19 +32,28 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { formatFromFilename, LABEL_PATTERN, parseDataset, type DatasetFormat, type DatasetRow, type Problem } from "../lib/dataset/import";
-import { loadClassifier } from "../lib/models/classifier";
+import { OUT_OF_SCOPE, type Classification } from "../lib/chat/decide";
+import { fittedThresholds, loadClassifier } from "../lib/models/classifier";
 import { score } from "../lib/training/evaluate";
+import { auroc, groupedFold, oosOutcome, withoutGroupsOf, type OosOutcome } from "../lib/training/oos-eval";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const PYTHON = process.env.LOOPDESK_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");
 /** The held-out fold is 1/FOLD_PARTS of each label: 20%. */
 const FOLD_PARTS = 5;
+/** Without --val, the validation fold is 1/VAL_PARTS of the training rows left. */
+const VAL_PARTS = 10;
 const WARMUP_TEXTS = 20;
 
 const USAGE = `usage: npm run bench:classifier -- --train FILE [options]
 
   --train FILE         CSV with a text column and a label (or category) column
   --test FILE          same format; without it a stratified 20% fold of --train is held out
+  --val FILE           validation rows, used only to fit the temperature and the out-of-scope
+                       thresholds; without it a 10% fold of the training rows
+  --oos-label LABEL    the label of out-of-scope rows (e.g. oos, or out_of_scope); they become the
+                       product's out_of_scope class and in_scope_accuracy / oos_recall are reported
+  --oos-budget F       in-scope accuracy the thresholds may cost on validation (trainer default 0.01)
   --folds K            without --test: run K of the 5 hash folds (1-5) and average (default 1)
   --limit N            train on a stratified subsample of N training rows (quick runs)
   --device D           auto | cpu | cuda, passed to the trainer (default auto)
@@ -58,6 +76,8 @@ class InputError extends Error {}
 interface Options {
   train: string;
   test?: string;
+  val?: string;
+  oosLabel?: string;
   folds: number;
   limit?: number;
   device: "auto" | "cpu" | "cuda";
@@ -76,6 +96,9 @@ function options(argv: string[]): Options {
       options: {
         train: { type: "string" },
         test: { type: "string" },
+        val: { type: "string" },
+        "oos-label": { type: "string" },
+        "oos-budget": { type: "string" },
         folds: { type: "string" },
         limit: { type: "string" },
         device: { type: "string", default: "auto" },
@@ -113,11 +136,20 @@ function options(argv: string[]): Options {
     const n = int(name, v[name], min, max);
     if (n !== undefined) trainerArgs.push(`--${name}`, String(n));
   }
+  if (v["oos-budget"] !== undefined) {
+    const budget = Number(v["oos-budget"]);
+    if (!/^\d*\.?\d+$/.test(v["oos-budget"]) || !(budget >= 0 && budget < 1)) throw new UsageError(`--oos-budget must be a number in [0, 1), got ${JSON.stringify(v["oos-budget"])}`);
+    trainerArgs.push("--oos-budget", String(budget));
+  }
+  const oosLabel = v["oos-label"]?.trim();
+  if (oosLabel !== undefined && !LABEL_PATTERN.test(oosLabel)) throw new UsageError(`--oos-label must be a label (lower-case letters, digits, _), got ${JSON.stringify(v["oos-label"])}`);
   const keep = v.keep ? path.resolve(v.keep) : undefined;
   if (keep && existsSync(keep)) throw new UsageError(`--keep ${keep} already exists; give a new directory`);
   return {
     train: path.resolve(v.train),
     test: v.test ? path.resolve(v.test) : undefined,
+    val: v.val ? path.resolve(v.val) : undefined,
+    oosLabel,
     folds,
     limit: int("limit", v.limit, 2),
     device,
@@ -303,7 +335,7 @@ function describe(problems: Problem[], file: string): string[] {
   return lines;
 }
 
-async function importFile(file: string, role: "train" | "test", renamer: LabelRenamer | undefined): Promise<Imported> {
+async function importFile(file: string, role: "train" | "test" | "val", renamer: LabelRenamer | undefined, oosLabel: string | undefined): Promise<Imported> {
   let format: DatasetFormat;
   try {
     format = formatFromFilename(file);
@@ -319,7 +351,7 @@ async function importFile(file: string, role: "train" | "test", renamer: LabelRe
   if (renamer) content = format === "csv" ? normalizeLabelsCsv(content, renamer) : normalizeLabelsJsonl(content, renamer);
   const { rows, problems } = parseDataset(content, format);
   // A test file is not imported for training: few examples of a label is fine there.
-  const isError = (p: Problem) => p.severity === "error" && !(role === "test" && p.code === "too_few_examples");
+  const isError = (p: Problem) => p.severity === "error" && !(role !== "train" && p.code === "too_few_examples");
   const errors = problems.filter(isError);
   const warnings = problems.filter((p) => !isError(p));
   if (errors.length > 0) {
@@ -335,8 +367,10 @@ async function importFile(file: string, role: "train" | "test", renamer: LabelRe
     const what = code === "duplicate" ? "repeated text(s), each kept once" : code === "too_few_examples" ? "label(s) with fewer than 5 test examples" : code;
     out(`  note: ${path.basename(file)}: ${list.length} ${what} (line ${lines}${list.length > 5 ? ", …" : ""})`);
   }
-  const labels = [...new Set(rows.map((r) => r.label))].sort();
-  return { rows, labels };
+  // Out-of-scope rows become the product's out-of-scope class, the one decide.ts treats as such.
+  const renamed = oosLabel ? rows.map((r) => (r.label === oosLabel ? { ...r, label: OUT_OF_SCOPE } : r)) : rows;
+  const labels = [...new Set(renamed.map((r) => r.label))].sort();
+  return { rows: renamed, labels };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,12 +388,10 @@ function byLabel(rows: DatasetRow[], salt = ""): Map<string, DatasetRow[]> {
   return groups;
 }
 
-/** Fold `k` (0-based) of FOLD_PARTS: within each label, rows in hash order, every FOLD_PARTS-th is held out. */
+/** Fold `k` (0-based) of FOLD_PARTS, grouped by near-identical text (oos-eval groupedFold). */
 function foldSplit(rows: DatasetRow[], k: number): { train: DatasetRow[]; test: DatasetRow[] } {
-  const train: DatasetRow[] = [];
-  const test: DatasetRow[] = [];
-  for (const list of byLabel(rows).values()) list.forEach((r, i) => (i % FOLD_PARTS === k ? test : train).push(r));
-  return { train: inFileOrder(train), test: inFileOrder(test) };
+  const { rest, fold } = groupedFold(rows, FOLD_PARTS, k);
+  return { train: rest, test: fold };
 }
 
 /** A stratified subsample of about `n` rows (largest remainder per label, at least 2 per label). */
@@ -381,9 +413,10 @@ function subsample(rows: DatasetRow[], n: number): DatasetRow[] {
 
 const inFileOrder = (rows: DatasetRow[]) => [...rows].sort((a, b) => a.line - b.line);
 
-async function writeSnapshot(file: string, train: DatasetRow[], test: DatasetRow[]): Promise<void> {
+async function writeSnapshot(file: string, train: DatasetRow[], test: DatasetRow[], val: DatasetRow[]): Promise<void> {
   const line = (r: DatasetRow, split: string) => JSON.stringify({ text: r.text, label: r.label, split, source: "import" });
-  await writeFile(file, [...train.map((r) => line(r, "train")), ...test.map((r) => line(r, "holdout"))].join("\n") + "\n", "utf8");
+  const lines = [...train.map((r) => line(r, "train")), ...test.map((r) => line(r, "holdout")), ...val.map((r) => line(r, "validation"))];
+  await writeFile(file, lines.join("\n") + "\n", "utf8");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,6 +502,18 @@ interface TrainerMetrics {
   onnx_int8: { latency_ms_batch1: { p50: number; p99: number } };
   onnx_check: { int8_plan: string; int8_argmax_agreement: number };
   epochs: { epoch: number; holdout_accuracy: number }[];
+  calibration?: {
+    temperature: number;
+    ece_before: number;
+    ece_after: number;
+    fitted_on: string;
+    n_fitted: number;
+    oos: {
+      method: string | null;
+      auroc?: Record<string, number | null>;
+      methods: Record<string, { validation: { in_scope_accuracy: number | null; oos_recall: number | null; oos_precision: number | null } }>;
+    };
+  };
 }
 
 interface Baseline {
@@ -491,18 +536,24 @@ interface FoldResult {
   trainer: TrainerMetrics;
   disagreeWithTrainer: number;
   baseline: Baseline;
+  /** The product's decision with the served model (its fitted method). */
+  product: OosOutcome;
+  /** Each out-of-scope method the trainer fitted, through the same decision. */
+  methods: Record<string, OosOutcome>;
+  /** AUROC of each out-of-scope score on the test rows (null without out-of-scope rows). */
+  auroc: Record<string, number | null>;
 }
 
 // ---------------------------------------------------------------------------------------------
 // One run: snapshot → trainer → Node evaluation → baseline
 
-async function runFold(opts: Options, tmp: string, name: string, index: number, train: DatasetRow[], test: DatasetRow[]): Promise<FoldResult> {
+async function runFold(opts: Options, tmp: string, name: string, index: number, train: DatasetRow[], test: DatasetRow[], val: DatasetRow[]): Promise<FoldResult> {
   const tag = opts.folds > 1 ? `[${name}] ` : "";
   const labels = new Set(train.map((r) => r.label));
-  out(`${tag}${train.length} training / ${test.length} test examples, ${labels.size} labels`);
+  out(`${tag}${train.length} training / ${val.length} validation / ${test.length} test examples, ${labels.size} labels`);
 
   const snapshot = path.join(tmp, `snapshot-${index}.jsonl`);
-  await writeSnapshot(snapshot, train, test);
+  await writeSnapshot(snapshot, train, test, val);
   const modelDir = opts.keep ? (opts.folds > 1 ? path.join(opts.keep, `fold-${index}`) : opts.keep) : path.join(tmp, `model-${index}`);
 
   // --- train
@@ -548,16 +599,40 @@ async function runFold(opts: Options, tmp: string, name: string, index: number, 
   for (const row of test.slice(0, WARMUP_TEXTS)) await classifier.classify(row.text);
   const preds: string[] = [];
   const lat: number[] = [];
+  const classified: { label: string; classification: Classification; probabilities: number[] }[] = [];
   progress.done();
   for (const [i, row] of test.entries()) {
     const t = performance.now();
     const p = await classifier.classify(row.text);
     lat.push(performance.now() - t);
     preds.push(p.intent);
+    const [probabilities] = await classifier.probabilities([row.text]); // for the scores' AUROC, untimed
+    classified.push({ label: row.label, classification: p, probabilities: probabilities! });
     if (i % 50 === 0) progress.update(`${tag}evaluating in Node: ${i}/${test.length}`);
   }
   progress.done();
   const { accuracy, macroF1: f1 } = score(test.map((r) => r.label), preds);
+
+  // --- what the product does: the served decision, then each fitted out-of-scope method through it
+  const product = oosOutcome(classified);
+  const methods: Record<string, OosOutcome> = {};
+  for (const [method, t] of Object.entries(classifier.calibration?.methods ?? {})) {
+    methods[method] = oosOutcome(classified.map((c) => ({ ...c, classification: { ...c.classification, fitted: fittedThresholds(t) } })));
+  }
+  const oosIndex = classifier.labels.indexOf(OUT_OF_SCOPE);
+  const scores: Record<string, (c: (typeof classified)[number]) => number | undefined> = {
+    max_prob: (c) => 1 - Math.max(...c.probabilities.filter((_, i) => i !== oosIndex)),
+    ...(oosIndex >= 0 ? { oos_class: (c: (typeof classified)[number]) => c.probabilities[oosIndex] } : {}),
+    mahalanobis: (c) => c.classification.oosScore,
+  };
+  const aurocs: Record<string, number | null> = {};
+  for (const [name, f] of Object.entries(scores)) {
+    const values = classified.map((c) => ({ oos: c.label === OUT_OF_SCOPE, s: f(c) }));
+    if (values.some((v) => v.s === undefined)) continue;
+    aurocs[name] = auroc(values.filter((v) => v.oos).map((v) => v.s!), values.filter((v) => !v.oos).map((v) => v.s!));
+  }
+  const cal = trainer.calibration;
+  if (cal) out(`${tag}calibration (fitted on ${cal.n_fitted} ${cal.fitted_on} rows): temperature ${cal.temperature.toFixed(3)}, holdout ECE ${f4(cal.ece_before)} → ${f4(cal.ece_after)}; out-of-scope method ${cal.oos.method ?? "none (no out-of-scope validation rows)"}`);
 
   // The trainer scored the same texts with the same int8 file in Python: compare text by text.
   const trainerPred = new Map<string, string>();
@@ -590,10 +665,34 @@ async function runFold(opts: Options, tmp: string, name: string, index: number, 
     trainer,
     disagreeWithTrainer: disagree,
     baseline,
+    product,
+    methods,
+    auroc: aurocs,
   };
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The out-of-scope table: each fitted method on validation (the trainer's figures) and on the test rows (the product's decision). */
+function printOos(results: FoldResult[], agg: (f: (r: FoldResult) => number, fmt: (x: number) => string) => string): void {
+  const pct = (x: number | null | undefined) => (typeof x === "number" ? `${(x * 100).toFixed(1)}%` : "–");
+  const first = results[0]!;
+  const served = first.trainer.calibration?.oos.method ?? null;
+  out();
+  out(`Out of scope (the product's decision, decide.ts; ${first.product.nInScope} in-scope / ${first.product.nOos} out-of-scope test rows${results.length > 1 ? ", first fold" : ""})`);
+  const cols = [34, 11, 11, 11, 11, 11];
+  const row = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(cols[i]!) : ` ${c.padStart(cols[i]!)}`)).join("");
+  out(row(["", "in-scope", "OOS recall", "OOS prec.", "val in-sc.", "val recall"]));
+  out(row(["served model" + (served ? ` (${served})` : " (no fitted method)"), pct(first.product.inScopeAccuracy), pct(first.product.oosRecall), pct(first.product.oosPrecision), "", ""]));
+  for (const [method, o] of Object.entries(first.methods)) {
+    const v = first.trainer.calibration?.oos.methods[method]?.validation;
+    out(row([`  ${method}`, pct(o.inScopeAccuracy), pct(o.oosRecall), pct(o.oosPrecision), pct(v?.in_scope_accuracy), pct(v?.oos_recall)]));
+  }
+  const names = Object.keys(first.auroc);
+  if (names.length) out(`  AUROC of each score on the test rows: ${names.map((n) => `${n} ${agg((r) => r.auroc[n] ?? NaN, f4)}`).join(", ")}`);
+  const valAuroc = first.trainer.calibration?.oos.auroc;
+  if (valAuroc) out(`  AUROC on validation: ${Object.entries(valAuroc).map(([n, a]) => `${n} ${a === null ? "–" : f4(a)}`).join(", ")}`);
+}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
@@ -606,15 +705,16 @@ async function main(): Promise<number> {
 
   // --- import
   const renamer = opts.normalizeLabels ? new LabelRenamer() : undefined;
-  const trainSet = await importFile(opts.train, "train", renamer);
+  const trainSet = await importFile(opts.train, "train", renamer, opts.oosLabel);
   out(`  train: ${opts.train}: ${trainSet.rows.length} examples, ${trainSet.labels.length} labels`);
   if (renamer?.renamed.size) {
     out(`  --normalize-labels: ${[...renamer.renamed].map(([a, b]) => `${JSON.stringify(a)} → ${b}`).join(", ")}`);
   }
-  let runs: { name: string; train: DatasetRow[]; test: DatasetRow[] }[];
+  if (opts.oosLabel && !trainSet.labels.includes(OUT_OF_SCOPE)) throw new InputError(`--oos-label ${opts.oosLabel}: --train has no row labelled ${opts.oosLabel}`);
+  let runs: { name: string; train: DatasetRow[]; test: DatasetRow[]; val?: DatasetRow[] }[];
   let protocol: string;
   if (opts.test) {
-    const testSet = await importFile(opts.test, "test", renamer);
+    const testSet = await importFile(opts.test, "test", renamer, opts.oosLabel);
     out(`  test:  ${opts.test}: ${testSet.rows.length} examples, ${testSet.labels.length} labels`);
     const trainLabels = new Set(trainSet.labels);
     const unseen = testSet.labels.filter((l) => !trainLabels.has(l));
@@ -629,7 +729,10 @@ async function main(): Promise<number> {
     if (leaked) out(`  warning: ${leaked} test text(s) also appear in --train; the scores are inflated`);
     const missing = trainSet.labels.filter((l) => !testSet.labels.includes(l));
     if (missing.length) out(`  note: ${missing.length} label(s) have no test example; macro-F1 averages over the ${testSet.labels.length} that have`);
-    runs = [{ name: "test file", train: trainSet.rows, test: testSet.rows }];
+    // Near-twins of test texts (same groupKey) leave the training side.
+    const { kept, dropped } = withoutGroupsOf(trainSet.rows, testSet.rows);
+    if (dropped.length) out(`  note: ${dropped.length} --train row(s) equal a test text once case and punctuation are ignored; left out of training`);
+    runs = [{ name: "test file", train: kept, test: testSet.rows }];
     protocol = `test set: --test ${path.basename(opts.test)}`;
   } else {
     runs = Array.from({ length: opts.folds }, (_, k) => ({ name: `fold ${k + 1}/${FOLD_PARTS}`, ...foldSplit(trainSet.rows, k) }));
@@ -639,6 +742,32 @@ async function main(): Promise<number> {
         : `test sets: folds 1-${opts.folds} of ${FOLD_PARTS} of --train (stratified 20% holdouts by sha256 of the text; --folds ${opts.folds}), mean ± sd`;
     out(`  no --test: ${protocol.replace(/^test sets?: /, "")}`);
   }
+  // --- validation rows: --val, or a grouped fold of each run's training rows
+  let valRows: DatasetRow[] | undefined;
+  if (opts.val) {
+    const valSet = await importFile(opts.val, "val", renamer, opts.oosLabel);
+    valRows = valSet.rows;
+    out(`  val:   ${opts.val}: ${valRows.length} examples, ${valSet.labels.length} labels (temperature and thresholds only)`);
+    const trainLabels = new Set(trainSet.labels);
+    const unseen = valSet.labels.filter((l) => !trainLabels.has(l));
+    if (unseen.length) throw new InputError(`--val has label(s) that --train lacks: ${unseen.slice(0, 10).join(", ")}`);
+  }
+  for (const run of runs) {
+    if (valRows) {
+      // A validation text that is a near-twin of a training or test text would be fitted on what the model saw or will be scored on.
+      const { kept, dropped } = withoutGroupsOf(valRows, [...run.train, ...run.test]);
+      if (dropped.length) out(`  note: ${dropped.length} --val row(s) equal a training or test text once case and punctuation are ignored; left out of validation`);
+      run.val = kept;
+    } else {
+      const { rest, fold } = groupedFold(run.train, VAL_PARTS, 0, "val:");
+      run.train = rest;
+      run.val = fold;
+    }
+  }
+  if (!opts.val) {
+    protocol += `; validation: a 10% fold of the training rows`;
+    out(`  no --val: validation is a grouped 10% fold of the training rows`);
+  } else protocol += `; validation: --val ${path.basename(opts.val)}`;
   if (opts.limit !== undefined) {
     const before = runs.map((run) => run.train.length);
     for (const run of runs) run.train = subsample(run.train, opts.limit);
@@ -657,7 +786,7 @@ async function main(): Promise<number> {
   cleanupDir = tmp;
   const results: FoldResult[] = [];
   try {
-    for (const [k, run] of runs.entries()) results.push(await runFold(opts, tmp, run.name, k + 1, run.train, run.test));
+    for (const [k, run] of runs.entries()) results.push(await runFold(opts, tmp, run.name, k + 1, run.train, run.test, run.val ?? []));
   } finally {
     await rm(tmp, { recursive: true, force: true });
     cleanupDir = undefined;
@@ -683,11 +812,22 @@ async function main(): Promise<number> {
     out();
     for (const r of results) out(`  ${r.name}: accuracy ${f4(r.accuracy)}, macro-F1 ${f4(r.macroF1)}, baseline ${f4(r.baseline.accuracy)}, train ${r.trainWallS.toFixed(1)} s`);
   }
+  printOos(results, agg);
   out(`  train s for the model = wall time of the trainer process (start-up, training, ONNX export, int8 quantization and checks); load average now ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   if (opts.keep) out(`  model kept in ${opts.keep}`);
   out();
+  const meanOf = (f: (r: FoldResult) => number | null | undefined) => {
+    const xs = results.map(f);
+    return xs.every((x) => typeof x === "number") ? f4(mean(xs as number[])) : "na";
+  };
+  const aurocNames = [...new Set(results.flatMap((r) => Object.keys(r.auroc)))];
   out(
     `RESULT accuracy=${f4(mean(results.map((r) => r.accuracy)))} macro_f1=${f4(mean(results.map((r) => r.macroF1)))} ` +
+      `in_scope_accuracy=${meanOf((r) => r.product.inScopeAccuracy)} oos_recall=${meanOf((r) => r.product.oosRecall)} ` +
+      `oos_precision=${meanOf((r) => r.product.oosPrecision)} ` +
+      aurocNames.map((n) => `auroc_${n}=${meanOf((r) => r.auroc[n])} `).join("") +
+      `oos_method=${[...new Set(results.map((r) => r.trainer.calibration?.oos.method ?? "none"))].join("+")} ` +
+      `ece_before=${meanOf((r) => r.trainer.calibration?.ece_before)} ece_after=${meanOf((r) => r.trainer.calibration?.ece_after)} ` +
       `p50_ms=${mean(results.map((r) => r.p50)).toFixed(2)} p99_ms=${mean(results.map((r) => r.p99)).toFixed(2)} ` +
       `train_s=${mean(results.map((r) => r.trainWallS)).toFixed(1)} device=${device}`,
   );

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_INTENT_THRESHOLD } from "./chat/decide";
 import { log } from "./log";
 
 const int = (def: number) => z.coerce.number().int().positive().default(def);
@@ -75,9 +76,12 @@ const schema = z.object({
    * server's acknowledgements, database writes and HTTP get the cores first when generation keeps them busy.
    */
   LM_PROCESS_NICE: z.coerce.number().int().min(0).max(19).default(10),
-  /** Below this probability the classifier's intent counts as unsure. */
-  INTENT_THRESHOLD: z.coerce.number().min(0).max(1).default(0.45),
-  /** Per-intent overrides as JSON, e.g. {"complaint":0.6}. */
+  /**
+   * Below this probability the classifier's intent counts as unsure, for a model version without thresholds
+   * fitted on its validation data (calibration.json); a version with them uses its own.
+   */
+  INTENT_THRESHOLD: z.coerce.number().min(0).max(1).default(DEFAULT_INTENT_THRESHOLD),
+  /** Per-intent overrides as JSON, e.g. {"complaint":0.6}; they win over a model version's fitted ones. */
   INTENT_THRESHOLDS: z
     .string()
     .default("{}")

@@ -59,7 +59,7 @@ class OnnxWrapper(torch.nn.Module):
         return self.model(input_ids, attention_mask)
 
 
-def export_onnx(model, path: Path, example: Batch, opset: int, logits_axes: dict[int, str]) -> None:
+def export_onnx(model, path: Path, example: Batch, opset: int, output_axes: dict[str, dict[int, str]]) -> None:
     # The exporter restores the wrapper's train/eval mode afterwards, recursively:
     # a wrapper left in (default) train mode would switch dropout back on in `model`.
     wrapper = OnnxWrapper(model).eval()
@@ -69,10 +69,10 @@ def export_onnx(model, path: Path, example: Batch, opset: int, logits_axes: dict
             wrapper, example, str(path),
             dynamo=False,  # the TorchScript exporter; dynamo would need onnxscript
             input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
+            output_names=list(output_axes),
             dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
                           "attention_mask": {0: "batch", 1: "sequence"},
-                          "logits": logits_axes},
+                          **output_axes},
             opset_version=opset,
             do_constant_folding=True,
         )
@@ -132,14 +132,17 @@ def one_at_a_time(sess: ort.InferenceSession, samples: list[Batch]) -> tuple[np.
 
 def export_and_check(model, out_dir: Path, *, example: Batch, check_batch: Batch, samples: list[Batch],
                      reference_logits: np.ndarray, ffn_shape: tuple[int, int], opset: int, tolerance: float,
-                     min_agreement: float, logits_axes: dict[int, str] | None = None) -> Export:
+                     min_agreement: float, logits_axes: dict[int, str] | None = None,
+                     export_model=None, extra_outputs: dict[str, dict[int, str]] | None = None) -> Export:
     """Export `model` (fp32, on CPU, in eval mode) and check it, as the module docstring says.
 
     example: the batch the exporter traces. check_batch: the padded batch of check 1.
     samples: one-row batches for check 2; reference_logits: fp32 PyTorch's logits for them.
-    ffn_shape: (hidden size, FFN intermediate size), to find the FFN MatMuls for the int8 plans."""
+    ffn_shape: (hidden size, FFN intermediate size), to find the FFN MatMuls for the int8 plans.
+    export_model: what is exported when it is not `model` itself (a wrapper returning logits first, then the
+    `extra_outputs`, e.g. an embedding); the checks compare the logits."""
     fp32_path, int8_path = out_dir / "model.onnx", out_dir / "model_int8.onnx"
-    export_onnx(model, fp32_path, example, opset, logits_axes or {0: "batch"})
+    export_onnx(export_model or model, fp32_path, example, opset, {"logits": logits_axes or {0: "batch"}, **(extra_outputs or {})})
 
     with torch.no_grad():
         ref = model(*check_batch).numpy()

@@ -95,13 +95,16 @@ class IntentClassifier(nn.Module):
         nn.init.normal_(self.head.weight, std=0.02)
         nn.init.zeros_(self.head.bias)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The pooled sentence embedding the head reads: [B, H]."""
         # Single-segment inputs: token_type_ids are all zero, so build them here
         # rather than make serving pass them.
         token_type_ids = torch.zeros_like(input_ids)
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-        pooled = mean_pool(out.last_hidden_state, attention_mask)  # [B, H]
-        return self.head(self.dropout(pooled))  # [B, num_labels]
+        return mean_pool(out.last_hidden_state, attention_mask)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.embed(input_ids, attention_mask)))  # [B, num_labels]
 
     def param_groups(self, lr: float, head_lr: float, weight_decay: float) -> list[dict]:
         """AdamW groups: no decay on biases/LayerNorm; a higher LR for the fresh head."""
@@ -120,3 +123,16 @@ class IntentClassifier(nn.Module):
             else:
                 groups["encoder_decay"]["params"].append(p)
         return [g for g in groups.values() if g["params"]]
+
+
+class WithEmbedding(nn.Module):
+    """The exported graph: (input_ids, attention_mask) -> (logits, embedding), the embedding for the
+    out-of-scope distance score (training/calibration.py)."""
+
+    def __init__(self, model: IntentClassifier):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pooled = self.model.embed(input_ids, attention_mask)
+        return self.model.head(self.model.dropout(pooled)), pooled

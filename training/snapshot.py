@@ -27,7 +27,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 MAX_TEXT_CHARS = 2000
-SPLITS = ("train", "holdout")
+SPLITS = ("train", "holdout", "validation")  # validation: optional, fits calibration and thresholds only
 SOURCES = ("seed", "import", "staff")
 FIELDS = {"text": str, "label": str, "split": str, "source": str}
 HOLDOUT_PERCENT = 20  # from-csv: bucket < 20 of 100 -> holdout
@@ -53,6 +53,7 @@ class Snapshot:
     labels: list[str]  # sorted; index order of the model's outputs
     train: list[Example] = field(default_factory=list)
     holdout: list[Example] = field(default_factory=list)
+    validation: list[Example] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -62,6 +63,7 @@ class Snapshot:
             "labels": self.labels,
             "n_train": len(self.train),
             "n_holdout": len(self.holdout),
+            "n_validation": len(self.validation),
             "train_per_label": dict(sorted(Counter(e.label for e in self.train).items())),
             "holdout_per_label": dict(sorted(Counter(e.label for e in self.holdout).items())),
             "warnings": self.warnings,
@@ -116,7 +118,7 @@ def _parse_line(raw: str, lineno: int) -> Example:
     if not label.strip():
         raise SnapshotError(f"line {lineno}: empty label")
     if split not in SPLITS:
-        raise SnapshotError(f"line {lineno}: unknown split {split!r} (expected train or holdout)")
+        raise SnapshotError(f"line {lineno}: unknown split {split!r} (expected train, holdout or validation)")
     if source not in SOURCES:
         raise SnapshotError(f"line {lineno}: unknown source {source!r} (expected seed, import or staff)")
     return Example(text=text, label=label, split=split, source=source, line=lineno)
@@ -158,6 +160,7 @@ def load_snapshot(path: str) -> Snapshot:
 
     train = [e for e in examples if e.split == "train"]
     holdout = [e for e in examples if e.split == "holdout"]
+    validation = [e for e in examples if e.split == "validation"]
     labels = sorted({e.label for e in examples})
     if len(labels) < 2:
         raise SnapshotError(f"snapshot has {len(labels)} label(s); at least 2 are needed")
@@ -170,7 +173,7 @@ def load_snapshot(path: str) -> Snapshot:
     if not holdout:
         raise SnapshotError("holdout split is empty; it is needed to measure the model")
 
-    snap = Snapshot(path=path, sha256=sha256, labels=labels, train=train, holdout=holdout)
+    snap = Snapshot(path=path, sha256=sha256, labels=labels, train=train, holdout=holdout, validation=validation)
     train_keys = {normalize_text(e.text) for e in train}
     leaked = sum(1 for e in holdout if normalize_text(e.text) in train_keys)
     if leaked:

@@ -11,8 +11,11 @@ infinite number, such as a diverged loss, is written as null):
 Everything for people (tqdm bars, warnings, errors) goes to stderr.
 
 DIR receives model.onnx, model_int8.onnx, labels.json, the tokenizer files,
-metrics.json, config.json, predictions.jsonl, confusion_matrix.png and
-loss_curve.png. They are written to a temporary sibling directory that is
+metrics.json, config.json, predictions.jsonl, confusion_matrix.png,
+loss_curve.png, calibration.json (temperature, out-of-scope method and
+thresholds fitted on the snapshot's validation rows, or its holdout when it has
+none) and mahalanobis.json (class means and precision of the training
+embeddings, for the distance score; see training/calibration.py). They are written to a temporary sibling directory that is
 renamed to DIR only once everything, including the ONNX checks, succeeded.
 
 The loop is this file; the ONNX export, int8 quantization and their checks are
@@ -46,6 +49,7 @@ import torch.nn.functional as F
 import transformers
 from tqdm import tqdm
 
+from training import calibration as C
 from training import model as M
 from training.export import ExportError, export_and_check
 from training.metrics import classification_metrics, macro_f1, softmax
@@ -79,6 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--onnx-tolerance", type=float, default=1e-3, help="max |fp32 ONNX - torch| logit diff")
     p.add_argument("--min-int8-agreement", type=float, default=0.98, help="int8 vs fp32 argmax agreement")
+    p.add_argument("--oos-budget", type=float, default=0.01,
+                   help="in-scope accuracy the out-of-scope thresholds may cost on validation (0.01 = 1 point)")
     p.add_argument("--overwrite", action="store_true", help="replace DIR if it exists")
     a = p.parse_args(argv)
     for name in ("epochs", "batch_size", "max_len", "log_every", "eval_batch_size"):
@@ -86,6 +92,8 @@ def parse_args(argv=None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if a.max_len < 3 or a.max_len > 512:
         p.error("--max-len must be between 3 and 512")
+    if not (0 <= a.oos_budget < 1):
+        p.error("--oos-budget must be in [0, 1)")
     if a.opset < 17:
         p.error("--opset must be >= 17")
     if not (0 <= a.warmup < 1) or not (0 <= a.dropout < 1) or a.lr <= 0 or a.head_lr <= 0:
@@ -173,6 +181,66 @@ def predict_logits(model, ids, pad_id, device, batch_size, amp_dtype=None) -> np
             logits = model(input_ids.to(device), attention_mask.to(device))
         out.append(logits.float().cpu().numpy())
     return np.concatenate(out)
+
+
+@torch.no_grad()
+def embeddings(model, ids, pad_id, batch_size) -> np.ndarray:
+    """fp32 PyTorch's pooled embeddings on CPU (the Mahalanobis fit's input)."""
+    model.eval()
+    out = []
+    for i in range(0, len(ids), batch_size):
+        input_ids, attention_mask = collate(ids[i : i + batch_size], pad_id)
+        out.append(model.embed(input_ids, attention_mask).numpy())
+    return np.concatenate(out)
+
+
+def int8_outputs(path: Path, ids, pad_id) -> tuple[np.ndarray, np.ndarray]:
+    """The served int8 model's logits and embeddings, one text per call as serving runs it."""
+    sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits, emb = [], []
+    for x in ids:
+        input_ids, attention_mask = collate([x], pad_id)
+        lg, em = sess.run(["logits", "embedding"], {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})
+        logits.append(lg[0])
+        emb.append(em[0])
+    return np.stack(logits), np.stack(emb)
+
+
+def calibrate(model, exported, snap, tok, train_ids, train_y, holdout_y, labels, pad_id, args) -> tuple[dict, dict, C.Mahalanobis]:
+    """Temperature, Mahalanobis fit and out-of-scope thresholds, on the snapshot's validation rows (its
+    holdout when it has none: the product's own snapshots have no validation split).
+    Returns (calibration.json, the metrics.json part, the Mahalanobis fit)."""
+    label_to_id = {lab: i for i, lab in enumerate(labels)}
+    fitted_on = "validation" if snap.validation else "holdout"
+    rows = snap.validation or snap.holdout
+    val_ids = encode(tok, [e.text for e in rows], args.max_len)
+    val_y = np.asarray([label_to_id[e.label] for e in rows])
+    maha = C.fit_mahalanobis(embeddings(model, train_ids, pad_id, args.eval_batch_size), np.asarray(train_y),
+                             labels, ignore={C.OUT_OF_SCOPE})
+    val_logits, val_emb = int8_outputs(exported.int8_path, val_ids, pad_id)
+    val_dist = maha.scores(val_emb)
+    temperature = C.fit_temperature(val_logits, val_y)
+    decision = C.fit_decision(val_logits, val_dist, val_y, labels, temperature, args.oos_budget)
+    chosen = decision["methods"].get(decision["method"]) if decision["method"] else None
+    calibration = {
+        "temperature": temperature,
+        "oos_method": decision["method"],
+        "thresholds": None if chosen is None else
+        {"global": chosen["global"], "per_intent": chosen["per_intent"], "oos_score": chosen["oos_score"]},
+        "methods": {m: {k: v[k] for k in ("global", "per_intent", "oos_score")} for m, v in decision["methods"].items()},
+        "fitted_on": fitted_on, "n_fitted": len(rows),
+    }
+    ece = C.expected_calibration_error_at
+    summary = {
+        "temperature": temperature, "fitted_on": fitted_on, "n_fitted": len(rows),
+        "ece_before": ece(exported.int8_logits, holdout_y, 1.0), "ece_after": ece(exported.int8_logits, holdout_y, temperature),
+        "ece_measured_on": "holdout",
+        "ece_fitted_before": ece(val_logits, val_y, 1.0), "ece_fitted_after": ece(val_logits, val_y, temperature),
+        "oos": decision,
+    }
+    log(f"calibration on {len(rows)} {fitted_on} rows: temperature {temperature:.3f}, holdout ECE "
+        f"{summary['ece_before']:.4f} -> {summary['ece_after']:.4f}; out-of-scope method {decision['method']}")
+    return calibration, summary, maha
 
 
 # ----------------------------------------------------------------------------- training
@@ -303,7 +371,8 @@ def config_record(snap, history, exported, device, mixed_precision, enc_sha, arg
                          "per_channel": False, "plan": exported.plan, "kept_fp32": exported.kept_fp32},
         "onnx": {"opset": args.opset, "inputs": {"input_ids": ["batch", "sequence"],
                  "attention_mask": ["batch", "sequence"]}, "input_dtype": "int64",
-                 "outputs": {"logits": ["batch", len(labels)]}, "files": ["model.onnx", "model_int8.onnx"]},
+                 "outputs": {"logits": ["batch", len(labels)], "embedding": ["batch", "hidden"]},
+                 "files": ["model.onnx", "model_int8.onnx"]},
         "dataset_sha256": snap.sha256, "dataset_path": os.path.abspath(args.data),
         "versions": versions(),
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -358,14 +427,20 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         reference_logits=torch_logits,
         ffn_shape=(enc_cfg.hidden_size, enc_cfg.intermediate_size),
         opset=args.opset, tolerance=args.onnx_tolerance, min_agreement=args.min_int8_agreement,
+        export_model=M.WithEmbedding(model), extra_outputs={"embedding": {0: "batch"}},
     )
+    calibration, calibration_summary, maha = calibrate(model, exported, snap, tok, train_ids, train_y, holdout_y,
+                                                       labels, pad_id, args)
 
     # --- artefacts
     int8_metrics = classification_metrics(exported.int8_logits, holdout_y, labels)
     torch_metrics = classification_metrics(torch_logits, holdout_y, labels)
     write_predictions(tmp / "predictions.jsonl", snap.holdout, labels, exported.int8_logits, torch_logits)
     write_json(tmp / "labels.json", labels)
+    write_json(tmp / "calibration.json", calibration)
+    write_json(tmp / "mahalanobis.json", maha.to_json())
     metrics = metrics_record(snap, history, int8_metrics, torch_metrics, exported, device, amp_dtype, args)
+    metrics["calibration"] = calibration_summary
     config = config_record(snap, history, exported, device, metrics["mixed_precision"], enc_sha, args)
     plot_confusion(int8_metrics["confusion_matrix"], labels, tmp / "confusion_matrix.png",
                    f"holdout confusion (int8 ONNX), accuracy {int8_metrics['accuracy']:.3f}")

@@ -15,7 +15,14 @@ export interface Classification {
   probability: number;
   runnerUpIntent?: string;
   runnerUpProbability?: number;
+  /** How far the message is from every intent the model knows (Mahalanobis distance); absent when the model has no such score. */
+  oosScore?: number;
+  /** The thresholds the model version fitted on its validation data; absent for a version without them. */
+  fitted?: FittedThresholds;
 }
+
+/** The probability below which an intent counts as unsure, unless the model version fitted its own (INTENT_THRESHOLD). */
+export const DEFAULT_INTENT_THRESHOLD = 0.45;
 
 /** An unsure top intent and its runner-up are offered as a clarifying question when together this likely. */
 export const CLARIFY_MIN_PROBABILITY = 0.4;
@@ -47,6 +54,28 @@ export type Decision =
 export interface Thresholds {
   global: number;
   perIntent: Record<string, number>;
+  /** Above this `oosScore` a message is out of scope whatever its intent. */
+  oosScore?: number;
+}
+
+/** A model version's thresholds (training/calibration.py, in its calibration.json). */
+export interface FittedThresholds {
+  global: number;
+  perIntent: Record<string, number>;
+  oosScore: number | null;
+}
+
+/**
+ * The thresholds a decision uses: the model version's fitted ones where it has them, with the configured
+ * per-intent overrides (INTENT_THRESHOLDS, set by an operator on purpose) still winning.
+ */
+export function effectiveThresholds(configured: Thresholds, fitted: FittedThresholds | undefined): Thresholds {
+  if (!fitted) return configured;
+  return {
+    global: fitted.global,
+    perIntent: { ...fitted.perIntent, ...configured.perIntent },
+    ...(fitted.oosScore !== null ? { oosScore: fitted.oosScore } : {}),
+  };
 }
 
 /**
@@ -57,12 +86,17 @@ export interface Thresholds {
 export function decide(
   c: Classification,
   previousStreak: number,
-  thresholds: Thresholds,
+  configured: Thresholds,
   topics: ReadonlySet<string> = new Set(),
   match: KnowledgeMatch | null = null,
 ): Decision {
+  const thresholds = effectiveThresholds(configured, c.fitted);
   if (c.intent === TALK_TO_HUMAN && c.probability >= threshold(c.intent, thresholds)) {
     return { action: "handoff", reason: "asked_for_human", lowConfidenceStreak: 0 };
+  }
+  // Far from every intent the model was trained on: out of scope, however sure the softmax is.
+  if (thresholds.oosScore !== undefined && c.oosScore !== undefined && c.oosScore > thresholds.oosScore) {
+    return { action: "offer_human", reason: "out_of_scope", lowConfidenceStreak: 0 };
   }
   if (c.probability < threshold(c.intent, thresholds)) {
     if (match && match.score >= KNOWLEDGE_ANSWER_SCORE) return { action: "answer", intent: match.intent ?? c.intent, lowConfidenceStreak: 0 };
@@ -88,6 +122,13 @@ export function decide(
 
 function threshold(intent: string, t: Thresholds): number {
   return t.perIntent[intent] ?? t.global;
+}
+
+/** The intent a decision answers the message as (the talk_to_human intent is answered by the handoff); null when it does not. */
+export function answeredIntent(d: Decision): string | null {
+  if (d.action === "answer" || d.action === "small_talk") return d.intent;
+  if (d.action === "handoff" && d.reason === "asked_for_human") return TALK_TO_HUMAN;
+  return null;
 }
 
 /** Fixed replies for the turns the language model does not write: honest and short. */

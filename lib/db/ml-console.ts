@@ -135,6 +135,16 @@ export async function listModels(): Promise<ModelView[]> {
       device: m.device ?? null,
       trainingRunId: v.trainingRunId,
       production: v.version === production?.version,
+      calibration: m.calibration
+        ? {
+            temperature: m.calibration.temperature,
+            eceBefore: m.calibration.ece_before,
+            eceAfter: m.calibration.ece_after,
+            fittedOn: m.calibration.fitted_on,
+            nFitted: m.calibration.n_fitted,
+            oosMethod: m.calibration.oos.method,
+          }
+        : null,
     };
   });
 }

@@ -46,6 +46,19 @@ export const trainerMetricsSchema = z
     labels: z.array(z.string()).min(1),
     device: z.string(),
     train_seconds: z.number().nullish(),
+    /** Versions trained since issue 15: temperature scaling and out-of-scope thresholds fitted on validation rows. */
+    calibration: z
+      .object({
+        temperature: z.number(),
+        ece_before: z.number(),
+        ece_after: z.number(),
+        ece_measured_on: z.string(),
+        fitted_on: z.string(),
+        n_fitted: z.number(),
+        oos: z.object({ method: z.string().nullable() }).passthrough(),
+      })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 export type TrainerMetrics = z.infer<typeof trainerMetricsSchema>;
@@ -178,6 +191,20 @@ export interface ModelView {
   device: string | null;
   trainingRunId: string | null;
   production: boolean;
+  /** Temperature scaling and the out-of-scope method, for versions that fitted them (training/calibration.py). */
+  calibration: ModelCalibration | null;
+}
+
+export interface ModelCalibration {
+  temperature: number;
+  /** Expected calibration error on the holdout before and after temperature scaling. */
+  eceBefore: number;
+  eceAfter: number;
+  /** Which rows the temperature and thresholds were fitted on ("validation", or "holdout" for a snapshot without a validation split) and how many. */
+  fittedOn: string;
+  nFitted: number;
+  /** The out-of-scope method chosen on those rows (null: no out-of-scope rows to fit on). */
+  oosMethod: string | null;
 }
 
 export interface Confusion {

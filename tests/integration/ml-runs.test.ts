@@ -299,9 +299,18 @@ describe("training runs from the console", () => {
   });
 
   it("the models API lists the candidates, compares one with production, and promotes it", async () => {
-    const models = (await api("/api/ml/models")).json.items as { version: string; production: boolean }[];
+    const models = (await api("/api/ml/models")).json.items as { version: string; production: boolean; calibration: unknown }[];
     expect(models.find((m) => m.production)?.version).toMatch(/^seed-/);
     expect(models.map((m) => m.version)).toContain(firstVersion);
+    // The trainer fitted a temperature on the snapshot's holdout (the product's snapshots have no validation split).
+    expect(models.find((m) => m.version === firstVersion)?.calibration).toMatchObject({
+      fittedOn: "holdout",
+      temperature: expect.any(Number),
+      eceBefore: expect.any(Number),
+      eceAfter: expect.any(Number),
+    });
+    const page = await fetch(`${server.url}/ml/models/${firstVersion}`, { headers: { cookie } });
+    expect(await page.text()).toMatch(/Expected calibration error[\s\S]*before[\s\S]*after temperature scaling/);
 
     const comparison = (await api(`/api/ml/models/${firstVersion}/comparison`)).json;
     expect(comparison.candidate).toBe(firstVersion);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decide, KNOWLEDGE_ANSWER_SCORE, replyDecision, templateReply } from "@/lib/chat/decide";
+import { answeredIntent, decide, effectiveThresholds, KNOWLEDGE_ANSWER_SCORE, replyDecision, templateReply, type FittedThresholds } from "@/lib/chat/decide";
 
 const t = { global: 0.5, perIntent: { complaint: 0.8 } };
 
@@ -93,5 +93,48 @@ describe("decide", () => {
       "small_talk",
       "clarify",
     ]);
+  });
+});
+
+describe("decide with a model version's fitted thresholds and out-of-scope score", () => {
+  const fitted: FittedThresholds = { global: 0.3, perIntent: { refund_request: 0.6 }, oosScore: 12 };
+
+  it("treats a message far from every intent as out of scope, however sure its intent", () => {
+    expect(decide({ intent: "order_status", probability: 0.99, oosScore: 12.5, fitted }, 1, t)).toEqual({
+      action: "offer_human",
+      reason: "out_of_scope",
+      lowConfidenceStreak: 0,
+    });
+    expect(decide({ intent: "order_status", probability: 0.99, oosScore: 11.9, fitted }, 1, t)).toMatchObject({ action: "answer", intent: "order_status" });
+    // at the threshold is still in scope
+    expect(decide({ intent: "order_status", probability: 0.99, oosScore: 12, fitted }, 0, t)).toMatchObject({ action: "answer" });
+  });
+  it("still hands over to a human who asks for one, even from far away", () => {
+    expect(decide({ intent: "talk_to_human", probability: 0.9, oosScore: 40, fitted }, 0, t)).toMatchObject({ action: "handoff", reason: "asked_for_human" });
+  });
+  it("ignores the score when the version fitted no distance threshold, and a version without fitted thresholds behaves as configured", () => {
+    expect(decide({ intent: "order_status", probability: 0.9, oosScore: 99, fitted: { ...fitted, oosScore: null } }, 0, t)).toMatchObject({ action: "answer" });
+    expect(decide({ intent: "order_status", probability: 0.9, oosScore: 99 }, 0, t)).toMatchObject({ action: "answer" });
+    expect(decide({ intent: "order_status", probability: 0.45 }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
+  });
+  it("uses the version's global and per-intent thresholds instead of the configured global one", () => {
+    // 0.45 is unsure under the configured 0.5 but sure under the fitted 0.3
+    expect(decide({ intent: "order_status", probability: 0.45, fitted }, 0, t)).toMatchObject({ action: "answer" });
+    expect(decide({ intent: "order_status", probability: 0.25, fitted }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
+    expect(decide({ intent: "refund_request", probability: 0.55, fitted }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
+    expect(decide({ intent: "refund_request", probability: 0.65, fitted }, 0, t)).toMatchObject({ action: "answer", intent: "refund_request" });
+  });
+  it("lets an operator's per-intent override (INTENT_THRESHOLDS) win over the fitted one", () => {
+    expect(effectiveThresholds(t, fitted)).toEqual({ global: 0.3, perIntent: { refund_request: 0.6, complaint: 0.8 }, oosScore: 12 });
+    expect(effectiveThresholds({ global: 0.5, perIntent: { refund_request: 0.9 } }, fitted).perIntent.refund_request).toBe(0.9);
+    expect(effectiveThresholds(t, undefined)).toBe(t);
+  });
+  it("names the intent a decision answers a message as, and none for the rest", () => {
+    expect(answeredIntent(decide({ intent: "order_status", probability: 0.9 }, 0, t))).toBe("order_status");
+    expect(answeredIntent(decide({ intent: "greeting", probability: 0.9 }, 0, t))).toBe("greeting");
+    expect(answeredIntent(decide({ intent: "talk_to_human", probability: 0.9 }, 0, t))).toBe("talk_to_human");
+    expect(answeredIntent(decide({ intent: "out_of_scope", probability: 0.9 }, 0, t))).toBeNull();
+    expect(answeredIntent(decide({ intent: "order_status", probability: 0.2 }, 0, t))).toBeNull();
+    expect(answeredIntent(decide({ intent: "order_status", probability: 0.2 }, 1, t))).toBeNull();
   });
 });

@@ -21,7 +21,7 @@ LABELS = ["greeting", "order_status", "refund_request", "reset_password"]
 OUTPUT_FILES = [
     "model.onnx", "model_int8.onnx", "labels.json", "metrics.json", "config.json", "predictions.jsonl",
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-    "confusion_matrix.png", "loss_curve.png",
+    "confusion_matrix.png", "loss_curve.png", "calibration.json", "mahalanobis.json",
 ]
 
 
@@ -125,7 +125,7 @@ def test_onnx_models_serve_like_node_will(trained):
     assert set(inputs) == {"input_ids", "attention_mask"}
     for i in inputs.values():
         assert i.type == "tensor(int64)" and len(i.shape) == 2 and all(isinstance(d, str) for d in i.shape)
-    assert [o.name for o in sess.get_outputs()] == ["logits"]
+    assert [o.name for o in sess.get_outputs()] == ["logits", "embedding"]  # the embedding: out-of-scope distance
 
     for p in preds:  # one message per call, as the server does
         enc = tok(p["text"], truncation=True, return_tensors="np")

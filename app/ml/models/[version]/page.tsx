@@ -7,6 +7,7 @@ import { listModels } from "@/lib/db/ml-console";
 import { shadowStats } from "@/lib/db/shadow";
 import ui from "@/app/_console/console.module.css";
 import { MlPage } from "../../_components/ml-page";
+import { CalibrationCard } from "./calibration-card";
 import { ComparisonView } from "./comparison-view";
 
 export const dynamic = "force-dynamic";
@@ -31,7 +32,10 @@ export default async function MlModelPage({ params }: { params: Promise<{ versio
       {model.status === "failed" ? (
         <p className={ui.errorText}>This version failed to load and cannot be promoted: {model.failureReason}</p>
       ) : (
-        <ComparisonView version={model.version} isProduction={model.production} shadow={shadow.messages > 0 ? shadow : null} />
+        <>
+          <ComparisonView version={model.version} isProduction={model.production} shadow={shadow.messages > 0 ? shadow : null} />
+          <CalibrationCard calibration={model.calibration} />
+        </>
       )}
     </MlPage>
   );
