@@ -67,12 +67,15 @@ export interface FittedThresholds {
 
 /**
  * The thresholds a decision uses: the model version's fitted ones where it has them, with the configured
- * per-intent overrides (INTENT_THRESHOLDS, set by an operator on purpose) still winning.
+ * per-intent overrides (INTENT_THRESHOLDS, set by an operator on purpose) still winning. A version whose
+ * out-of-scope method needs no probability threshold (fitted global 0) keeps the configured one: the
+ * unsure path is also what asks a clarifying question and hands over after two unsure turns, which a
+ * threshold of 0 would switch off (the seed classifier's method is the oos class alone).
  */
 export function effectiveThresholds(configured: Thresholds, fitted: FittedThresholds | undefined): Thresholds {
   if (!fitted) return configured;
   return {
-    global: fitted.global,
+    global: fitted.global > 0 ? fitted.global : configured.global,
     perIntent: { ...fitted.perIntent, ...configured.perIntent },
     ...(fitted.oosScore !== null ? { oosScore: fitted.oosScore } : {}),
   };

@@ -128,6 +128,8 @@ describe("decide with a model version's fitted thresholds and out-of-scope score
     expect(effectiveThresholds(t, fitted)).toEqual({ global: 0.3, perIntent: { refund_request: 0.6, complaint: 0.8 }, oosScore: 12 });
     expect(effectiveThresholds({ global: 0.5, perIntent: { refund_request: 0.9 } }, fitted).perIntent.refund_request).toBe(0.9);
     expect(effectiveThresholds(t, undefined)).toBe(t);
+    // A method without a probability threshold keeps the configured one, so unsure messages still clarify.
+    expect(effectiveThresholds(t, { global: 0, perIntent: {}, oosScore: null }).global).toBe(0.5);
   });
   it("names the intent a decision answers a message as, and none for the rest", () => {
     expect(answeredIntent(decide({ intent: "order_status", probability: 0.9 }, 0, t))).toBe("order_status");
