@@ -11,7 +11,7 @@
  */
 import { NEAR_BEST, type RankedFact } from "../knowledge/retrieve";
 import { clauses, completeSentencesLength, splitSentences } from "../sentences";
-import type { Encoder } from "../models/encoder";
+import { cosine, type Encoder } from "../models/encoder";
 import { GenerationStopper, type ChatTurn, type GenerationResult, type LanguageModel } from "../models/lm";
 import type { ReplyCheck } from "../protocol/chat";
 import { checkSentence, covers, repeatedPhrase } from "./check";
@@ -103,10 +103,13 @@ export async function writeGroundedReply(opts: {
     } else {
       // What the model's sentences left out of the facts the quoted reply would have carried, and the
       // other questions' best: a model tends to answer from one fact, and retrieval's best is not always
-      // the one the customer asked about.
+      // the one the customer asked about. A sentence stands for the one fact it is closest to: a paraphrase
+      // of the near-best fact ("you can return the item within 30 days") is also close to the best ("you can
+      // return unused items … within 30 days") but drops its condition, so the best is still quoted.
       const carried = carriedFacts(facts);
+      const closest = (vector: Float32Array) => facts.reduce((a, b) => (cosine(vector, b.vector) > cosine(vector, a.vector) ? b : a));
       for (const fact of facts.filter((f) => f.answersPart || carried.includes(f))) {
-        if (repeatedPhrase(fact.text, sent) || accepted.some((a) => covers(a.text, a.vector, fact))) continue;
+        if (repeatedPhrase(fact.text, sent) || accepted.some((a) => closest(a.vector) === fact && covers(a.text, a.vector, fact))) continue;
         send(fact.text);
         record.quoted.push(fact.id);
       }

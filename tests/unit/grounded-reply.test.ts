@@ -78,6 +78,17 @@ describe("writeGroundedReply: the facts a reply carries", () => {
     expect(r.text).toBe(`You can cancel your order free of charge until it ships, which usually happens within 2 hours of ordering. ${HOW_TO_CANCEL}`);
   });
 
+  it("quotes the best after a sentence that paraphrases the near-best fact, even when it is close to the best too", async () => {
+    // Both facts say "return … within 30 days"; the model's sentence is the exchange one and drops "unused".
+    const UNUSED = "You can return unused items in their original packaging within 30 days of delivery.";
+    const EXCHANGE = "If the order has already shipped, you can return the unwanted item within 30 days and order the correct one.";
+    const facts = [await fact("unused", UNUSED, 0.8), await fact("exchange", EXCHANGE, 0.75)];
+    const r = await reply("If your order has already shipped, you can return the unwanted item within 30 days and order the correct one.", facts);
+    expect(r.check.replaced).toBe(false);
+    expect(r.check.quoted).toEqual(["unused"]);
+    expect(r.text).toContain(UNUSED);
+  });
+
   it("refuses an opening sentence that carries no fact whole, and quotes instead", async () => {
     const facts = [await fact("how", HOW_TO_CANCEL, 0.8), await fact("free", FREE_UNTIL_SHIPPED, 0.75)];
     const r = await reply("You can cancel your order in My Orders.", facts);
