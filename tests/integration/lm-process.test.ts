@@ -22,7 +22,7 @@ vi.mock("@/lib/models/registry", () => ({
   encoder: () => ({ embed: async (texts: string[]) => texts.map(() => unit) }),
   knowledge: () => ({
     articles: [{ slug: "shipping", title: "Shipping", intent: "shipping_info", version: 1, body: "Standard shipping takes 3-5 business days." }],
-    facts: [{ id: "shipping#0", text: "Standard shipping takes 3-5 business days.", article: { slug: "shipping", title: "Shipping", version: 1 }, vector: unit, clauses: [] }],
+    facts: [{ id: "shipping#0", text: "Standard shipping takes 3-5 business days.", article: { slug: "shipping", title: "Shipping", version: 1 }, vector: unit, inArticle: unit, clauses: [] }],
   }),
   classifier: () => ({
     version: "fake-classifier",

@@ -57,7 +57,8 @@ const finished = (id: string, timeoutMs: number) =>
   }, timeoutMs);
 
 /** The pid of the worker.ts process under `npm start` (its supervisor restarts it with a new one). */
-const workerPid = () => descendantPid(start.pid!, /node .*worker\.ts/);
+// The training worker, not the language model's process (lib/models/lm-worker.ts), which is a descendant too.
+const workerPid = () => descendantPid(start.pid!, /node --import tsx worker\.ts/);
 
 beforeAll(async () => {
   database = await createMigratedDatabase("loopdesk_workerfaults");
