@@ -5,13 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import type { Server } from "socket.io";
+import { recordingIo } from "../helpers/fake-registry";
 import { afterAll, describe, expect, inject, it, vi } from "vitest";
 
 process.env.DATABASE_URL = inject("databaseUrl");
 
-// One fact, and an encoder that finds it relevant to anything: retrieval succeeds, generation fails.
-const unit = new Float32Array([1, 0]);
+// Retrieval succeeds (tests/helpers/fake-registry.ts), generation fails.
 const brokenLm = vi.hoisted(() => ({
   id: "broken",
   version: "broken@1",
@@ -20,29 +19,10 @@ const brokenLm = vi.hoisted(() => ({
     throw new Error("onnxruntime: out of memory");
   },
 }));
-vi.mock("@/lib/models/registry", () => ({
-  encoder: () => ({ embed: async (texts: string[]) => texts.map(() => unit) }),
-  knowledge: () => ({
-    articles: [{ slug: "shipping", title: "Shipping", intent: "shipping_info", version: 1, body: "Standard shipping takes 3-5 business days." }],
-    facts: [{ id: "shipping#0", text: "Standard shipping takes 3-5 business days.", article: { slug: "shipping", title: "Shipping", version: 1 }, vector: unit, inArticle: unit, clauses: [] }],
-  }),
-  classifier: () => ({
-    version: "fake-classifier",
-    classify: async () => ({ intent: "shipping_info", probability: 0.99, runnerUpIntent: "order_status", runnerUpProbability: 0.01, classifierVersion: "fake-classifier" }),
-  }),
-  languageModel: () => brokenLm,
-  holdLanguageModel: () => ({ lm: brokenLm, release: () => {} }),
-}));
+vi.mock("@/lib/models/registry", async () => (await import("../helpers/fake-registry")).fakeRegistry(() => brokenLm as unknown as import("@/lib/models/lm").LanguageModel));
 
 const pool = new pg.Pool({ connectionString: inject("databaseUrl"), max: 1 });
 afterAll(() => pool.end());
-
-/** A socket.io server stand-in that records what would have been sent. */
-function recordingIo() {
-  const sent: { event: string; payload: unknown }[] = [];
-  const room = { emit: (event: string, payload: unknown) => sent.push({ event, payload }) };
-  return { io: { of: () => ({ to: () => room }) } as unknown as Server, sent };
-}
 
 describe("a generation that fails", () => {
   it("sends chat:error, keeps the customer's message and marks the reply failed", async () => {

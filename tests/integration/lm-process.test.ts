@@ -9,28 +9,15 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import pg from "pg";
-import type { Server } from "socket.io";
+import { recordingIo } from "../helpers/fake-registry";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { GenerationStopper, loadLanguageModelInProcess, STOCK_LM_DIR, type ChatTurn, type LanguageModel } from "@/lib/models/lm";
 import { loadLanguageModel, type ProcessLanguageModel } from "@/lib/models/lm-process";
 
 process.env.DATABASE_URL = inject("databaseUrl");
 
-const unit = new Float32Array([1, 0]);
 const served = vi.hoisted(() => ({ lm: undefined as unknown as import("@/lib/models/lm").LanguageModel }));
-vi.mock("@/lib/models/registry", () => ({
-  encoder: () => ({ embed: async (texts: string[]) => texts.map(() => unit) }),
-  knowledge: () => ({
-    articles: [{ slug: "shipping", title: "Shipping", intent: "shipping_info", version: 1, body: "Standard shipping takes 3-5 business days." }],
-    facts: [{ id: "shipping#0", text: "Standard shipping takes 3-5 business days.", article: { slug: "shipping", title: "Shipping", version: 1 }, vector: unit, inArticle: unit, clauses: [] }],
-  }),
-  classifier: () => ({
-    version: "fake-classifier",
-    classify: async () => ({ intent: "shipping_info", probability: 0.99, runnerUpIntent: "order_status", runnerUpProbability: 0.01, classifierVersion: "fake-classifier" }),
-  }),
-  languageModel: () => served.lm,
-  holdLanguageModel: () => ({ lm: served.lm, release: () => {} }),
-}));
+vi.mock("@/lib/models/registry", async () => (await import("../helpers/fake-registry")).fakeRegistry(() => served.lm));
 
 const MODEL_DIR = path.resolve("models", STOCK_LM_DIR);
 const FACTS = "Facts:\n- Standard shipping takes 3-5 business days.\n- Express shipping takes 1-2 business days and costs 9.99 EUR.";
@@ -97,13 +84,6 @@ describe("the language model in its own process", () => {
     expect(await generate(lm, PROMPTS[2]!, { maxNewTokens: 64, stopper })).toMatchObject({ text: "", tokenCount: 0, stopped: true });
   });
 });
-
-/** A socket.io server stand-in that records what would have been sent. */
-function recordingIo() {
-  const sent: { event: string; payload: unknown }[] = [];
-  const room = { emit: (event: string, payload: unknown) => sent.push({ event, payload }) };
-  return { io: { of: () => ({ to: () => room }) } as unknown as Server, sent };
-}
 
 async function customerTurn(text: string) {
   const { runCustomerTurn } = await import("@/lib/chat/turn");
