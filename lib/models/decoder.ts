@@ -1,0 +1,241 @@
+/**
+ * Greedy decoding of every reply a model process writes, in one batch: the replies running at a time
+ * share each decode step (one onnxruntime run for all of them), so the weights are read once per step
+ * instead of once per reply. A new reply's prompt is run on its own (prefill) and the reply joins the
+ * batch before the next step; a reply that ends (end of turn, its token limit, Stop, the caller's
+ * `enough`) leaves it without disturbing the others.
+ *
+ * The batch's KV cache is one tensor per layer, [batch, kv heads, width, head dim], each reply's
+ * positions right-aligned and the columns to their left masked out (attention_mask 0); position_ids
+ * give every reply its own positions. It is rebuilt only when the batch changes.
+ */
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+
+/** A reply never repeats a sequence of this many tokens. */
+export const NO_REPEAT_NGRAM_TOKENS = 4;
+
+/**
+ * The tokens that would repeat an n-gram the reply already contains. Only the reply's own tokens
+ * count: banning n-grams of the prompt would forbid quoting the facts the reply must be grounded in.
+ */
+export function repeatingTokens(reply: number[], n: number): Set<number> {
+  const banned = new Set<number>();
+  if (reply.length < n - 1) return banned;
+  const prefix = reply.slice(reply.length - (n - 1));
+  for (let i = 0; i + n <= reply.length; i++) {
+    if (prefix.every((token, k) => reply[i + k] === token)) banned.add(reply[i + n - 1]!);
+  }
+  return banned;
+}
+
+/** The index of the largest logit outside `banned`. */
+function argmax(logits: Float32Array, banned: Set<number>): number {
+  let best = -1;
+  for (let v = 0; v < logits.length; v++) {
+    if (!banned.has(v) && (best < 0 || logits[v]! > logits[best]!)) best = v;
+  }
+  return best;
+}
+
+export interface DecodeRequest {
+  promptIds: number[];
+  maxNewTokens: number;
+  /** Asked before the reply starts and after each of its tokens: true ends it (Stop, or the caller has enough). */
+  shouldStop: () => boolean;
+  /** Each token as it is chosen, the end-of-turn token included. */
+  onToken: (id: number) => void;
+}
+
+interface Row {
+  request: DecodeRequest;
+  resolve: (ids: number[]) => void;
+  reject: (err: Error) => void;
+  /** The tokens chosen so far; the last one is fed at the next step. */
+  ids: number[];
+  /** How many positions of this reply the cache holds. */
+  cached: number;
+  done: boolean;
+}
+
+type Cache = Record<string, ort.Tensor>;
+
+export class BatchedDecoder {
+  private waiting: Row[] = [];
+  private rows: Row[] = [];
+  /** The batch's cache, `width` positions wide; the rows' in the same order as `rows`. */
+  private cache: Cache = {};
+  private width = 0;
+  private running = false;
+
+  private constructor(
+    readonly session: ort.InferenceSession,
+    private readonly layers: number,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+    private readonly endOfTurn: Set<number>,
+  ) {}
+
+  /** Opens `file` (an ONNX decoder with a KV cache and position_ids, as training/build_lm.py exports it) for the model folder `dir`. */
+  static async open(dir: string, file: string): Promise<BatchedDecoder> {
+    const config = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8"));
+    const generation = JSON.parse(await readFile(path.join(dir, "generation_config.json"), "utf8"));
+    const session = await ort.InferenceSession.create(path.join(dir, file));
+    const layers: number = config.num_hidden_layers;
+    const expected = ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", `past_key_values.${layers - 1}.value`];
+    const missing = expected.filter((name) => !session.inputNames.includes(name));
+    if (missing.length) {
+      await session.release();
+      throw new Error(`${file} lacks the inputs ${missing.join(", ")} (it has ${session.inputNames.join(", ")})`);
+    }
+    const endOfTurn = new Set<number>([config.eos_token_id ?? [], generation.eos_token_id ?? []].flat());
+    return new BatchedDecoder(session, layers, config.num_key_value_heads, config.head_dim ?? config.hidden_size / config.num_attention_heads, endOfTurn);
+  }
+
+  /** Greedy tokens for `request`, decoded in the batch with every other running reply; resolves when it ends. */
+  decode(request: DecodeRequest): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ request, resolve, reject, ids: [], cached: 0, done: false });
+      if (!this.running) void this.run();
+    });
+  }
+
+  /** Logits for every position of `ids` run as one sequence from an empty cache: [length, vocab]. */
+  async logits(ids: number[]): Promise<{ data: Float32Array; vocab: number }> {
+    const out = await this.session.run({ ...this.prefillFeeds(ids) });
+    return { data: out.logits!.data as Float32Array, vocab: out.logits!.dims[2]! };
+  }
+
+  private async run() {
+    this.running = true;
+    let joining: Row[] = [];
+    try {
+      while (this.waiting.length > 0 || this.rows.length > 0) {
+        joining = this.waiting.splice(0);
+        const prefilled: { row: Row; cache: Cache }[] = [];
+        for (const row of joining) {
+          if (row.request.shouldStop()) {
+            row.done = true;
+            row.resolve([]);
+            continue;
+          }
+          // A prompt that fails fails its own reply only.
+          await this.prefill(row).then((cache) => prefilled.push({ row, cache }), (err: unknown) => row.reject(asError(err)));
+        }
+        this.regroup(prefilled);
+        if (this.rows.length > 0) await this.step();
+      }
+    } catch (err) {
+      // A failed step fails every reply in the batch; the next reply starts a new one.
+      for (const row of [...this.rows, ...joining, ...this.waiting]) row.reject(asError(err));
+      this.rows = [];
+      this.waiting = [];
+      this.cache = {};
+      this.width = 0;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Runs a joining reply's prompt; its first token is chosen from the last position's logits. */
+  private async prefill(row: Row): Promise<Cache> {
+    const ids = row.request.promptIds;
+    const out = await this.session.run(this.prefillFeeds(ids));
+    const vocab = out.logits!.dims[2]!;
+    row.cached = ids.length;
+    this.choose(row, (out.logits!.data as Float32Array).subarray((ids.length - 1) * vocab, ids.length * vocab));
+    return this.presents(out);
+  }
+
+  private prefillFeeds(ids: number[]): Record<string, ort.Tensor> {
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(ids, [1, ids.length]),
+      attention_mask: int64(ids.map(() => 1), [1, ids.length]),
+      position_ids: int64(ids.map((_, i) => i), [1, ids.length]),
+    };
+    for (const name of this.cacheNames()) feeds[`past_key_values.${name}`] = new ort.Tensor("float32", new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
+    return feeds;
+  }
+
+  /** One decode step for every row: each feeds its last token at its own position. */
+  private async step() {
+    const batch = this.rows.length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(this.rows.map((row) => row.ids.at(-1)!), [batch, 1]),
+      position_ids: int64(this.rows.map((row) => row.cached), [batch, 1]),
+      attention_mask: int64(
+        this.rows.flatMap((row) => Array.from({ length: this.width + 1 }, (_, column) => (column >= this.width - row.cached ? 1 : 0))),
+        [batch, this.width + 1],
+      ),
+    };
+    for (const name of this.cacheNames()) feeds[`past_key_values.${name}`] = this.cache[name]!;
+    const out = await this.session.run(feeds);
+    this.cache = this.presents(out);
+    this.width++;
+    const vocab = out.logits!.dims[2]!;
+    const logits = out.logits!.data as Float32Array;
+    this.rows.forEach((row, r) => {
+      row.cached++;
+      this.choose(row, logits.subarray(r * vocab, (r + 1) * vocab));
+    });
+    this.regroup([]);
+  }
+
+  /** Picks the row's next token, hands it over, and marks the row done when the reply has ended. */
+  private choose(row: Row, logits: Float32Array) {
+    const token = argmax(logits, repeatingTokens(row.ids, NO_REPEAT_NGRAM_TOKENS));
+    row.ids.push(token);
+    row.request.onToken(token);
+    if (this.endOfTurn.has(token) || row.ids.length >= row.request.maxNewTokens || row.request.shouldStop()) {
+      row.done = true;
+      row.resolve(row.ids);
+    }
+  }
+
+  /**
+   * Drops the rows that are done and adds the joining ones (with their prefill caches), rebuilding the
+   * batch's cache as narrow as its longest row allows. Nothing is copied while the batch is unchanged.
+   */
+  private regroup(joining: { row: Row; cache: Cache }[]) {
+    const stay = this.rows.filter((row) => !row.done);
+    const join = joining.filter(({ row }) => !row.done);
+    if (stay.length === this.rows.length && join.length === 0) return;
+    const sources = [
+      ...this.rows.flatMap((row, index) => (row.done ? [] : [{ row, cache: this.cache, index, width: this.width }])),
+      ...join.map(({ row, cache }) => ({ row, cache, index: 0, width: row.cached })),
+    ];
+    const width = Math.max(0, ...sources.map(({ row }) => row.cached));
+    const block = this.headDim;
+    const next: Cache = {};
+    for (const name of this.cacheNames()) {
+      const data = new Float32Array(sources.length * this.kvHeads * width * block);
+      sources.forEach((source, b) => {
+        const from = source.cache[name]!.data as Float32Array;
+        for (let h = 0; h < this.kvHeads; h++) {
+          const start = ((source.index * this.kvHeads + h) * source.width + (source.width - source.row.cached)) * block;
+          data.set(from.subarray(start, start + source.row.cached * block), ((b * this.kvHeads + h) * width + (width - source.row.cached)) * block);
+        }
+      });
+      next[name] = new ort.Tensor("float32", data, [sources.length, this.kvHeads, width, block]);
+    }
+    this.rows = sources.map(({ row }) => row);
+    this.cache = next;
+    this.width = width;
+  }
+
+  private presents(out: ort.InferenceSession.OnnxValueMapType): Cache {
+    return Object.fromEntries(this.cacheNames().map((name) => [name, out[`present.${name}`] as ort.Tensor]));
+  }
+
+  private cacheNames(): string[] {
+    return Array.from({ length: this.layers }, (_, l) => [`${l}.key`, `${l}.value`]).flat();
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
+const int64 = (values: number[], dims: number[]) => new ort.Tensor("int64", BigInt64Array.from(values, BigInt), dims);
