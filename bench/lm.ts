@@ -2,8 +2,9 @@
  * `npm run bench:lm`: the language model as customers get it (through the running server, socket.io,
  * the queue and Postgres) against a bare onnxruntime-node greedy loop over the same ONNX file, and
  * against llama.cpp (node-llama-cpp, 2 threads) on the GGUF the store's model was converted from: the
- * speed a user could have instead. Prints TTFT, decode tokens/s for one stream and total tokens/s with
- * 1, 4 and 8 concurrent chats.
+ * speed a user could have instead. Prints TTFT, decode tokens/s for one stream, and total tokens/s
+ * and TTFT with 1, 4 and 8 concurrent chats (the server decodes up to LM_BATCH_SIZE replies in one
+ * batch; the bare loop runs each stream on its own).
  *
  * All sides run the same questions with the same prompt token ids (buildPrompt with the facts the
  * server retrieved for the reply, the chat template applied by transformers.js) and greedy decoding.
@@ -50,7 +51,7 @@ const MAX_NEW_TOKENS = Number(process.env.BENCH_MAX_NEW_TOKENS ?? 64);
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const STREAMS: Record<number, number> = { 1: 8, 4: 4, 8: 8 };
-const LM_CONCURRENCY = Number(process.env.LM_CONCURRENCY ?? 2);
+const LM_BATCH_SIZE = Number(process.env.LM_BATCH_SIZE ?? 8);
 const HISTORY_TOKENS = Number(process.env.LM_HISTORY_TOKENS ?? 768);
 const LLAMACPP_THREADS = 2;
 const STREAM_TIMEOUT_MS = 180_000;
@@ -193,7 +194,7 @@ try {
   const server = await startServer({
     DATABASE_URL: database.url,
     LM_MAX_NEW_TOKENS: String(MAX_NEW_TOKENS),
-    LM_CONCURRENCY: String(LM_CONCURRENCY),
+    LM_BATCH_SIZE: String(LM_BATCH_SIZE),
     // Throughput under concurrency is what is measured: no reply may be answered from its facts instead.
     LM_DEGRADE_WAIT_MS: "0",
     // Every chat comes from 127.0.0.1, 8 at once at c=8: the per-address abuse limits are raised, as in bench:load.
@@ -211,7 +212,7 @@ try {
   try {
     console.log(
       `model ${MODEL_DIR} (int8; llama.cpp: the store's source GGUF, ${LLAMACPP_THREADS} threads), max new tokens ${MAX_NEW_TOKENS}, ${QUESTIONS.length} questions, ` +
-        `streams per level c=1/4/8: ${[1, 4, 8].map((c) => STREAMS[c]! * ROUNDS).join("/")}, server LM_CONCURRENCY=${LM_CONCURRENCY}, ${availableParallelism()} CPUs`,
+        `streams per level c=1/4/8: ${[1, 4, 8].map((c) => STREAMS[c]! * ROUNDS).join("/")}, server LM_BATCH_SIZE=${LM_BATCH_SIZE}, ${availableParallelism()} CPUs`,
     );
     // Warm-up, not counted.
     await servedOne(QUESTIONS[0]!);
@@ -279,6 +280,7 @@ console.log(
 console.log(
   `RESULT ttft_p50_ms=${pct(served1.streams.map((s) => s.ttftMs), 50).toFixed(0)} tok_s=${medianDecodeTokS(served1.streams).toFixed(1)} ` +
     `tok_s_c4=${results.s4!.totalTokS.toFixed(1)} tok_s_c8=${results.s8!.totalTokS.toFixed(1)} ` +
+    `ttft_c4_p50_ms=${pct(results.s4!.streams.map((s) => s.ttftMs), 50).toFixed(0)} ttft_c8_p50_ms=${pct(results.s8!.streams.map((s) => s.ttftMs), 50).toFixed(0)} ` +
     `bare_tok_s=${medianDecodeTokS(bare1.streams).toFixed(1)} overhead=${overhead.ratio.toFixed(2)} same_text=${same}/${bare1.streams.length} ` +
     `model_ttft_p50_ms=${pct(served1.streams.map((s) => s.modelTtftMs), 50).toFixed(0)} ` +
     `llamacpp_tok_s=${medianDecodeTokS(llama1.streams).toFixed(1)} llamacpp_ttft_ms=${pct(llama1.streams.map((s) => s.ttftMs), 50).toFixed(0)} ` +

@@ -60,8 +60,11 @@ const schema = z.object({
   PENDING_TURNS_PER_CUSTOMER: int(3),
   PENDING_TURNS_PER_ADDRESS: int(6),
   LM_MAX_NEW_TOKENS: int(96),
-  /** Generations running at once; more wait in a FIFO queue and see a "typing" state. */
-  LM_CONCURRENCY: int(2),
+  /**
+   * Replies generated at once, decoded together in one batch (lib/models/decoder.ts); more wait in a
+   * FIFO queue and see a "typing" state.
+   */
+  LM_BATCH_SIZE: int(8),
   /** Token budget for the conversation history put into the prompt. */
   LM_HISTORY_TOKENS: int(768),
   /** Acknowledged messages waiting for their answer in this process; beyond this a message is refused with `busy`. */

@@ -24,7 +24,7 @@ import { shared } from "../process";
 import { ErrorCode, type ChatError } from "../protocol/errors";
 
 export function generationQueue(): PQueue {
-  return shared("__loopdeskGenerationQueue", () => new PQueue({ concurrency: config().LM_CONCURRENCY }));
+  return shared("__loopdeskGenerationQueue", () => new PQueue({ concurrency: config().LM_BATCH_SIZE }));
 }
 
 /** What a refused client is told to wait before resending: about one reply's generation. */
@@ -125,7 +125,7 @@ function recordGenerationMs(ms: number) {
 export interface GenerationLoad {
   /** Replies decided to be generated and not finished. */
   ahead: number;
-  /** Generation slots (LM_CONCURRENCY). */
+  /** Generation slots (LM_BATCH_SIZE). */
   concurrency: number;
   /** The mean time a recent generation held its slot; null before any finished. */
   recentGenerationMs: number | null;
@@ -156,7 +156,7 @@ export function planGeneration(): GenerationPlan {
   const { recentMs } = generations;
   const load = {
     ahead: generations.planned,
-    concurrency: cfg.LM_CONCURRENCY,
+    concurrency: cfg.LM_BATCH_SIZE,
     recentGenerationMs: recentMs.length === 0 ? null : recentMs.reduce((a, b) => a + b, 0) / recentMs.length,
   };
   const { degrade, expectedWaitMs } = degradeDecision(load, cfg.LM_DEGRADE_WAIT_MS);

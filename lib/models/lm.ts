@@ -74,7 +74,7 @@ export const STOCK_LM_DIR = "lm/smollm2-135m-instruct";
 const END_OF_TURN = "<|im_end|>";
 
 /** The graph the decoder runs: int8 MatMuls (training/build_lm.py). */
-const MODEL_FILE = process.env.XFILE ?? "onnx/model_quantized.onnx";
+const MODEL_FILE = "onnx/model_quantized.onnx";
 
 /**
  * Loads the model folder (config, tokenizer, onnx/model_quantized.onnx, manifest.json) into this

@@ -29,7 +29,7 @@ beforeAll(async () => {
     LOOPDESK_MODELS_DIR: inject("modelsDir"),
     CUSTOMER_TOKEN_SECRET: "abuse-secret-abuse-secret-abuse-secret-01",
     LM_MAX_NEW_TOKENS: "16",
-    LM_CONCURRENCY: "1",
+    LM_BATCH_SIZE: "1",
     LM_QUEUE_LIMIT: "3",
     PENDING_TURNS_PER_ADDRESS: "2",
     SOCKETS_PER_ADDRESS: "4",

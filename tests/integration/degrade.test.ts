@@ -45,7 +45,7 @@ beforeAll(async () => {
     LOOPDESK_MODELS_DIR: inject("modelsDir"),
     LM_MAX_NEW_TOKENS: "24",
     // One slot and a bound no queue stays under: every reply asked while another is generating degrades.
-    LM_CONCURRENCY: "1",
+    LM_BATCH_SIZE: "1",
     LM_DEGRADE_WAIT_MS: "1",
     // The whole flood comes from 127.0.0.1.
     PENDING_TURNS_PER_ADDRESS: "100",
