@@ -1,8 +1,9 @@
 /**
  * The language model's own process (started by lib/models/lm-process.ts, one per model version served):
  * loads the model folder given as its argument, then answers generate and answerLoss requests over the
- * IPC channel, several at once. Text streams back piece by piece; an interrupt message stops a
- * generation at its next token, as the stoppers do in one process. It exits when its parent is gone.
+ * IPC channel, several at once (the generations running at a time are decoded in one batch). Text
+ * streams back piece by piece; an interrupt message stops a generation at its next token, as the
+ * stoppers do in one process. It exits when its parent is gone.
  */
 import { GenerationStopper, loadLanguageModelInProcess } from "./lm";
 import type { FromWorker, ToWorker, WorkerRequest } from "./lm-process";
