@@ -27,7 +27,10 @@
  *     served time per token over bare; served ÷ llama.cpp), each from streams of the same question run
  *     one right after the other.
  * At concurrency 1 the three sides take turns question by question, so load from other work on a
- * shared machine weighs on all alike.
+ * shared machine weighs on all alike. Last, the server's batched decoder (lib/models/decoder.ts) runs
+ * the same prompts on its own, one at a time and 4 and 8 at once, to full length (the served replies
+ * are cut short by the check): batch_gain is its total tok/s with 8 at once over one at a time, and
+ * batch_same_text counts the replies of 8 at once identical to the bare loop's alone.
  */
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
@@ -40,6 +43,8 @@ import type { ReplyGrounding } from "../lib/protocol/chat";
 import { createDatabase } from "../tests/helpers/postgres";
 import { startServer } from "../tests/helpers/server";
 import { buildPrompt } from "../lib/chat/prompt";
+import { BatchedDecoder } from "../lib/models/decoder";
+import { LM_MODEL_FILE } from "../lib/models/lm";
 import { bareGreedy, promptIds } from "./lm/bare";
 import { medianDecodeTokS, pairedDecodeRatio, pct, type Stream } from "./lm/figures";
 import { llamaCppRunner, storeGguf } from "./lm/llamacpp";
@@ -155,6 +160,19 @@ async function bareRunner(tokenizer: PreTrainedTokenizer, prompts: Map<string, n
   };
 }
 
+// --- the server's decoder alone (lib/models/decoder.ts): streams running at once share each step ---
+async function decoderRunner(prompts: Map<string, number[]>) {
+  const decoder = await BatchedDecoder.open(MODEL_DIR, LM_MODEL_FILE);
+  return async (question: string): Promise<Stream> => {
+    const started = performance.now();
+    let first = 0;
+    const ids = await decoder.decode({ promptIds: prompts.get(question)!, maxNewTokens: MAX_NEW_TOKENS, shouldStop: () => false, onToken: () => (first ||= performance.now()) });
+    const end = performance.now();
+    const text = tokenizer.decode(ids, { skip_special_tokens: true }).trim();
+    return { question, ttftMs: first - started, modelTtftMs: first - started, tokens: ids.length, decodeMs: end - first, ms: end - started, text };
+  };
+}
+
 function report(label: string, r: Level) {
   const ttft = r.streams.map((s) => s.ttftMs);
   console.log(
@@ -252,8 +270,11 @@ try {
   await database.drop();
 }
 for (const c of [4, 8]) results[`b${c}`] = await measure(c, bare);
+const decoded = await decoderRunner(prompts);
+for (const c of [1, 4, 8]) results[`d${c}`] = await measure(c, decoded);
 for (const c of [1, 4, 8]) report(`served c=${c}`, results[`s${c}`]!);
 for (const c of [1, 4, 8]) report(`bare onnxruntime c=${c}`, results[`b${c}`]!);
+for (const c of [1, 4, 8]) report(`decoder batched c=${c}`, results[`d${c}`]!);
 report("llama.cpp c=1", results.l1!);
 
 const bare1 = results.b1!;
@@ -263,6 +284,10 @@ const promptTokens = [...prompts.values()].map((ids) => ids.length);
 console.log(`prompt tokens ${Math.min(...promptTokens)}-${Math.max(...promptTokens)}`);
 const same = bare1.streams.filter((b) => served.get(b.question)?.text === b.text).length;
 console.log(`bare replies identical to served replies: ${same}/${bare1.streams.length}`);
+// The batch's rows at c=8 against the bare loop's replies alone (int8 activations are quantized over the whole batch).
+const batchedSame = results.d8!.streams.filter((d) => bare1.streams.find((b) => b.question === d.question)?.text === d.text).length;
+const batchGain = results.d8!.totalTokS / results.d1!.totalTokS;
+console.log(`decoder: 8 at once ${batchGain.toFixed(2)}x the total tok/s of one at a time; replies identical to the bare loop's: ${batchedSame}/${results.d8!.streams.length}`);
 for (const b of bare1.streams) {
   const s = served.get(b.question)?.text;
   if (s !== b.text) console.log(`  differs: ${JSON.stringify(b.question)}\n    served: ${JSON.stringify(s)}\n    bare:   ${JSON.stringify(b.text)}`);
@@ -284,6 +309,7 @@ console.log(
     `bare_tok_s=${medianDecodeTokS(bare1.streams).toFixed(1)} overhead=${overhead.ratio.toFixed(2)} same_text=${same}/${bare1.streams.length} ` +
     `model_ttft_p50_ms=${pct(served1.streams.map((s) => s.modelTtftMs), 50).toFixed(0)} ` +
     `llamacpp_tok_s=${medianDecodeTokS(llama1.streams).toFixed(1)} llamacpp_ttft_ms=${pct(llama1.streams.map((s) => s.ttftMs), 50).toFixed(0)} ` +
-    `vs_llamacpp=${vsLlamaCpp.ratio.toFixed(2)}`,
+    `vs_llamacpp=${vsLlamaCpp.ratio.toFixed(2)} decoder_tok_s_c1=${results.d1!.totalTokS.toFixed(1)} decoder_tok_s_c8=${results.d8!.totalTokS.toFixed(1)} ` +
+    `batch_gain=${batchGain.toFixed(2)} batch_same_text=${batchedSame}/${results.d8!.streams.length}`,
 );
 process.exit(0);

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import type { PreTrainedTokenizer, Tensor } from "@huggingface/transformers";
-import type { ChatTurn } from "../../lib/models/lm";
+import { LM_MODEL_FILE, type ChatTurn } from "../../lib/models/lm";
 
 /** The prompt's token ids as the server makes them (lib/models/lm.ts): the same call, the same ids. */
 export function promptIds(tokenizer: PreTrainedTokenizer, turns: ChatTurn[]): number[] {
@@ -28,7 +28,7 @@ export interface BareRun {
 export async function bareGreedy(modelDir: string, options: ort.InferenceSession.SessionOptions = {}) {
   const config = JSON.parse(await readFile(path.join(modelDir, "config.json"), "utf8"));
   const genConfig = JSON.parse(await readFile(path.join(modelDir, "generation_config.json"), "utf8"));
-  const session = await ort.InferenceSession.create(path.join(modelDir, "onnx", "model_quantized.onnx"), options);
+  const session = await ort.InferenceSession.create(path.join(modelDir, LM_MODEL_FILE), options);
   const layers: number = config.num_hidden_layers;
   const kvHeads: number = config.num_key_value_heads;
   const headDim: number = config.head_dim ?? config.hidden_size / config.num_attention_heads;

@@ -73,8 +73,8 @@ interface Manifest {
 export const STOCK_LM_DIR = "lm/smollm2-135m-instruct";
 const END_OF_TURN = "<|im_end|>";
 
-/** The graph the decoder runs: int8 MatMuls (training/build_lm.py). */
-const MODEL_FILE = "onnx/model_quantized.onnx";
+/** The graph the server decodes with, in every model folder: int8 MatMuls (training/build_lm.py). */
+export const LM_MODEL_FILE = "onnx/model_quantized.onnx";
 
 /**
  * Loads the model folder (config, tokenizer, onnx/model_quantized.onnx, manifest.json) into this
@@ -87,7 +87,7 @@ export async function loadLanguageModelInProcess(dir: string): Promise<LanguageM
   if (typeof manifest.id !== "string" || typeof manifest.version !== "string") throw new Error(`${dir}/manifest.json has no id and version`);
   const [tokenizer, decoder] = await Promise.all([
     loadFromDir(path.resolve(dir), (localId) => AutoTokenizer.from_pretrained(localId) as Promise<PreTrainedTokenizer>),
-    BatchedDecoder.open(path.resolve(dir), MODEL_FILE),
+    BatchedDecoder.open(path.resolve(dir), LM_MODEL_FILE),
   ]);
   const promptIds = (turns: ChatTurn[]) => {
     const encoded = tokenizer.apply_chat_template(turns, { add_generation_prompt: true, return_dict: true }) as { input_ids: Tensor };
