@@ -59,8 +59,9 @@ export function claims(text: string): Set<string> {
     if (digit) found.add(digit);
   }
   for (const m of text.matchAll(WEEKDAYS)) found.add(m[1]!.toLowerCase());
-  // Names: a capitalised word that does not start a sentence (or a quote), or an all-caps acronym.
-  for (const m of text.matchAll(/(?<![.!?:]\s|^|["'(]|\n)\b([A-Z][A-Za-z]+|[A-Z]{2,})\b/g)) {
+  // Names: a capitalised word that does not start a sentence, or an all-caps acronym. A quoted word is
+  // a label (a button, a menu, a section: "Accounts") unless its quote starts the sentence.
+  for (const m of text.matchAll(/(?<!(?:[.!?:]\s|^|\n)["'(]?)\b([A-Z][A-Za-z]+|[A-Z]{2,})\b/g)) {
     const word = m[1]!.toLowerCase();
     if (!NOT_NAMES.has(word) && !WEEKDAYS.test(word)) found.add(word);
     WEEKDAYS.lastIndex = 0;

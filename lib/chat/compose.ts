@@ -31,7 +31,7 @@ export function helpCentreTopics(index: KnowledgeIndex): Set<string> {
 export async function decideReply(k: Knowledge, text: string, prediction: Classification, lowConfidenceStreak: number): Promise<Decision> {
   const [best] = await retrieve(k.index, k.encoder, text, { intent: null, minScore: 0, textRank: k.textRank });
   const match = best ? { intent: k.index.articles.find((a) => a.slug === best.article.slug)?.intent ?? null, score: best.score } : null;
-  return decide(prediction, lowConfidenceStreak, config().intentThresholds, helpCentreTopics(k.index), match);
+  return decide(prediction, lowConfidenceStreak, config().intentThresholds, helpCentreTopics(k.index), match, text);
 }
 
 /**

@@ -82,8 +82,17 @@ export function effectiveThresholds(configured: Thresholds, fitted: FittedThresh
 }
 
 /**
+ * A question about the support team itself ("what are your support hours?", "how long is the wait for an
+ * agent?") reads to the classifier as talk_to_human, as a request for a person does. A request asks with
+ * can/could/may, says what the customer wants, or is no question at all ("human please"); a question about
+ * the team asks what, when, which or how long.
+ */
+const ASKS_ABOUT_SUPPORT = /^(?:(?:hi|hello|hey)\b[\s,!.]*)?(?:what|what's|whats|when|which|how (?:long|soon|quickly|fast)|are you (?:open|available))\b/i;
+
+/**
  * `topics`: the intents the help centre has an article for, the only ones worth a clarifying question.
- * `match`: the help centre's best sentence for the message, which answers an unsure one if close enough.
+ * `match`: the help centre's best sentence for the message, which answers an unsure one if close enough,
+ * and a question about the support team (`message`) rather than a handoff.
  * Two unsure turns in a row hand the conversation to staff, whether the first was clarified or not.
  */
 export function decide(
@@ -92,9 +101,12 @@ export function decide(
   configured: Thresholds,
   topics: ReadonlySet<string> = new Set(),
   match: KnowledgeMatch | null = null,
+  message = "",
 ): Decision {
   const thresholds = effectiveThresholds(configured, c.fitted);
   if (c.intent === TALK_TO_HUMAN && c.probability >= threshold(c.intent, thresholds)) {
+    const answerable = match !== null && match.intent === TALK_TO_HUMAN && match.score >= KNOWLEDGE_ANSWER_SCORE;
+    if (answerable && ASKS_ABOUT_SUPPORT.test(message.trim())) return { action: "answer", intent: TALK_TO_HUMAN, lowConfidenceStreak: 0 };
     return { action: "handoff", reason: "asked_for_human", lowConfidenceStreak: 0 };
   }
   // Far from every intent the model was trained on: out of scope, however sure the softmax is.

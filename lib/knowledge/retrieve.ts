@@ -3,10 +3,12 @@
  * live help-centre article is embedded once (when the articles are loaded or edited), alone and after
  * its article's title; a question is ranked against them by encoder similarity, plus a lexical rank
  * (BM25 in Postgres), plus a preference for the classified intent's article. A message with two
- * questions gets the best sentence for each, each part ranked on its own words.
+ * questions gets the best sentence for each, each part ranked on its own words. Customers' shorthand
+ * ("amex") is spelt out first (./glossary.ts).
  */
 import { cosine, type Encoder } from "../models/encoder";
 import { articleSentences, clauses } from "../sentences";
+import { spellOutShorthand } from "./glossary";
 
 export interface Article {
   slug: string;
@@ -135,8 +137,9 @@ export async function retrieve(
   const preferred = new Set(index.articles.filter((a) => a.intent === opts.intent).map((a) => a.slug));
   if (opts.onlyIntent) index = { ...index, facts: index.facts.filter((f) => preferred.has(f.article.slug)) };
   if (index.facts.length === 0) return [];
-  const parts = questionParts(message);
-  const queries = parts.length > 1 ? [message, ...parts] : [message];
+  const query = spellOutShorthand(message);
+  const parts = questionParts(query);
+  const queries = parts.length > 1 ? [query, ...parts] : [query];
   const [vectors, textRanks] = await Promise.all([
     encoder.embed(queries),
     Promise.all(queries.map((query) => opts.textRank?.(query) ?? new Map<string, number>())),

@@ -224,6 +224,16 @@ const PLACE_PATTERN = new RegExp(
 );
 
 /**
+ * The places a text names whatever their capitals, as `place:` terms: customers write "germany". Not the
+ * two-letter ones, which lower-cased are words ("us").
+ */
+function placesInAnyCase(text: string): string[] {
+  const places = new Map(Object.entries(PLACES).filter(([name]) => name.length > 2).map(([name, place]) => [name.toLowerCase(), place]));
+  const pattern = new RegExp(`(?<![\\p{L}.])(${[...places.keys()].sort((a, b) => b.length - a.length).map(escape).join("|")})(?![\\p{L}])`, "giu");
+  return [...text.matchAll(pattern)].map((m) => `place:${places.get(m[1]!.toLowerCase())}`);
+}
+
+/**
  * Capitalised words that start sentences or address the customer rather than name a thing; they are
  * dropped from the front of a run of capitalised words before it is taken as a name.
  */
@@ -243,7 +253,7 @@ const NOT_NAMES = new Set(
  * `duration:week`, `day:saturday`, `place:australia`, `name:Accounts & Lists`.
  */
 export function inventedTerms(reply: string, groundingText: string): string[] {
-  const known = new Set(claimTerms(groundingText));
+  const known = new Set([...claimTerms(groundingText), ...placesInAnyCase(groundingText)]);
   const knownText = normalise(groundingText);
   const invented = claimTerms(reply).filter((t) => !known.has(t));
   // Names are looked up in the grounding text as written, whatever its capitals ("Cancel order").

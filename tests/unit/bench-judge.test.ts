@@ -77,6 +77,9 @@ describe("invented: numbers, durations, days, places and names in neither the qu
 
   it("takes the question's own terms as known", () => {
     expect(inventedTerms("Yes, we deliver to Ireland within 3-5 days.", `Do you ship to Ireland? ${grounding}`)).toEqual([]);
+    // Whatever its capitals: customers write "germany". A lower-case "us" is a word, not the US.
+    expect(inventedTerms("Shipping to Germany costs $7.", `how much is shipping to germany ${grounding}`)).toEqual(["number:7"]);
+    expect(inventedTerms("We ship to the US.", "can you send it to us")).toEqual(["place:us"]);
   });
 });
 

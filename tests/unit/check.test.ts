@@ -101,6 +101,9 @@ describe("claims", () => {
     ["Go to Account Settings > Privacy.", ["account", "settings", "privacy"]],
     ["Sure! I can help.", []],
     ["Thanks for contacting Northwind Goods.", []],
+    // A quoted label is a name; a quote that opens the sentence is not.
+    ['Use the "Add to Vat" feature in the "Accounts" section.', ["add", "vat", "accounts"]],
+    ['"Sure," I said.', []],
   ])("%s", (text, expected) => {
     expect([...claims(text)].sort()).toEqual([...expected].sort());
   });

@@ -26,6 +26,20 @@ describe("decide", () => {
     expect(decide({ intent: "complaint", probability: 0.7 }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
     expect(decide({ intent: "order_status", probability: 0.85 }, 0, { ...t, perIntent: { order_status: 0.8 } })).toMatchObject({ action: "answer" });
   });
+  it("answers a question about the support team from its article, and hands over a request for a person", () => {
+    const human = { intent: "talk_to_human", probability: 0.9 };
+    const supportArticle = { intent: "talk_to_human", score: KNOWLEDGE_ANSWER_SCORE };
+    for (const question of ["what are your support hours?", "Hi, when can I reach an agent?", "how long is the wait for an agent"]) {
+      expect(decide(human, 0, t, new Set(), supportArticle, question)).toEqual({ action: "answer", intent: "talk_to_human", lowConfidenceStreak: 0 });
+    }
+    for (const request of ["human please", "can I speak to a real person?", "I want to talk to someone about my order"]) {
+      expect(decide(human, 0, t, new Set(), supportArticle, request)).toMatchObject({ action: "handoff", reason: "asked_for_human" });
+    }
+    // Nothing in the help centre answers it (a phone number): a person can.
+    expect(decide(human, 0, t, new Set(), { ...supportArticle, score: KNOWLEDGE_ANSWER_SCORE - 0.01 }, "what is your phone number")).toMatchObject({
+      action: "handoff",
+    });
+  });
   it("an unsure talk_to_human counts as low confidence", () => {
     expect(decide({ intent: "talk_to_human", probability: 0.4 }, 0, t)).toMatchObject({ action: "offer_human", reason: "low_confidence" });
   });

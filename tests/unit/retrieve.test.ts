@@ -1,7 +1,8 @@
 /** Retrieval ranking on the shipped knowledge base, with the real encoder (the lexical rank, from Postgres, injected or left out). */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildIndex, NEAR_BEST, questionParts, retrieve, type Article, type KnowledgeIndex } from "@/lib/knowledge/retrieve";
+import { spellOutShorthand } from "@/lib/knowledge/glossary";
+import { buildIndex, MIN_FACT_SCORE, NEAR_BEST, questionParts, retrieve, type Article, type KnowledgeIndex } from "@/lib/knowledge/retrieve";
 import { loadEncoder, type Encoder } from "@/lib/models/encoder";
 
 const articles: Article[] = (JSON.parse(readFileSync("training/data/knowledge_base.json", "utf8")) as Omit<Article, "version">[]).map((a) => ({
@@ -27,6 +28,8 @@ describe("retrieve", () => {
     ["pasword reset link not arriving", "login-password-and-account-settings", /reset link/],
     ["can I cancel after it shipped?", "cancelling-an-order", /no longer be cancelled/],
     ["how long is the warranty on electronics?", "warranty-and-repairs", /2-year warranty/],
+    // A method the shop does not take is answered by the list of those it does.
+    ["is paying with Klarna possible?", "payment-issues", /^You can pay with Visa/],
   ])("%s → the sentence that answers it", async (question, slug, sentence) => {
     const fact = await best(question);
     expect(fact?.article.slug).toBe(slug);
@@ -106,5 +109,23 @@ describe("retrieve", () => {
     // On its own topic the same statement's sentence is taken.
     const onTopic = await retrieve(index, encoder, message, { intent: "change_order", minScore: 0.35, textRank });
     expect(onTopic.find((f) => f.id === "changing-items-in-an-order#3")).toMatchObject({ answersPart: true });
+  });
+
+  it("reads customers' shorthand as the help centre spells it out", async () => {
+    // Without the glossary the encoder does not know "amex": the payments sentence scored 0.30.
+    const facts = await retrieve(index, encoder, "do you take amex?", { intent: null, minScore: MIN_FACT_SCORE });
+    expect(facts[0]?.text).toMatch(/^You can pay with Visa, Mastercard and American Express/);
+    const asked: string[] = [];
+    await retrieve(index, encoder, "whats ur return policy", { intent: null, minScore: 0, textRank: async (q) => (asked.push(q), new Map()) });
+    expect(asked).toEqual(["whats your return policy"]);
+  });
+});
+
+describe("spellOutShorthand", () => {
+  it("spells out whole shorthand words in any case, and nothing else", () => {
+    expect(spellOutShorthand("Do u take AMEX or applepay?")).toBe("Do you take American Express or Apple Pay?");
+    expect(spellOutShorthand("my 2FA code never comes, pls help")).toBe("my two-factor code never comes, please help");
+    // Part of a longer, hyphenated or dotted word: left alone.
+    expect(spellOutShorthand("I live in the U.S. and ordered a u-lock and a urn")).toBe("I live in the U.S. and ordered a u-lock and a urn");
   });
 });

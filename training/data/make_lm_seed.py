@@ -392,7 +392,7 @@ SEED = {
         ]),
     ],
     "payment_problem": [
-        ([0], "We accept Visa, Mastercard and American Express cards, PayPal, Apple Pay and Northwind gift cards.", [
+        ([0], "You can pay with Visa, Mastercard and American Express cards, PayPal, Apple Pay and Northwind gift cards.", [
             "is klarna an option",
             "Do you take cash on delivery?",
             "payment options?",
@@ -434,7 +434,7 @@ SEED = {
             "There are 2 charges for the same purchase on my statement",
             "got billed double",
         ]),
-        ([0, 1], "We accept Visa, Mastercard and American Express cards, PayPal, Apple Pay and Northwind gift cards. If a payment is declined, check the card details and billing address, make sure 3D Secure verification is completed, or try another payment method.", [
+        ([0, 1], "You can pay with Visa, Mastercard and American Express cards, PayPal, Apple Pay and Northwind gift cards. If a payment is declined, check the card details and billing address, make sure 3D Secure verification is completed, or try another payment method.", [
             "my amex was declined, can I pay another way?",
             "card didn't work, what are my other options",
             "my visa got declined, what else can i use",
