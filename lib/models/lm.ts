@@ -124,6 +124,7 @@ export async function loadLanguageModelInProcess(dir: string): Promise<LanguageM
   const [tokenizer, model] = await loadFromDir(path.resolve(dir), (localId) =>
     Promise.all([
       AutoTokenizer.from_pretrained(localId) as Promise<PreTrainedTokenizer>,
+      // dtype q8 names the file onnx/model_quantized.onnx: the store's 8-bit graph (training/build_lm.py).
       AutoModelForCausalLM.from_pretrained(localId, { dtype: "q8", device: "cpu" }) as Promise<PreTrainedModel>,
     ]),
   );
