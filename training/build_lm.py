@@ -83,6 +83,9 @@ CHECK_PROMPTS = [
 MIN_MEAN_COSINE = 0.99
 MIN_ARGMAX_AGREEMENT = 0.9
 BUILDER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-lm-builder" / "bin" / "python"
+# How the graph is made (the version as pinned in training/requirements-lm-builder.txt); in the manifest, so a
+# store built another way (optimum's export, before) is rebuilt.
+GRAPH = {"builder": "onnxruntime-genai==0.18.0", "precision": "int8", "execution_provider": "cpu"}
 
 
 class BuildError(Exception):
@@ -106,7 +109,7 @@ def store_up_to_date(store):
         manifest = json.loads(manifest_path.read_text())
     except ValueError:  # a damaged manifest just means: rebuild
         return False
-    if manifest.get("source") != SOURCE:
+    if manifest.get("source") != SOURCE or manifest.get("graph") != GRAPH:
         return False
     return all((store / rel).is_file() and sha256_file(store / rel) == sha for rel, sha in manifest["files"].items())
 
@@ -239,7 +242,7 @@ def export_onnx(model, work, store):
         shutil.copy(store / tokenizer_file, checkpoint)
     # -p int8: MatMulNBits with 8-bit weights in blocks of 32 (symmetric), int8 compute on CPU (accuracy level 4).
     cmd = [str(BUILDER_PYTHON), "-m", "onnxruntime_genai.models.builder", "-m", str(checkpoint), "-i", str(checkpoint),
-           "-o", str(built), "-p", "int8", "-e", "cpu", "-c", str(work / "builder-cache")]
+           "-o", str(built), "-p", GRAPH["precision"], "-e", GRAPH["execution_provider"], "-c", str(work / "builder-cache")]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -330,6 +333,7 @@ def write_manifest(store, checks, version_prefix, fields):
     manifest = {
         "id": MODEL_ID,
         "version": f"{version_prefix}{files['onnx/model_quantized.onnx'][:12]}",
+        "graph": GRAPH,
         **fields,
         "files": files,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import pytest
 from transformers import AutoConfig
 
-from training.build_lm import onnx_logits, sha256_file
+from training.build_lm import GRAPH, onnx_logits, sha256_file
 
 MODELS = Path(os.environ.get("LOOPDESK_MODELS_DIR") or Path(__file__).resolve().parents[2] / "models")
 STORE = MODELS / "lm" / "smollm2-135m-instruct"
@@ -33,6 +33,7 @@ def test_manifest_lists_every_file_with_its_sha256():
     for rel, sha in manifest["files"].items():
         assert sha256_file(STORE / rel) == sha, rel
     assert manifest["version"] == f"{manifest['id']}@{manifest['files']['onnx/model_quantized.onnx'][:12]}"
+    assert manifest["graph"] == GRAPH
 
 
 def test_quantized_model_gives_finite_logits():
