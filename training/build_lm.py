@@ -236,6 +236,8 @@ def export_onnx(model, work, store):
     config.json and generation_config.json beside it. The store must already hold the tokenizer (the builder
     reads it). Inputs input_ids, attention_mask, past_key_values.N.key/value (no position_ids: the attention
     op derives positions from the mask); outputs logits, present.N.key/value."""
+    if not BUILDER_PYTHON.is_file():
+        raise BuildError(f"no {BUILDER_PYTHON}: run `bash training/setup_venv.sh` (npm run models:build does)")
     checkpoint, built = work / "checkpoint", work / "genai"
     model.save_pretrained(checkpoint)
     for tokenizer_file in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
