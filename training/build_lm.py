@@ -252,6 +252,9 @@ def export_onnx(model, work, store):
     graph = onnx.load(built / "model.onnx")  # with its weights, which the builder keeps in model.onnx.data
     # The builder leaves the cache's head size symbolic; transformers.js sizes the empty cache of the first
     # step from these shapes (symbols other than the batch become 0), so it must be a number.
+    # The builder appends the commit of the folder it runs in ("0.18.0+433703c"): dropped, so the same weights
+    # give the same file, and the same version, whatever the project's commit.
+    graph.producer_version = graph.producer_version.split("+")[0]
     head_dim = model.config.head_dim
     for value in [*graph.graph.input, *graph.graph.output]:
         if value.name.startswith(("past_key_values.", "present.")):
