@@ -19,7 +19,7 @@ Everything for people (progress bar when stderr is a terminal, notes, errors) go
 DIR gets what transformers.js loads (config.json, generation_config.json, tokenizer files,
 onnx/model_quantized.onnx), checkpoint/ (the Hugging Face checkpoint), metrics.json, loss.png and
 manifest.json. It is built in a temporary sibling folder renamed to DIR only when everything, including the
-ONNX check against PyTorch, passed: a failed or killed run leaves nothing. The export, quantization, check
+ONNX check against PyTorch, passed: a failed or killed run leaves nothing. The ONNX build, check
 and manifest are training/build_lm.py's own functions, the code that builds the model store.
 
 Exit codes: 0 ok, 2 bad input (snapshot, arguments), 1 a failed run (NaN loss, out of memory, failed
@@ -469,7 +469,7 @@ def train(loss_fn, params, train_ex, holdout_ex, pad_id, device, amp, d: Dist, a
 # ----------------------------------------------------------------------------- output
 
 def write_output(model, tok, snap, history, base_info, device, args, tmp: Path, work: Path) -> dict:
-    """Everything DIR holds, into tmp: checkpoint, ONNX (exported, quantized and checked by build_lm's code),
+    """Everything DIR holds, into tmp: checkpoint, ONNX (built and checked by build_lm's code),
     metrics, loss curve, manifest last (it lists the sha256 of all the others)."""
     t0 = time.perf_counter()
     model = model.float().cpu().eval()
@@ -477,12 +477,7 @@ def write_output(model, tok, snap, history, base_info, device, args, tmp: Path, 
     build_lm.save_tokenizer(tok, tmp)
     with contextlib.redirect_stdout(sys.stderr):
         build_lm.export_onnx(model, work, tmp)
-        build_lm.quantize(tmp)
         checks = build_lm.check_onnx(model, tok, tmp)
-    # transformers.js loads dtype q8 (onnx/model_quantized.onnx); the fp32 export only served the check.
-    (tmp / "onnx" / "model.onnx").unlink()
-    for extra in (tmp / "onnx").glob("model.onnx_data*"):
-        extra.unlink()
 
     last = history["epochs"][-1]
     metrics = {

@@ -14,9 +14,11 @@ export interface TraceEvent {
 }
 
 export const KINDS = {
+  blockMatMul: "block-quantised MatMuls (MatMulNBits): q/k/v, o and MLP projections",
+  fusedAttention: "fused attention (GroupQueryAttention: rotary, KV cache, grouped heads)",
   int8MatMul: "int8 MatMuls: q/k/v/o and MLP gate/up projections, activations quantised per token",
   downProj: "fp32 MatMuls: MLP down projections (kept float by the store build)",
-  lmHead: "output projection 49152×576, int8",
+  lmHead: "output projection 49152×576, 8-bit",
   attention: "attention: QK^T, softmax, ×V (fp32, unfused)",
   kvCache: "KV cache: past and new concatenated, KV heads repeated for grouped-query attention",
   norm: "RMSNorm and residual adds",
@@ -38,6 +40,11 @@ export function categorise(node: TraceEvent): string {
   const inputs = shapesOf(node.args?.input_type_shape);
   if (outputs.length > 0 && outputs.every(([type]) => type !== "float")) return KINDS.shapes;
   if (name.includes("/lm_head/")) return KINDS.lmHead;
+  // The store's graph (onnxruntime-genai's builder) fuses most of a layer; optimum's export (older fine-tuned
+  // versions) spells it out, sorted below.
+  if (op === "MatMulNBits") return KINDS.blockMatMul;
+  if (op === "GroupQueryAttention") return KINDS.fusedAttention;
+  if (op === "SkipSimplifiedLayerNormalization") return KINDS.norm;
   if (name.includes("/mlp/down_proj/")) return KINDS.downProj;
   if (INT8_OPS.has(op)) return KINDS.int8MatMul;
   // The residual adds are the layer's own Adds (a fused graph does them in SkipSimplifiedLayerNormalization).

@@ -73,7 +73,7 @@ interface Manifest {
 export const STOCK_LM_DIR = "lm/smollm2-135m-instruct";
 const END_OF_TURN = "<|im_end|>";
 
-/** The graph the server decodes with, in every model folder: int8 MatMuls (training/build_lm.py). */
+/** The graph the server decodes with, in every model folder: onnxruntime-genai's builder graph, 8-bit block weights (training/build_lm.py). */
 export const LM_MODEL_FILE = "onnx/model_quantized.onnx";
 
 /**

@@ -109,9 +109,16 @@ describe("kinds of work in a profile of the language model", () => {
     expect(node("/model/layers.7/self_attn/Concat_1", "Concat", [{ int64: [1] }, { int64: [1] }], [{ int64: [4] }])).toBe(KINDS.shapes);
   });
 
+  it("sorts the fused graph's ops", () => {
+    expect(node("/model/layers.7/mlp/down_proj/MatMul_Q8", "MatMulNBits", [f(1, 1, 1536)], [f(1, 1, 576)])).toBe(KINDS.blockMatMul);
+    expect(node("/lm_head/MatMul_Q8", "MatMulNBits", [f(1, 1, 576)], [f(1, 1, 49152)])).toBe(KINDS.lmHead);
+    expect(node("/model/layers.7/attn/GroupQueryAttention", "GroupQueryAttention", [f(1, 1, 960)], [f(1, 1, 576)])).toBe(KINDS.fusedAttention);
+    expect(node("/model/layers.7/post_attention_layernorm/SkipLayerNorm", "SkipSimplifiedLayerNormalization", [f(1, 1, 576)], [f(1, 1, 576)])).toBe(KINDS.norm);
+  });
+
   it("counts residual adds with the norms, names ops it does not know", () => {
     expect(node("/model/layers.7/Add_1", "Add", [f(1, 1, 576), f(1, 1, 576)], [f(1, 1, 576)])).toBe(KINDS.norm);
     expect(node("/model/layers.7/self_attn/Add", "Add", [f(1, 9, 1, 153), f(1, 1, 1, 153)], [f(1, 9, 1, 153)])).toBe(KINDS.elementwise);
-    expect(node("/model/layers.7/attn/GroupQueryAttention", "GroupQueryAttention", [f(1, 1, 576)], [f(1, 1, 576)])).toBe("other: GroupQueryAttention");
+    expect(node("/model/layers.7/attn/Unknown", "Unknown", [f(1, 1, 576)], [f(1, 1, 576)])).toBe("other: Unknown");
   });
 });
