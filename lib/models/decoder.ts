@@ -5,9 +5,12 @@
  * batch before the next step; a reply that ends (end of turn, its token limit, Stop, the caller's
  * `enough`) leaves it without disturbing the others.
  *
- * The batch's KV cache is one tensor per layer, [batch, kv heads, width, head dim], each reply's
- * positions right-aligned and the columns to their left masked out (attention_mask 0); position_ids
- * give every reply its own positions. It is rebuilt only when the batch changes.
+ * The batch's KV cache is one tensor per layer, [batch, kv heads, width, head dim], padded to the
+ * longest reply's positions and the padding masked out (attention_mask 0). Two layouts, by the graph:
+ * one with position_ids (optimum's export: the mask builds each row's attention window) takes each
+ * reply's positions right-aligned and its own position_ids; one without (onnxruntime-genai's builder:
+ * GroupQueryAttention reads each row's length, hence its next position and where its new key goes,
+ * from the mask's row sum) takes them left-aligned. It is rebuilt only when the batch changes.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -75,22 +78,25 @@ export class BatchedDecoder {
     private readonly kvHeads: number,
     private readonly headDim: number,
     private readonly endOfTurn: Set<number>,
+    /** Padding on the left (the graph takes position_ids) or on the right (it does not). */
+    private readonly padLeft: boolean,
   ) {}
 
-  /** Opens `file` (an ONNX decoder with a KV cache and position_ids, as training/build_lm.py exports it) for the model folder `dir`. */
+  /** Opens `file` (an ONNX decoder with a KV cache, as training/build_lm.py builds it) for the model folder `dir`. */
   static async open(dir: string, file: string): Promise<BatchedDecoder> {
     const config = JSON.parse(await readFile(path.join(dir, "config.json"), "utf8"));
     const generation = JSON.parse(await readFile(path.join(dir, "generation_config.json"), "utf8"));
     const session = await ort.InferenceSession.create(path.join(dir, file));
     const layers: number = config.num_hidden_layers;
-    const expected = ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key", `past_key_values.${layers - 1}.value`];
+    const expected = ["input_ids", "attention_mask", "past_key_values.0.key", `past_key_values.${layers - 1}.value`];
     const missing = expected.filter((name) => !session.inputNames.includes(name));
     if (missing.length) {
       await session.release();
       throw new Error(`${file} lacks the inputs ${missing.join(", ")} (it has ${session.inputNames.join(", ")})`);
     }
     const endOfTurn = new Set<number>([config.eos_token_id ?? [], generation.eos_token_id ?? []].flat());
-    return new BatchedDecoder(session, layers, config.num_key_value_heads, config.head_dim ?? config.hidden_size / config.num_attention_heads, endOfTurn);
+    const headDim = config.head_dim ?? config.hidden_size / config.num_attention_heads;
+    return new BatchedDecoder(session, layers, config.num_key_value_heads, headDim, endOfTurn, session.inputNames.includes("position_ids"));
   }
 
   /** Greedy tokens for `request`, decoded in the batch with every other running reply; resolves when it ends. */
@@ -152,8 +158,8 @@ export class BatchedDecoder {
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(ids, [1, ids.length]),
       attention_mask: int64(ids.map(() => 1), [1, ids.length]),
-      position_ids: int64(ids.map((_, i) => i), [1, ids.length]),
     };
+    if (this.padLeft) feeds.position_ids = int64(ids.map((_, i) => i), [1, ids.length]);
     for (const name of this.cacheNames()) feeds[`past_key_values.${name}`] = new ort.Tensor("float32", new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
     return feeds;
   }
@@ -161,14 +167,16 @@ export class BatchedDecoder {
   /** One decode step for every row: each feeds its last token at its own position. */
   private async step() {
     const batch = this.rows.length;
+    // Each row attends to its cached positions and the new one.
+    const attends = (row: Row, column: number) => (this.padLeft ? column >= this.width - row.cached : column <= row.cached);
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(this.rows.map((row) => row.ids.at(-1)!), [batch, 1]),
-      position_ids: int64(this.rows.map((row) => row.cached), [batch, 1]),
       attention_mask: int64(
-        this.rows.flatMap((row) => Array.from({ length: this.width + 1 }, (_, column) => (column >= this.width - row.cached ? 1 : 0))),
+        this.rows.flatMap((row) => Array.from({ length: this.width + 1 }, (_, column) => (attends(row, column) ? 1 : 0))),
         [batch, this.width + 1],
       ),
     };
+    if (this.padLeft) feeds.position_ids = int64(this.rows.map((row) => row.cached), [batch, 1]);
     for (const name of this.cacheNames()) feeds[`past_key_values.${name}`] = this.cache[name]!;
     const out = await this.session.run(feeds);
     this.cache = this.presents(out);
@@ -212,9 +220,10 @@ export class BatchedDecoder {
       const data = new Float32Array(sources.length * this.kvHeads * width * block);
       sources.forEach((source, b) => {
         const from = source.cache[name]!.data as Float32Array;
+        const [fromColumn, toColumn] = this.padLeft ? [source.width - source.row.cached, width - source.row.cached] : [0, 0];
         for (let h = 0; h < this.kvHeads; h++) {
-          const start = ((source.index * this.kvHeads + h) * source.width + (source.width - source.row.cached)) * block;
-          data.set(from.subarray(start, start + source.row.cached * block), ((b * this.kvHeads + h) * width + (width - source.row.cached)) * block);
+          const start = ((source.index * this.kvHeads + h) * source.width + fromColumn) * block;
+          data.set(from.subarray(start, start + source.row.cached * block), ((b * this.kvHeads + h) * width + toColumn) * block);
         }
       });
       next[name] = new ort.Tensor("float32", data, [sources.length, this.kvHeads, width, block]);
