@@ -4,17 +4,17 @@
  * stopped in a running batch leaves it without changing the others; a prompt onnxruntime cannot run
  * fails its own reply only.
  *
- * Token-for-token equality is checked on the store's float32 export, whose arithmetic does not depend
- * on the batch. The served int8 graph quantizes each MatMul's activations per tensor, i.e. over the
- * whole batch, so there a batched reply can differ from the same reply alone by rounding (README,
- * "Language model speed").
+ * Checked on the graph the server decodes with: its 8-bit block MatMuls quantize each row's activations
+ * on their own, so a row's arithmetic does not depend on the others in the batch. (The int8 graph before
+ * it quantized them per tensor, over the whole batch, and batched replies drifted from the same replies
+ * alone: README, "Language model speed".)
  */
 import path from "node:path";
 import { AutoTokenizer, type PreTrainedTokenizer } from "@huggingface/transformers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { promptIds } from "../../bench/lm/bare";
 import { BatchedDecoder } from "@/lib/models/decoder";
-import { STOCK_LM_DIR, type ChatTurn } from "@/lib/models/lm";
+import { LM_MODEL_FILE, STOCK_LM_DIR, type ChatTurn } from "@/lib/models/lm";
 import { loadFromDir } from "@/lib/models/local-files";
 
 const MODEL_DIR = path.resolve("models", STOCK_LM_DIR);
@@ -36,7 +36,7 @@ const alone: number[][] = [];
 beforeAll(async () => {
   const tokenizer = await loadFromDir(MODEL_DIR, (id) => AutoTokenizer.from_pretrained(id) as Promise<PreTrainedTokenizer>);
   prompts = PROMPTS.map((turns) => promptIds(tokenizer, turns));
-  decoder = await BatchedDecoder.open(MODEL_DIR, "onnx/model.onnx");
+  decoder = await BatchedDecoder.open(MODEL_DIR, LM_MODEL_FILE);
   for (const ids of prompts) alone.push(await decode(ids));
 });
 afterAll(() => decoder?.dispose());
