@@ -15,7 +15,8 @@
  *
  * Without --test, part of --train is held out: a deterministic stratified fold by hash of the text
  * (5 folds of 20% per label; --folds K runs the first K of them and averages). Without --val, the
- * validation rows (thresholds and temperature only) are a 10% fold of the remaining training rows.
+ * validation rows (thresholds, temperature and the early-stopping epoch only) are a 10% fold of the
+ * remaining training rows.
  * Folds group texts that are equal after lower-casing and removing punctuation (lib/training/oos-eval.ts
  * groupKey), and rows of --train/--val whose key is in --test are dropped: no near-twin straddles a split. Nothing touches the
  * product database; everything is written under a temporary directory that is removed at the end
@@ -50,7 +51,8 @@ const USAGE = `usage: npm run bench:classifier -- --train FILE [options]
   --train FILE         CSV with a text column and a label (or category) column
   --test FILE          same format; without it a stratified 20% fold of --train is held out
   --val FILE           validation rows, used only to fit the temperature and the out-of-scope
-                       thresholds; without it a 10% fold of the training rows
+                       thresholds and to choose the early-stopping epoch; without it a 10% fold of
+                       the training rows
   --oos-label LABEL    the label of out-of-scope rows (e.g. oos, or out_of_scope); they become the
                        product's out_of_scope class and in_scope_accuracy / oos_recall are reported
   --oos-budget F       in-scope accuracy the thresholds may cost on validation (trainer default 0.01)
