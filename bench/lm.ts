@@ -30,7 +30,7 @@
  * shared machine weighs on all alike. Last, the server's batched decoder (lib/models/decoder.ts) runs
  * the same prompts on its own, one at a time and 4 and 8 at once, to full length (the served replies
  * are cut short by the check): batch_gain is its total tok/s with 8 at once over one at a time, and
- * batch_same_text counts the replies of 8 at once identical to the bare loop's alone.
+ * batch_same_text counts the replies of 8 at once identical to its replies one at a time.
  */
 import { execFileSync } from "node:child_process";
 import { availableParallelism } from "node:os";
@@ -284,10 +284,10 @@ const promptTokens = [...prompts.values()].map((ids) => ids.length);
 console.log(`prompt tokens ${Math.min(...promptTokens)}-${Math.max(...promptTokens)}`);
 const same = bare1.streams.filter((b) => served.get(b.question)?.text === b.text).length;
 console.log(`bare replies identical to served replies: ${same}/${bare1.streams.length}`);
-// The batch's rows at c=8 against the bare loop's replies alone (int8 activations are quantized over the whole batch).
-const batchedSame = results.d8!.streams.filter((d) => bare1.streams.find((b) => b.question === d.question)?.text === d.text).length;
+// The decoder's replies 8 at once against its replies one at a time.
+const batchedSame = results.d8!.streams.filter((d) => results.d1!.streams.find((b) => b.question === d.question)?.text === d.text).length;
 const batchGain = results.d8!.totalTokS / results.d1!.totalTokS;
-console.log(`decoder: 8 at once ${batchGain.toFixed(2)}x the total tok/s of one at a time; replies identical to the bare loop's: ${batchedSame}/${results.d8!.streams.length}`);
+console.log(`decoder: 8 at once ${batchGain.toFixed(2)}x the total tok/s of one at a time; replies identical to its replies one at a time: ${batchedSame}/${results.d8!.streams.length}`);
 for (const b of bare1.streams) {
   const s = served.get(b.question)?.text;
   if (s !== b.text) console.log(`  differs: ${JSON.stringify(b.question)}\n    served: ${JSON.stringify(s)}\n    bare:   ${JSON.stringify(b.text)}`);

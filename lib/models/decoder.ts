@@ -1,8 +1,8 @@
 /**
  * Greedy decoding of every reply a model process writes, in one batch: the replies running at a time
  * share each decode step (one onnxruntime run for all of them), so the weights are read once per step
- * instead of once per reply. A new reply's prompt is run on its own (prefill) and the reply joins the
- * batch before the next step; a reply that ends (end of turn, its token limit, Stop, the caller's
+ * instead of once per reply. The prompts of replies that arrive meanwhile are run together (prefill)
+ * and the replies join the batch before the next step; a reply that ends (end of turn, its token limit, Stop, the caller's
  * `enough`) leaves it without disturbing the others.
  *
  * The batch's KV cache is one tensor per layer, [batch, kv heads, width, head dim], padded to the
@@ -64,6 +64,14 @@ interface Row {
 
 type Cache = Record<string, ort.Tensor>;
 
+/** A reply joining the batch, and where its prompt's positions are: row `index` of `cache`, `width` wide. */
+interface Joining {
+  row: Row;
+  cache: Cache;
+  index: number;
+  width: number;
+}
+
 export class BatchedDecoder {
   private waiting: Row[] = [];
   private rows: Row[] = [];
@@ -109,7 +117,7 @@ export class BatchedDecoder {
 
   /** Logits for every position of `ids` run as one sequence from an empty cache: [length, vocab]. */
   async logits(ids: number[]): Promise<{ data: Float32Array; vocab: number }> {
-    const out = await this.session.run({ ...this.prefillFeeds(ids) });
+    const out = await this.session.run(this.prefillFeeds([ids], ids.length));
     return { data: out.logits!.data as Float32Array, vocab: out.logits!.dims[2]! };
   }
 
@@ -119,16 +127,13 @@ export class BatchedDecoder {
     try {
       while (this.waiting.length > 0 || this.rows.length > 0) {
         joining = this.waiting.splice(0);
-        const prefilled: { row: Row; cache: Cache }[] = [];
-        for (const row of joining) {
-          if (row.request.shouldStop()) {
-            row.done = true;
-            row.resolve([]);
-            continue;
-          }
-          // A prompt that fails fails its own reply only.
-          await this.prefill(row).then((cache) => prefilled.push({ row, cache }), (err: unknown) => row.reject(asError(err)));
-        }
+        const starting = joining.filter((row) => {
+          if (!row.request.shouldStop()) return true;
+          row.done = true;
+          row.resolve([]);
+          return false;
+        });
+        const prefilled = await this.prefill(starting);
         this.regroup(prefilled);
         if (this.rows.length > 0) await this.step();
       }
@@ -144,23 +149,52 @@ export class BatchedDecoder {
     }
   }
 
-  /** Runs a joining reply's prompt; its first token is chosen from the last position's logits. */
-  private async prefill(row: Row): Promise<Cache> {
-    const ids = row.request.promptIds;
-    const out = await this.session.run(this.prefillFeeds(ids));
+  /**
+   * Runs the joining replies' prompts together, padded as the batch is; each reply's first token is
+   * chosen from its last position's logits. If that run fails, each prompt runs alone, so a prompt
+   * that fails fails its own reply only.
+   */
+  private async prefill(rows: Row[]): Promise<Joining[]> {
+    if (rows.length === 0) return [];
+    const prompts = rows.map((row) => row.request.promptIds);
+    const longest = Math.max(...prompts.map((ids) => ids.length));
+    let out: ort.InferenceSession.OnnxValueMapType;
+    try {
+      out = await this.session.run(this.prefillFeeds(prompts, longest));
+    } catch (err) {
+      if (rows.length === 1) {
+        rows[0]!.reject(asError(err));
+        return [];
+      }
+      const alone: Joining[] = [];
+      for (const row of rows) alone.push(...(await this.prefill([row])));
+      return alone;
+    }
     const vocab = out.logits!.dims[2]!;
-    row.cached = ids.length;
-    this.choose(row, (out.logits!.data as Float32Array).subarray((ids.length - 1) * vocab, ids.length * vocab));
-    return this.presents(out);
+    const logits = out.logits!.data as Float32Array;
+    const cache = this.presents(out);
+    return rows.map((row, r) => {
+      row.cached = prompts[r]!.length;
+      const last = r * longest + (this.padLeft ? longest - 1 : row.cached - 1);
+      this.choose(row, logits.subarray(last * vocab, (last + 1) * vocab));
+      return { row, cache, index: r, width: longest };
+    });
   }
 
-  private prefillFeeds(ids: number[]): Record<string, ort.Tensor> {
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(ids, [1, ids.length]),
-      attention_mask: int64(ids.map(() => 1), [1, ids.length]),
+  private prefillFeeds(prompts: number[][], longest: number): Record<string, ort.Tensor> {
+    // Each prompt's tokens at its side of the padding; a padding position holds token 0, masked out.
+    const padded = (ids: number[], pad: number) => {
+      const padding = new Array<number>(longest - ids.length).fill(pad);
+      return this.padLeft ? [...padding, ...ids] : [...ids, ...padding];
     };
-    if (this.padLeft) feeds.position_ids = int64(ids.map((_, i) => i), [1, ids.length]);
-    for (const name of this.cacheNames()) feeds[`past_key_values.${name}`] = new ort.Tensor("float32", new Float32Array(0), [1, this.kvHeads, 0, this.headDim]);
+    const dims = [prompts.length, longest];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(prompts.flatMap((ids) => padded(ids, 0)), dims),
+      attention_mask: int64(prompts.flatMap((ids) => padded(ids.map(() => 1), 0)), dims),
+    };
+    if (this.padLeft) feeds.position_ids = int64(prompts.flatMap((ids) => padded(ids.map((_, i) => i), 0)), dims);
+    const empty = new ort.Tensor("float32", new Float32Array(0), [prompts.length, this.kvHeads, 0, this.headDim]);
+    for (const name of this.cacheNames()) feeds[`past_key_values.${name}`] = empty;
     return feeds;
   }
 
@@ -205,13 +239,13 @@ export class BatchedDecoder {
    * Drops the rows that are done and adds the joining ones (with their prefill caches), rebuilding the
    * batch's cache as narrow as its longest row allows. Nothing is copied while the batch is unchanged.
    */
-  private regroup(joining: { row: Row; cache: Cache }[]) {
+  private regroup(joining: Joining[]) {
     const stay = this.rows.filter((row) => !row.done);
     const join = joining.filter(({ row }) => !row.done);
     if (stay.length === this.rows.length && join.length === 0) return;
     const sources = [
       ...this.rows.flatMap((row, index) => (row.done ? [] : [{ row, cache: this.cache, index, width: this.width }])),
-      ...join.map(({ row, cache }) => ({ row, cache, index: 0, width: row.cached })),
+      ...join,
     ];
     const width = Math.max(0, ...sources.map(({ row }) => row.cached));
     const block = this.headDim;

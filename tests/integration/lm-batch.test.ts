@@ -2,7 +2,7 @@
  * Batched decoding (lib/models/decoder.ts) with the real stock model: replies decoded together, joining
  * and leaving the batch at different steps, are the replies each gets alone, token for token; a reply
  * stopped in a running batch leaves it without changing the others; a prompt onnxruntime cannot run
- * fails its own reply only.
+ * fails its own reply only, also when it arrived with others.
  *
  * Checked on the graph the server decodes with: its 8-bit block MatMuls quantize each row's activations
  * on their own, so a row's arithmetic does not depend on the others in the batch. (The int8 graph before
@@ -90,6 +90,13 @@ describe("a prompt that fails", () => {
     const running = decode(prompts[0]!, { onToken: () => ++tokens === 2 && join({ bad: decode([1, 10_000_000]) }) });
     await expect((await joined).bad).rejects.toThrow(/out of data bounds|indices/);
     expect(await running).toEqual(alone[0]);
-    expect(await decode(prompts[3]!)).toEqual(alone[3]);
+    // Prompts that arrive during a step run together; when that run fails, each runs alone.
+    let arrive!: (arrived: { bad: Promise<number[]>; good: Promise<number[]> }) => void;
+    const arrived = new Promise<{ bad: Promise<number[]>; good: Promise<number[]> }>((resolve) => (arrive = resolve));
+    tokens = 0;
+    const another = decode(prompts[0]!, { onToken: () => ++tokens === 2 && arrive({ bad: decode([1, 10_000_000]), good: decode(prompts[3]!) }) });
+    const { bad, good } = await arrived;
+    await expect(bad).rejects.toThrow(/out of data bounds|indices/);
+    expect([await good, await another]).toEqual([alone[3], alone[0]]);
   });
 });
