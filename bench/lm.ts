@@ -56,7 +56,7 @@ const MAX_NEW_TOKENS = Number(process.env.BENCH_MAX_NEW_TOKENS ?? 64);
  */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const STREAMS: Record<number, number> = { 1: 8, 4: 4, 8: 8 };
-const LM_BATCH_SIZE = Number(process.env.LM_BATCH_SIZE ?? 8);
+const LM_BATCH_SIZE = Number(process.env.LM_BATCH_SIZE ?? 2);
 const HISTORY_TOKENS = Number(process.env.LM_HISTORY_TOKENS ?? 768);
 const LLAMACPP_THREADS = 2;
 const STREAM_TIMEOUT_MS = 180_000;

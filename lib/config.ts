@@ -62,9 +62,10 @@ const schema = z.object({
   LM_MAX_NEW_TOKENS: int(96),
   /**
    * Replies generated at once, decoded together in one batch (lib/models/decoder.ts); more wait in a
-   * FIFO queue and see a "typing" state.
+   * FIFO queue and see a "typing" state. 2 measured best for bench:load's first-token p99 on 2 cores
+   * (README, "Batched decoding").
    */
-  LM_BATCH_SIZE: int(8),
+  LM_BATCH_SIZE: int(2),
   /** Token budget for the conversation history put into the prompt. */
   LM_HISTORY_TOKENS: int(768),
   /** Acknowledged messages waiting for their answer in this process; beyond this a message is refused with `busy`. */
