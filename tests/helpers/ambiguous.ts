@@ -16,6 +16,12 @@ const CANDIDATES = [
   "payment for my order", "the item i got", "delivery change", "problem with my order", "question about my order",
   "my order and my account", "invoice for the refund", "refund my payment", "cancel the payment", "my parcel and my refund",
   "wrong size", "i paid twice", "where is my refund", "charged but no order", "can i pay with apple pay?",
+  "my order", "the order", "about my package", "the payment", "my account", "something about my order", "order and refund",
+  "the parcel", "return or exchange", "the money", "refund or cancel", "the box", "shipping and payment", "order payment",
+  "help with order", "the thing i bought", "cancel or return", "the invoice", "my purchase", "about the refund", "an item",
+  "the delivery", "order help", "send it back", "my stuff", "parcel or payment", "payment or shipping", "the parcel and the size",
+  "my parcel size", "package and parcel", "delivery and size", "the package and the size", "my delivery money", "package or size",
+  "order or parcel", "the delivery and the parcel", "my parcel shipping",
 ];
 
 /**
